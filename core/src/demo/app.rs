@@ -1,0 +1,184 @@
+//! The demo's command side: routes commands to their aggregates' handlers, and is where the
+//! transfer saga sends its commands.
+
+use serde_json::Value;
+
+use crate::aggregate::{Aggregate, ErrorCode};
+use crate::handler::{CommandHandler, CommandMeta, Environment, ExecuteError, Executed, LoadError, Loaded};
+use crate::ids::StreamId;
+use crate::saga::{self, Dispatch, DispatchError, Issued, Rejection, RunReport, SagaError, SagaProgress};
+use crate::snapshot::{SnapshotPolicy, SnapshotStore};
+use crate::store::EventStore;
+use crate::temporal::{AsOf, aggregate_at};
+
+use super::DomainCommand;
+use super::bank::{Account, AccountError, Transfer, TransferError, decide_atomic_transfer};
+use super::command::{DemoCommand, InvalidCommand, Plan};
+use super::orders::{Order, OrderError};
+use super::saga::TransferSaga;
+
+/// Why a demo command appended nothing.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum AppError {
+    #[error(transparent)]
+    InvalidCommand(#[from] InvalidCommand),
+    #[error(transparent)]
+    Account(ExecuteError<AccountError>),
+    #[error(transparent)]
+    Transfer(ExecuteError<TransferError>),
+    #[error(transparent)]
+    Order(ExecuteError<OrderError>),
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    #[error("unknown stream category {0:?}: streams are account-, transfer- or order-")]
+    UnknownStream(String),
+}
+
+impl ErrorCode for AppError {
+    fn code(&self) -> &'static str {
+        match self {
+            AppError::InvalidCommand(e) => e.code(),
+            AppError::Account(e) => e.code(),
+            AppError::Transfer(e) => e.code(),
+            AppError::Order(e) => e.code(),
+            AppError::Load(e) => e.code(),
+            AppError::UnknownStream(_) => "UnknownStream",
+        }
+    }
+}
+
+impl AppError {
+    /// Whether the domain refused the command (as opposed to storage or concurrency failing).
+    pub fn is_rejection(&self) -> bool {
+        matches!(
+            self,
+            AppError::Account(ExecuteError::Rejected(_))
+                | AppError::Transfer(ExecuteError::Rejected(_))
+                | AppError::Order(ExecuteError::Rejected(_))
+        )
+    }
+
+    /// The domain error's fields, for callers that show more than the message.
+    pub fn details(&self) -> Value {
+        let rejected = match self {
+            AppError::Account(ExecuteError::Rejected(e)) => serde_json::to_value(e),
+            AppError::Transfer(ExecuteError::Rejected(e)) => serde_json::to_value(e),
+            AppError::Order(ExecuteError::Rejected(e)) => serde_json::to_value(e),
+            AppError::Account(ExecuteError::Conflict { last, .. })
+            | AppError::Transfer(ExecuteError::Conflict { last, .. })
+            | AppError::Order(ExecuteError::Conflict { last, .. }) => serde_json::to_value(last),
+            _ => return Value::Null,
+        };
+        rejected.unwrap_or(Value::Null)
+    }
+}
+
+/// The command side of the demo over any store.
+pub struct DemoApp<S, X> {
+    accounts: CommandHandler<Account, S, X>,
+    transfers: CommandHandler<Transfer, S, X>,
+    orders: CommandHandler<Order, S, X>,
+}
+
+impl<S, X> DemoApp<S, X>
+where
+    S: EventStore + SnapshotStore + Clone,
+    X: Environment + Clone,
+{
+    pub fn new(store: S, env: X, snapshots: SnapshotPolicy) -> Self {
+        DemoApp {
+            accounts: CommandHandler::new(store.clone(), env.clone()).with_snapshots(snapshots),
+            transfers: CommandHandler::new(store.clone(), env.clone()).with_snapshots(snapshots),
+            orders: CommandHandler::new(store, env).with_snapshots(snapshots),
+        }
+    }
+
+    pub fn store(&self) -> &S {
+        self.accounts.store()
+    }
+
+    /// Forgets cached aggregate states, e.g. after the log was replaced by an import.
+    pub fn clear_caches(&self) {
+        self.accounts.clear_cache();
+        self.transfers.clear_cache();
+        self.orders.clear_cache();
+    }
+
+    pub async fn execute(&self, meta: CommandMeta, command: &DemoCommand) -> Result<Executed, AppError> {
+        match command.plan(&meta.command_id) {
+            Plan::Domain(domain) => self.execute_domain(meta, &domain).await,
+            Plan::AtomicTransfer { transfer_id, from, to, amount } => self
+                .accounts
+                .execute_on(meta, &[&from, &to], |states| {
+                    decide_atomic_transfer(states[0], states[1], &transfer_id, &from, &to, amount)
+                })
+                .await
+                .map_err(|e| match e {
+                    // Both legs name the same account: say so rather than "addresses each once".
+                    ExecuteError::InvalidCommand(_) if from == to => {
+                        AppError::Account(ExecuteError::Rejected(AccountError::SameAccount { account: from.clone() }))
+                    }
+                    e => AppError::Account(e),
+                }),
+        }
+    }
+
+    pub async fn execute_domain(&self, meta: CommandMeta, command: &DomainCommand) -> Result<Executed, AppError> {
+        match command {
+            DomainCommand::Account(c) => self.accounts.execute(meta, c.account(), c).await.map_err(AppError::Account),
+            DomainCommand::Transfer(c) => {
+                self.transfers.execute(meta, c.transfer_id(), c).await.map_err(AppError::Transfer)
+            }
+            DomainCommand::Order(c) => self.orders.execute(meta, c.order(), c).await.map_err(AppError::Order),
+        }
+    }
+
+    pub async fn account(&self, id: &str) -> Result<Loaded<Account>, AppError> {
+        Ok(self.accounts.load(id).await?)
+    }
+
+    pub async fn order(&self, id: &str) -> Result<Loaded<Order>, AppError> {
+        Ok(self.orders.load(id).await?)
+    }
+
+    pub async fn transfer(&self, id: &str) -> Result<Loaded<Transfer>, AppError> {
+        Ok(self.transfers.load(id).await?)
+    }
+
+    /// The state of any demo stream as of a point in history, as JSON with its version.
+    pub async fn state_at(&self, stream: &StreamId, as_of: AsOf) -> Result<(Value, u64), AppError> {
+        async fn of<A: Aggregate, S: EventStore>(store: &S, id: &str, as_of: AsOf) -> Result<(Value, u64), AppError> {
+            let loaded = aggregate_at::<A, S>(store, id, as_of).await?;
+            let json = serde_json::to_value(&loaded.state).unwrap_or(Value::Null);
+            Ok((json, loaded.version.0))
+        }
+        let id = stream.aggregate_id();
+        match stream.category() {
+            Account::CATEGORY => of::<Account, S>(self.store(), id, as_of).await,
+            Transfer::CATEGORY => of::<Transfer, S>(self.store(), id, as_of).await,
+            Order::CATEGORY => of::<Order, S>(self.store(), id, as_of).await,
+            other => Err(AppError::UnknownStream(other.to_string())),
+        }
+    }
+
+    /// Lets the transfer saga react to everything after its checkpoint.
+    pub async fn run_saga(&self, progress: &mut SagaProgress<TransferSaga>) -> Result<RunReport, SagaError> {
+        saga::run(self.store(), self, progress, 512).await
+    }
+}
+
+impl<S, X> Dispatch<DomainCommand> for DemoApp<S, X>
+where
+    S: EventStore + SnapshotStore + Clone,
+    X: Environment + Clone,
+{
+    async fn dispatch(&self, issued: &Issued<DomainCommand>) -> Result<(), DispatchError> {
+        match self.execute_domain(issued.meta.clone(), &issued.command).await {
+            Ok(_) => Ok(()),
+            Err(e) if e.is_rejection() => {
+                Err(DispatchError::Rejected(Rejection { code: e.code().to_string(), message: e.to_string() }))
+            }
+            Err(e) => Err(DispatchError::Unavailable { code: e.code().to_string(), message: e.to_string() }),
+        }
+    }
+}

@@ -1,0 +1,294 @@
+//! The commands a user may send, as JSON objects: `{"type": "Deposit", "account": "acc-1",
+//! "amount": 100, "commandId": "..."}`.
+//!
+//! This is the trust boundary. Only these commands can be sent from outside: the steps of a saga
+//! transfer (`DebitForTransfer`, `ReceiveTransfer`, ...) are issued by the saga alone, so a caller
+//! cannot credit an account without debiting another. Parsing never panics and answers anything
+//! that is not a well-formed command with an [`InvalidCommand`] naming the problem.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::aggregate::ErrorCode;
+use crate::ids::{CommandId, CorrelationId};
+
+use super::DomainCommand;
+use super::bank::{AccountCommand, TransferCommand};
+use super::money::{Amount, Currency, EntityId};
+use super::orders::OrderCommand;
+use super::read_models::TransferMode;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all_fields = "camelCase")]
+pub enum DemoCommand {
+    OpenAccount {
+        account: EntityId,
+        #[serde(default)]
+        currency: Currency,
+    },
+    Deposit {
+        account: EntityId,
+        amount: Amount,
+    },
+    Withdraw {
+        account: EntityId,
+        amount: Amount,
+    },
+    CloseAccount {
+        account: EntityId,
+    },
+    Transfer {
+        from: EntityId,
+        to: EntityId,
+        amount: Amount,
+        #[serde(default)]
+        mode: TransferMode,
+        /// Defaults to the command id.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        transfer_id: Option<EntityId>,
+    },
+    CreateOrder {
+        order: EntityId,
+        customer: EntityId,
+    },
+    AddItem {
+        order: EntityId,
+        sku: EntityId,
+        quantity: u32,
+        unit_price: Amount,
+    },
+    ConfirmOrder {
+        order: EntityId,
+    },
+    PayOrder {
+        order: EntityId,
+        amount: Amount,
+    },
+    ShipOrder {
+        order: EntityId,
+    },
+    DeliverOrder {
+        order: EntityId,
+    },
+    CancelOrder {
+        order: EntityId,
+        #[serde(default)]
+        reason: String,
+    },
+}
+
+/// Names of every command type a user may send.
+pub const COMMAND_TYPES: [&str; 12] = [
+    "OpenAccount",
+    "Deposit",
+    "Withdraw",
+    "CloseAccount",
+    "Transfer",
+    "CreateOrder",
+    "AddItem",
+    "ConfirmOrder",
+    "PayOrder",
+    "ShipOrder",
+    "DeliverOrder",
+    "CancelOrder",
+];
+
+/// Longest cancellation reason kept.
+const MAX_REASON: usize = 500;
+
+/// A parsed command with the ids the caller gave, if any.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CommandRequest {
+    pub command: DemoCommand,
+    pub command_id: Option<CommandId>,
+    pub correlation_id: Option<CorrelationId>,
+}
+
+/// The input is not a command this application accepts.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, Serialize)]
+#[error("invalid command: {message}")]
+pub struct InvalidCommand {
+    pub message: String,
+}
+
+impl ErrorCode for InvalidCommand {
+    fn code(&self) -> &'static str {
+        "InvalidCommand"
+    }
+}
+
+fn invalid(message: impl Into<String>) -> InvalidCommand {
+    InvalidCommand { message: message.into() }
+}
+
+/// Parses a command from JSON text.
+pub fn parse_command(json: &str) -> Result<CommandRequest, InvalidCommand> {
+    let value: Value = serde_json::from_str(json).map_err(|e| invalid(format!("not JSON: {e}")))?;
+    parse_command_value(value)
+}
+
+/// Parses a command from a JSON value.
+pub fn parse_command_value(value: Value) -> Result<CommandRequest, InvalidCommand> {
+    let Value::Object(mut fields) = value else {
+        return Err(invalid(format!("a command is an object with a `type`, not {}", describe(&value))));
+    };
+    let command_id = take_id(&mut fields, "commandId")?.map(CommandId::from);
+    let correlation_id = take_id(&mut fields, "correlationId")?.map(CorrelationId::from);
+    match fields.get("type") {
+        Some(Value::String(t)) if COMMAND_TYPES.contains(&t.as_str()) => {}
+        Some(Value::String(t)) => {
+            return Err(invalid(format!(
+                "unknown command type {:?}; expected one of {}",
+                t.chars().take(64).collect::<String>(),
+                COMMAND_TYPES.join(", ")
+            )));
+        }
+        Some(other) => return Err(invalid(format!("`type` is a string, not {}", describe(other)))),
+        None => return Err(invalid("a command needs a `type`")),
+    }
+    let command: DemoCommand = serde_json::from_value(Value::Object(fields)).map_err(|e| invalid(e.to_string()))?;
+    if let DemoCommand::CancelOrder { reason, .. } = &command
+        && reason.chars().count() > MAX_REASON
+    {
+        return Err(invalid(format!("a cancellation reason is at most {MAX_REASON} characters")));
+    }
+    Ok(CommandRequest { command, command_id, correlation_id })
+}
+
+fn take_id(fields: &mut Map<String, Value>, name: &str) -> Result<Option<String>, InvalidCommand> {
+    match fields.remove(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(id)) => {
+            EntityId::parse(&id).map(|id| Some(id.to_string())).map_err(|e| invalid(format!("`{name}`: {e}")))
+        }
+        Some(other) => Err(invalid(format!("`{name}` is a string, not {}", describe(&other)))),
+    }
+}
+
+fn describe(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// What a command turns into for the command side.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Plan {
+    /// One aggregate decides.
+    Domain(DomainCommand),
+    /// Two accounts decide together, one commit.
+    AtomicTransfer { transfer_id: EntityId, from: EntityId, to: EntityId, amount: Amount },
+}
+
+impl DemoCommand {
+    /// Routes the command. `command_id` names a transfer that was given no id of its own.
+    pub fn plan(&self, command_id: &CommandId) -> Plan {
+        use DemoCommand as D;
+        let account = |c: AccountCommand| Plan::Domain(DomainCommand::Account(c));
+        let order = |c: OrderCommand| Plan::Domain(DomainCommand::Order(c));
+        match self.clone() {
+            D::OpenAccount { account: id, currency } => account(AccountCommand::Open { account: id, currency }),
+            D::Deposit { account: id, amount } => account(AccountCommand::Deposit { account: id, amount }),
+            D::Withdraw { account: id, amount } => account(AccountCommand::Withdraw { account: id, amount }),
+            D::CloseAccount { account: id } => account(AccountCommand::Close { account: id }),
+            D::Transfer { from, to, amount, mode, transfer_id } => {
+                // Command ids that reach here passed the same validation as entity ids, or were
+                // made by the runtime as UUIDs.
+                let transfer_id = transfer_id
+                    .or_else(|| EntityId::parse(command_id.as_str()).ok())
+                    .unwrap_or_else(|| EntityId::parse("transfer").expect("a valid id"));
+                match mode {
+                    TransferMode::Atomic => Plan::AtomicTransfer { transfer_id, from, to, amount },
+                    TransferMode::Saga => Plan::Domain(DomainCommand::Transfer(TransferCommand::Request {
+                        transfer_id,
+                        from,
+                        to,
+                        amount,
+                    })),
+                }
+            }
+            D::CreateOrder { order: id, customer } => order(OrderCommand::Create { order: id, customer }),
+            D::AddItem { order: id, sku, quantity, unit_price } => {
+                order(OrderCommand::AddItem { order: id, sku, quantity, unit_price })
+            }
+            D::ConfirmOrder { order: id } => order(OrderCommand::Confirm { order: id }),
+            D::PayOrder { order: id, amount } => order(OrderCommand::Pay { order: id, amount }),
+            D::ShipOrder { order: id } => order(OrderCommand::Ship { order: id }),
+            D::DeliverOrder { order: id } => order(OrderCommand::Deliver { order: id }),
+            D::CancelOrder { order: id, reason } => order(OrderCommand::Cancel { order: id, reason }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_a_deposit_with_its_ids() {
+        let request = parse_command(r#"{"type":"Deposit","account":"acc-1","amount":100,"commandId":"c-1"}"#).unwrap();
+        assert_eq!(request.command_id, Some(CommandId::from("c-1")));
+        assert_eq!(
+            request.command,
+            DemoCommand::Deposit { account: EntityId::parse("acc-1").unwrap(), amount: Amount::new(100).unwrap() }
+        );
+    }
+
+    #[test]
+    fn defaults_fill_optional_fields() {
+        let request = parse_command(r#"{"type":"Transfer","from":"a","to":"b","amount":5}"#).unwrap();
+        let DemoCommand::Transfer { mode, transfer_id, .. } = request.command else { panic!() };
+        assert_eq!((mode, transfer_id), (TransferMode::Atomic, None));
+        let open = parse_command(r#"{"type":"OpenAccount","account":"a"}"#).unwrap();
+        assert_eq!(
+            open.command,
+            DemoCommand::OpenAccount { account: EntityId::parse("a").unwrap(), currency: Currency::eur() }
+        );
+    }
+
+    #[test]
+    fn every_malformed_input_is_an_invalid_command_that_says_why() {
+        let cases = [
+            ("null", "not null"),
+            ("\"Deposit\"", "not a string"),
+            ("[]", "not an array"),
+            ("{}", "needs a `type`"),
+            (r#"{"type":7}"#, "`type` is a string"),
+            (r#"{"type":"Mint","account":"a"}"#, "unknown command type"),
+            (r#"{"type":"Deposit","account":"a"}"#, "missing field `amount`"),
+            (r#"{"type":"Deposit","account":"a","amount":-1}"#, "positive whole number"),
+            (r#"{"type":"Deposit","account":"a","amount":0.5}"#, "positive whole number"),
+            (r#"{"type":"Deposit","account":"a","amount":"100"}"#, "invalid type"),
+            (r#"{"type":"Deposit","account":"a","amount":1e400}"#, "not JSON"),
+            (r#"{"type":"Deposit","account":"","amount":1}"#, "an id is"),
+            (r#"{"type":"Deposit","account":7,"amount":1}"#, "invalid type"),
+            (r#"{"type":"Deposit","account":"a","amount":1,"commandId":5}"#, "`commandId` is a string"),
+            (r#"{"type":"AddItem","order":"o","sku":"s","quantity":1.5,"unitPrice":1}"#, "invalid type"),
+            (r#"{"type":"Transfer","from":"a","to":"b","amount":1,"mode":"teleport"}"#, "unknown variant"),
+            (r#"{"type":"DebitForTransfer","account":"a"}"#, "unknown command type"),
+        ];
+        for (json, expected) in cases {
+            let error = parse_command(json).unwrap_err();
+            assert_eq!(error.code(), "InvalidCommand");
+            assert!(error.message.contains(expected), "{json}: {}", error.message);
+        }
+    }
+
+    #[test]
+    fn commands_serialize_to_what_parses() {
+        let command = DemoCommand::AddItem {
+            order: EntityId::parse("o-1").unwrap(),
+            sku: EntityId::parse("sku-9").unwrap(),
+            quantity: 3,
+            unit_price: Amount::new(250).unwrap(),
+        };
+        let json = serde_json::to_string(&command).unwrap();
+        assert!(json.contains(r#""unitPrice":250"#), "{json}");
+        assert_eq!(parse_command(&json).unwrap().command, command);
+    }
+}

@@ -1,0 +1,65 @@
+//! The demo domains: a bank (accounts, atomic and saga transfers) and an order lifecycle, their
+//! read models, the commands a user may send, and the application service that runs them.
+//!
+//! Everything here is plain domain code on the core's traits; the browser runtime (`web`) and the
+//! demo page (`www`) add storage and UI around it, never rules.
+
+pub mod app;
+pub mod bank;
+pub mod command;
+pub mod money;
+pub mod orders;
+pub mod read_models;
+pub mod saga;
+
+use crate::event::{DecodeError, EncodedEvent, Event};
+
+use bank::{AccountCommand, AccountEvent, TransferCommand, TransferEvent};
+use orders::{OrderCommand, OrderEvent};
+
+/// Every event of the demo's log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DemoEvent {
+    Account(AccountEvent),
+    Transfer(TransferEvent),
+    Order(OrderEvent),
+}
+
+impl Event for DemoEvent {
+    fn event_type(&self) -> &'static str {
+        match self {
+            DemoEvent::Account(e) => e.event_type(),
+            DemoEvent::Transfer(e) => e.event_type(),
+            DemoEvent::Order(e) => e.event_type(),
+        }
+    }
+
+    fn encode(&self) -> EncodedEvent {
+        match self {
+            DemoEvent::Account(e) => e.encode(),
+            DemoEvent::Transfer(e) => e.encode(),
+            DemoEvent::Order(e) => e.encode(),
+        }
+    }
+
+    fn decode(event_type: &str, schema_version: u16, payload: &str) -> Result<Self, DecodeError> {
+        let unknown = |e: &DecodeError| matches!(e, DecodeError::UnknownEventType { .. });
+        match AccountEvent::decode(event_type, schema_version, payload) {
+            Err(e) if unknown(&e) => {}
+            other => return other.map(DemoEvent::Account),
+        }
+        match TransferEvent::decode(event_type, schema_version, payload) {
+            Err(e) if unknown(&e) => {}
+            other => return other.map(DemoEvent::Transfer),
+        }
+        OrderEvent::decode(event_type, schema_version, payload).map(DemoEvent::Order)
+    }
+}
+
+/// A command addressed to one aggregate: what the transfer saga issues and the app decides.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DomainCommand {
+    Account(AccountCommand),
+    Transfer(TransferCommand),
+    Order(OrderCommand),
+}

@@ -1,0 +1,307 @@
+//! Orders and their lifecycle.
+//!
+//! ```text
+//!   create ──▶ Draft ──confirm──▶ Confirmed ──pay──▶ Paid ──ship──▶ Shipped ──deliver──▶ Delivered
+//!               │ add item           │                  │
+//!               └──────cancel────────┴──────cancel──────┴──▶ Cancelled
+//! ```
+//!
+//! Items are added only to a draft; confirming needs at least one item and fixes the total; the
+//! payment must equal the total; once shipped an order can no longer be cancelled.
+
+use serde::{Deserialize, Serialize};
+
+use crate::aggregate::{Aggregate, ErrorCode};
+use crate::event::EventPayload;
+use crate::event_enum;
+
+use super::money::{Amount, EntityId, MAX_MINOR_UNITS};
+
+/// Most units of one item a line may hold.
+pub const MAX_QUANTITY: u32 = 10_000;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderCreated {
+    pub customer: EntityId,
+}
+impl EventPayload for OrderCreated {
+    const TYPE: &'static str = "OrderCreated";
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderItemAdded {
+    pub sku: EntityId,
+    pub quantity: u32,
+    pub unit_price: Amount,
+}
+impl EventPayload for OrderItemAdded {
+    const TYPE: &'static str = "OrderItemAdded";
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderConfirmed {
+    pub total: u64,
+}
+impl EventPayload for OrderConfirmed {
+    const TYPE: &'static str = "OrderConfirmed";
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderPaid {
+    pub amount: Amount,
+}
+impl EventPayload for OrderPaid {
+    const TYPE: &'static str = "OrderPaid";
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderShipped {}
+impl EventPayload for OrderShipped {
+    const TYPE: &'static str = "OrderShipped";
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderDelivered {}
+impl EventPayload for OrderDelivered {
+    const TYPE: &'static str = "OrderDelivered";
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderCancelled {
+    pub reason: String,
+}
+impl EventPayload for OrderCancelled {
+    const TYPE: &'static str = "OrderCancelled";
+}
+
+event_enum! {
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    pub enum OrderEvent {
+        Created(OrderCreated),
+        ItemAdded(OrderItemAdded),
+        Confirmed(OrderConfirmed),
+        Paid(OrderPaid),
+        Shipped(OrderShipped),
+        Delivered(OrderDelivered),
+        Cancelled(OrderCancelled),
+    }
+}
+
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum OrderStatus {
+    #[default]
+    None,
+    Draft,
+    Confirmed,
+    Paid,
+    Shipped,
+    Delivered,
+    Cancelled,
+}
+
+impl OrderStatus {
+    pub fn name(self) -> &'static str {
+        match self {
+            OrderStatus::None => "none",
+            OrderStatus::Draft => "draft",
+            OrderStatus::Confirmed => "confirmed",
+            OrderStatus::Paid => "paid",
+            OrderStatus::Shipped => "shipped",
+            OrderStatus::Delivered => "delivered",
+            OrderStatus::Cancelled => "cancelled",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderLine {
+    pub sku: EntityId,
+    pub quantity: u32,
+    pub unit_price: u64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Order {
+    pub status: OrderStatus,
+    pub customer: Option<EntityId>,
+    pub lines: Vec<OrderLine>,
+    pub total: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OrderCommand {
+    Create { order: EntityId, customer: EntityId },
+    AddItem { order: EntityId, sku: EntityId, quantity: u32, unit_price: Amount },
+    Confirm { order: EntityId },
+    Pay { order: EntityId, amount: Amount },
+    Ship { order: EntityId },
+    Deliver { order: EntityId },
+    Cancel { order: EntityId, reason: String },
+}
+
+impl OrderCommand {
+    pub fn order(&self) -> &EntityId {
+        match self {
+            OrderCommand::Create { order, .. }
+            | OrderCommand::AddItem { order, .. }
+            | OrderCommand::Confirm { order }
+            | OrderCommand::Pay { order, .. }
+            | OrderCommand::Ship { order }
+            | OrderCommand::Deliver { order }
+            | OrderCommand::Cancel { order, .. } => order,
+        }
+    }
+
+    fn action(&self) -> &'static str {
+        match self {
+            OrderCommand::Create { .. } => "create",
+            OrderCommand::AddItem { .. } => "add an item to",
+            OrderCommand::Confirm { .. } => "confirm",
+            OrderCommand::Pay { .. } => "pay",
+            OrderCommand::Ship { .. } => "ship",
+            OrderCommand::Deliver { .. } => "deliver",
+            OrderCommand::Cancel { .. } => "cancel",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, Serialize)]
+#[serde(tag = "code", rename_all_fields = "camelCase")]
+pub enum OrderError {
+    #[error("order {order} does not exist")]
+    OrderNotFound { order: EntityId },
+    #[error("order {order} already exists")]
+    OrderAlreadyExists { order: EntityId },
+    #[error("cannot {action} order {order}: it is {}", status.name())]
+    InvalidOrderState { order: EntityId, status: OrderStatus, action: &'static str },
+    #[error("order {order} has no items to confirm")]
+    EmptyOrder { order: EntityId },
+    #[error("order {order} costs {expected}; a payment of {offered} does not match")]
+    PaymentMismatch { order: EntityId, expected: u64, offered: u64 },
+    #[error("a quantity is 1 to {MAX_QUANTITY}; got {quantity}")]
+    InvalidQuantity { order: EntityId, quantity: u32 },
+    #[error("order {order} would exceed the largest total ({MAX_MINOR_UNITS})")]
+    OrderTotalTooLarge { order: EntityId },
+}
+
+impl ErrorCode for OrderError {
+    fn code(&self) -> &'static str {
+        match self {
+            OrderError::OrderNotFound { .. } => "OrderNotFound",
+            OrderError::OrderAlreadyExists { .. } => "OrderAlreadyExists",
+            OrderError::InvalidOrderState { .. } => "InvalidOrderState",
+            OrderError::EmptyOrder { .. } => "EmptyOrder",
+            OrderError::PaymentMismatch { .. } => "PaymentMismatch",
+            OrderError::InvalidQuantity { .. } => "InvalidQuantity",
+            OrderError::OrderTotalTooLarge { .. } => "OrderTotalTooLarge",
+        }
+    }
+}
+
+impl Order {
+    fn require(&self, command: &OrderCommand, allowed: &[OrderStatus]) -> Result<(), OrderError> {
+        let order = command.order().clone();
+        if self.status == OrderStatus::None {
+            return Err(OrderError::OrderNotFound { order });
+        }
+        if !allowed.contains(&self.status) {
+            return Err(OrderError::InvalidOrderState { order, status: self.status, action: command.action() });
+        }
+        Ok(())
+    }
+}
+
+impl Aggregate for Order {
+    const CATEGORY: &'static str = "order";
+    type Command = OrderCommand;
+    type Event = OrderEvent;
+    type Error = OrderError;
+
+    fn initial() -> Self {
+        Order::default()
+    }
+
+    fn evolve(mut self, event: &OrderEvent) -> Self {
+        match event {
+            OrderEvent::Created(e) => {
+                self.status = OrderStatus::Draft;
+                self.customer = Some(e.customer.clone());
+            }
+            OrderEvent::ItemAdded(e) => {
+                self.total += u64::from(e.quantity) * e.unit_price.minor_units();
+                self.lines.push(OrderLine {
+                    sku: e.sku.clone(),
+                    quantity: e.quantity,
+                    unit_price: e.unit_price.minor_units(),
+                });
+            }
+            OrderEvent::Confirmed(_) => self.status = OrderStatus::Confirmed,
+            OrderEvent::Paid(_) => self.status = OrderStatus::Paid,
+            OrderEvent::Shipped(_) => self.status = OrderStatus::Shipped,
+            OrderEvent::Delivered(_) => self.status = OrderStatus::Delivered,
+            OrderEvent::Cancelled(_) => self.status = OrderStatus::Cancelled,
+        }
+        self
+    }
+
+    fn decide(&self, command: &OrderCommand) -> Result<Vec<OrderEvent>, OrderError> {
+        use OrderCommand as C;
+        use OrderStatus as S;
+        let order = command.order().clone();
+        let event: OrderEvent = match command {
+            C::Create { customer, .. } => {
+                if self.status != S::None {
+                    return Err(OrderError::OrderAlreadyExists { order });
+                }
+                OrderCreated { customer: customer.clone() }.into()
+            }
+            C::AddItem { sku, quantity, unit_price, .. } => {
+                self.require(command, &[S::Draft])?;
+                if *quantity == 0 || *quantity > MAX_QUANTITY {
+                    return Err(OrderError::InvalidQuantity { order, quantity: *quantity });
+                }
+                let line = u64::from(*quantity).checked_mul(unit_price.minor_units());
+                match line.and_then(|l| l.checked_add(self.total)) {
+                    Some(total) if total <= MAX_MINOR_UNITS => {}
+                    _ => return Err(OrderError::OrderTotalTooLarge { order }),
+                }
+                OrderItemAdded { sku: sku.clone(), quantity: *quantity, unit_price: *unit_price }.into()
+            }
+            C::Confirm { .. } => {
+                self.require(command, &[S::Draft])?;
+                if self.lines.is_empty() {
+                    return Err(OrderError::EmptyOrder { order });
+                }
+                OrderConfirmed { total: self.total }.into()
+            }
+            C::Pay { amount, .. } => {
+                self.require(command, &[S::Confirmed])?;
+                if amount.minor_units() != self.total {
+                    return Err(OrderError::PaymentMismatch {
+                        order,
+                        expected: self.total,
+                        offered: amount.minor_units(),
+                    });
+                }
+                OrderPaid { amount: *amount }.into()
+            }
+            C::Ship { .. } => {
+                self.require(command, &[S::Paid])?;
+                OrderShipped {}.into()
+            }
+            C::Deliver { .. } => {
+                self.require(command, &[S::Shipped])?;
+                OrderDelivered {}.into()
+            }
+            C::Cancel { reason, .. } => {
+                self.require(command, &[S::Draft, S::Confirmed, S::Paid])?;
+                OrderCancelled { reason: reason.clone() }.into()
+            }
+        };
+        Ok(vec![event])
+    }
+}

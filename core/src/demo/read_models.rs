@@ -1,0 +1,718 @@
+//! The demo's read models: the query side. Each folds the whole log ([`DemoEvent`]s) into keyed
+//! documents and answers its queries from them; none reads an aggregate or writes the log.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use serde::{Deserialize, Serialize};
+
+use crate::envelope::{Envelope, EventMetadata, RecordedEvent};
+use crate::event::DecodeError;
+use crate::ids::{Position, Timestamp};
+use crate::projection::{DocChange, Documents, ReadModel};
+
+use super::DemoEvent;
+use super::bank::{AccountEvent, TransferEvent};
+use super::orders::{OrderEvent, OrderStatus};
+
+/// Names of every demo read model, as storage and the JS API know them.
+pub const READ_MODEL_NAMES: [&str; 7] = [
+    AccountBalances::NAME,
+    AccountSummaries::NAME,
+    TopAccounts::NAME,
+    OrderBoard::NAME,
+    CustomerOrders::NAME,
+    TransferBoard::NAME,
+    AuditLog::NAME,
+];
+
+/// Implements the document plumbing of a read model whose documents live in `self.docs` and
+/// which has no derived index.
+macro_rules! plain_documents {
+    ($doc:ty) => {
+        fn documents(&self) -> &Documents<$doc> {
+            &self.docs
+        }
+        fn take_changes(&mut self) -> Vec<DocChange<$doc>> {
+            self.docs.take_changes()
+        }
+        fn from_documents(docs: Documents<$doc>) -> Self {
+            Self { docs }
+        }
+    };
+}
+
+fn aggregate_id(envelope: &Envelope<DemoEvent>) -> &str {
+    envelope.meta.stream.aggregate_id()
+}
+
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum AccountState {
+    #[default]
+    Open,
+    Closed,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountBalance {
+    pub account: String,
+    pub currency: String,
+    /// Available money in minor units.
+    pub balance: u64,
+    /// Money held by saga transfers not yet settled or refunded.
+    pub pending: u64,
+    pub state: AccountState,
+}
+
+/// How an account event moves money: (change to balance, change to pending).
+fn balance_effect(event: &AccountEvent) -> (i128, i128) {
+    let minor = |a: &super::money::Amount| i128::from(a.minor_units());
+    match event {
+        AccountEvent::Deposited(e) => (minor(&e.amount), 0),
+        AccountEvent::Received(e) => (minor(&e.amount), 0),
+        AccountEvent::Withdrawn(e) => (-minor(&e.amount), 0),
+        AccountEvent::Sent(e) => (-minor(&e.amount), 0),
+        AccountEvent::Debited(e) => (-minor(&e.amount), minor(&e.amount)),
+        AccountEvent::Refunded(e) => (minor(&e.amount), -minor(&e.amount)),
+        AccountEvent::Opened(_) | AccountEvent::Closed(_) | AccountEvent::Settled(_) => (0, 0),
+    }
+}
+
+fn shift(value: u64, delta: i128) -> u64 {
+    u64::try_from(i128::from(value) + delta).unwrap_or(0)
+}
+
+/// Balance of every account.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct AccountBalances {
+    docs: Documents<AccountBalance>,
+}
+
+impl AccountBalances {
+    pub fn get(&self, account: &str) -> Option<&AccountBalance> {
+        self.docs.get(account)
+    }
+
+    pub fn all(&self) -> Vec<&AccountBalance> {
+        self.docs.values().collect()
+    }
+
+    /// Money in all accounts, available and held.
+    pub fn total(&self) -> u64 {
+        self.docs.values().map(|b| b.balance + b.pending).sum()
+    }
+}
+
+impl ReadModel for AccountBalances {
+    const NAME: &'static str = "balances";
+    type Event = DemoEvent;
+    type Doc = AccountBalance;
+
+    fn apply(&mut self, envelope: &Envelope<DemoEvent>) {
+        let DemoEvent::Account(event) = &envelope.event else { return };
+        let account = aggregate_id(envelope);
+        match event {
+            AccountEvent::Opened(opened) => self.docs.put(
+                account,
+                AccountBalance {
+                    account: account.to_string(),
+                    currency: opened.currency.to_string(),
+                    ..Default::default()
+                },
+            ),
+            AccountEvent::Closed(_) => {
+                self.docs.update(account, |b| b.state = AccountState::Closed);
+            }
+            other => {
+                let (balance, pending) = balance_effect(other);
+                if balance != 0 || pending != 0 {
+                    self.docs.update(account, |b| {
+                        b.balance = shift(b.balance, balance);
+                        b.pending = shift(b.pending, pending);
+                    });
+                }
+            }
+        }
+    }
+
+    plain_documents!(AccountBalance);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountSummary {
+    pub account: String,
+    pub opened_at: Timestamp,
+    pub total_deposits: u64,
+    pub total_withdrawals: u64,
+    pub total_transferred_in: u64,
+    pub total_transferred_out: u64,
+    /// Deposits, withdrawals and transfer legs (a refund counts as one).
+    pub transaction_count: u64,
+    pub last_activity: Timestamp,
+    pub state: AccountState,
+}
+
+/// Totals and activity per account.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct AccountSummaries {
+    docs: Documents<AccountSummary>,
+}
+
+impl AccountSummaries {
+    pub fn get(&self, account: &str) -> Option<&AccountSummary> {
+        self.docs.get(account)
+    }
+
+    pub fn all(&self) -> Vec<&AccountSummary> {
+        self.docs.values().collect()
+    }
+}
+
+impl ReadModel for AccountSummaries {
+    const NAME: &'static str = "accountSummaries";
+    type Event = DemoEvent;
+    type Doc = AccountSummary;
+
+    fn apply(&mut self, envelope: &Envelope<DemoEvent>) {
+        let DemoEvent::Account(event) = &envelope.event else { return };
+        let account = aggregate_id(envelope);
+        let at = envelope.meta.recorded_at;
+        if let AccountEvent::Opened(_) = event {
+            let summary =
+                AccountSummary { account: account.to_string(), opened_at: at, last_activity: at, ..Default::default() };
+            self.docs.put(account, summary);
+            return;
+        }
+        self.docs.update(account, |s| {
+            s.last_activity = at;
+            let counted = match event {
+                AccountEvent::Deposited(e) => {
+                    s.total_deposits += e.amount.minor_units();
+                    true
+                }
+                AccountEvent::Withdrawn(e) => {
+                    s.total_withdrawals += e.amount.minor_units();
+                    true
+                }
+                AccountEvent::Sent(e) => {
+                    s.total_transferred_out += e.amount.minor_units();
+                    true
+                }
+                AccountEvent::Debited(e) => {
+                    s.total_transferred_out += e.amount.minor_units();
+                    true
+                }
+                AccountEvent::Refunded(e) => {
+                    s.total_transferred_out = s.total_transferred_out.saturating_sub(e.amount.minor_units());
+                    true
+                }
+                AccountEvent::Received(e) => {
+                    s.total_transferred_in += e.amount.minor_units();
+                    true
+                }
+                AccountEvent::Closed(_) => {
+                    s.state = AccountState::Closed;
+                    false
+                }
+                AccountEvent::Opened(_) | AccountEvent::Settled(_) => false,
+            };
+            if counted {
+                s.transaction_count += 1;
+            }
+        });
+    }
+
+    plain_documents!(AccountSummary);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RankedAccount {
+    pub account: String,
+    pub currency: String,
+    pub balance: u64,
+}
+
+/// Open accounts ranked by available balance.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TopAccounts {
+    docs: Documents<RankedAccount>,
+    /// Derived from `docs`: highest balance first, then account id.
+    ranking: BTreeSet<(Reverse<u64>, String)>,
+}
+
+impl TopAccounts {
+    pub fn top(&self, n: usize) -> Vec<&RankedAccount> {
+        self.ranking.iter().take(n).filter_map(|(_, account)| self.docs.get(account)).collect()
+    }
+}
+
+impl ReadModel for TopAccounts {
+    const NAME: &'static str = "topAccounts";
+    type Event = DemoEvent;
+    type Doc = RankedAccount;
+
+    fn apply(&mut self, envelope: &Envelope<DemoEvent>) {
+        let DemoEvent::Account(event) = &envelope.event else { return };
+        let account = aggregate_id(envelope);
+        match event {
+            AccountEvent::Opened(opened) => {
+                let ranked =
+                    RankedAccount { account: account.to_string(), currency: opened.currency.to_string(), balance: 0 };
+                self.ranking.insert((Reverse(0), account.to_string()));
+                self.docs.put(account, ranked);
+            }
+            AccountEvent::Closed(_) => {
+                if let Some(gone) = self.docs.remove(account) {
+                    self.ranking.remove(&(Reverse(gone.balance), gone.account));
+                }
+            }
+            other => {
+                let (delta, _) = balance_effect(other);
+                let ranking = &mut self.ranking;
+                if delta != 0 {
+                    self.docs.update(account, |r| {
+                        ranking.remove(&(Reverse(r.balance), r.account.clone()));
+                        r.balance = shift(r.balance, delta);
+                        ranking.insert((Reverse(r.balance), r.account.clone()));
+                    });
+                }
+            }
+        }
+    }
+
+    fn documents(&self) -> &Documents<RankedAccount> {
+        &self.docs
+    }
+
+    fn take_changes(&mut self) -> Vec<DocChange<RankedAccount>> {
+        self.docs.take_changes()
+    }
+
+    fn from_documents(docs: Documents<RankedAccount>) -> Self {
+        let ranking = docs.values().map(|r| (Reverse(r.balance), r.account.clone())).collect();
+        TopAccounts { docs, ranking }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderCard {
+    pub order: String,
+    pub customer: String,
+    pub status: OrderStatus,
+    pub lines: u32,
+    pub units: u64,
+    pub total: u64,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// Every order's status: the status board, and the warehouse's list of paid orders to ship.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct OrderBoard {
+    docs: Documents<OrderCard>,
+}
+
+impl OrderBoard {
+    pub fn get(&self, order: &str) -> Option<&OrderCard> {
+        self.docs.get(order)
+    }
+
+    pub fn counts(&self) -> BTreeMap<&'static str, usize> {
+        let mut counts = BTreeMap::new();
+        for card in self.docs.values() {
+            *counts.entry(card.status.name()).or_insert(0) += 1;
+        }
+        counts
+    }
+
+    pub fn with_status(&self, status: OrderStatus) -> Vec<&OrderCard> {
+        self.docs.values().filter(|c| c.status == status).collect()
+    }
+
+    /// Paid and not yet shipped, oldest payment first: what the warehouse packs next.
+    pub fn pending_fulfilment(&self) -> Vec<&OrderCard> {
+        let mut paid = self.with_status(OrderStatus::Paid);
+        paid.sort_by_key(|c| (c.updated_at, c.order.clone()));
+        paid
+    }
+
+    pub fn all(&self) -> Vec<&OrderCard> {
+        self.docs.values().collect()
+    }
+}
+
+fn order_status_after(event: &OrderEvent) -> Option<OrderStatus> {
+    match event {
+        OrderEvent::Created(_) => Some(OrderStatus::Draft),
+        OrderEvent::ItemAdded(_) => None,
+        OrderEvent::Confirmed(_) => Some(OrderStatus::Confirmed),
+        OrderEvent::Paid(_) => Some(OrderStatus::Paid),
+        OrderEvent::Shipped(_) => Some(OrderStatus::Shipped),
+        OrderEvent::Delivered(_) => Some(OrderStatus::Delivered),
+        OrderEvent::Cancelled(_) => Some(OrderStatus::Cancelled),
+    }
+}
+
+impl ReadModel for OrderBoard {
+    const NAME: &'static str = "orderBoard";
+    type Event = DemoEvent;
+    type Doc = OrderCard;
+
+    fn apply(&mut self, envelope: &Envelope<DemoEvent>) {
+        let DemoEvent::Order(event) = &envelope.event else { return };
+        let order = aggregate_id(envelope);
+        let at = envelope.meta.recorded_at;
+        if let OrderEvent::Created(created) = event {
+            let card = OrderCard {
+                order: order.to_string(),
+                customer: created.customer.to_string(),
+                status: OrderStatus::Draft,
+                created_at: at,
+                updated_at: at,
+                ..Default::default()
+            };
+            self.docs.put(order, card);
+            return;
+        }
+        self.docs.update(order, |card| {
+            card.updated_at = at;
+            if let OrderEvent::ItemAdded(item) = event {
+                card.lines += 1;
+                card.units += u64::from(item.quantity);
+                card.total += u64::from(item.quantity) * item.unit_price.minor_units();
+            }
+            if let Some(status) = order_status_after(event) {
+                card.status = status;
+            }
+        });
+    }
+
+    plain_documents!(OrderCard);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CustomerOrder {
+    pub order: String,
+    pub status: OrderStatus,
+    pub total: u64,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CustomerHistory {
+    pub customer: String,
+    /// In order of creation.
+    pub orders: Vec<CustomerOrder>,
+}
+
+/// Each customer's orders.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CustomerOrders {
+    docs: Documents<CustomerHistory>,
+    /// Derived from `docs`: which customer each order belongs to.
+    customer_of: HashMap<String, String>,
+}
+
+impl CustomerOrders {
+    pub fn history(&self, customer: &str) -> Option<&CustomerHistory> {
+        self.docs.get(customer)
+    }
+
+    pub fn customers(&self) -> Vec<&str> {
+        self.docs.iter().map(|(k, _)| k.as_str()).collect()
+    }
+}
+
+impl ReadModel for CustomerOrders {
+    const NAME: &'static str = "customerOrders";
+    type Event = DemoEvent;
+    type Doc = CustomerHistory;
+
+    fn apply(&mut self, envelope: &Envelope<DemoEvent>) {
+        let DemoEvent::Order(event) = &envelope.event else { return };
+        let order = aggregate_id(envelope);
+        let at = envelope.meta.recorded_at;
+        if let OrderEvent::Created(created) = event {
+            let customer = created.customer.to_string();
+            self.customer_of.insert(order.to_string(), customer.clone());
+            let entry = CustomerOrder {
+                order: order.to_string(),
+                status: OrderStatus::Draft,
+                total: 0,
+                created_at: at,
+                updated_at: at,
+            };
+            self.docs.upsert(
+                &customer,
+                || CustomerHistory { customer: customer.clone(), orders: Vec::new() },
+                |history| history.orders.push(entry),
+            );
+            return;
+        }
+        let Some(customer) = self.customer_of.get(order) else { return };
+        self.docs.update(customer, |history| {
+            if let Some(entry) = history.orders.iter_mut().find(|o| o.order == order) {
+                entry.updated_at = at;
+                if let OrderEvent::ItemAdded(item) = event {
+                    entry.total += u64::from(item.quantity) * item.unit_price.minor_units();
+                }
+                if let Some(status) = order_status_after(event) {
+                    entry.status = status;
+                }
+            }
+        });
+    }
+
+    fn documents(&self) -> &Documents<CustomerHistory> {
+        &self.docs
+    }
+
+    fn take_changes(&mut self) -> Vec<DocChange<CustomerHistory>> {
+        self.docs.take_changes()
+    }
+
+    fn from_documents(docs: Documents<CustomerHistory>) -> Self {
+        let customer_of =
+            docs.values().flat_map(|h| h.orders.iter().map(|o| (o.order.clone(), h.customer.clone()))).collect();
+        CustomerOrders { docs, customer_of }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum TransferMode {
+    #[default]
+    Atomic,
+    Saga,
+}
+
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum TransferProgress {
+    #[default]
+    Requested,
+    Debited,
+    Credited,
+    Settled,
+    Completed,
+    Failed,
+    CreditRejected,
+    Refunded,
+    Compensated,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TransferStep {
+    pub step: TransferProgress,
+    pub position: Position,
+    pub at: Timestamp,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TransferView {
+    pub transfer_id: String,
+    pub mode: TransferMode,
+    pub from: String,
+    pub to: String,
+    pub amount: u64,
+    pub status: TransferProgress,
+    /// Every step the transfer went through, in log order.
+    pub steps: Vec<TransferStep>,
+    pub reason: Option<String>,
+}
+
+impl TransferView {
+    /// Whether the transfer has reached an end (completed, failed or compensated).
+    pub fn is_finished(&self) -> bool {
+        matches!(self.status, TransferProgress::Completed | TransferProgress::Failed | TransferProgress::Compensated)
+    }
+}
+
+/// Every transfer with its steps: how the saga is doing.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TransferBoard {
+    docs: Documents<TransferView>,
+}
+
+impl TransferBoard {
+    pub fn get(&self, transfer_id: &str) -> Option<&TransferView> {
+        self.docs.get(transfer_id)
+    }
+
+    pub fn all(&self) -> Vec<&TransferView> {
+        self.docs.values().collect()
+    }
+
+    pub fn in_progress(&self) -> Vec<&TransferView> {
+        self.docs.values().filter(|t| !t.is_finished()).collect()
+    }
+}
+
+impl ReadModel for TransferBoard {
+    const NAME: &'static str = "transfers";
+    type Event = DemoEvent;
+    type Doc = TransferView;
+
+    fn apply(&mut self, envelope: &Envelope<DemoEvent>) {
+        use TransferProgress as P;
+        let step = |step| TransferStep { step, position: envelope.meta.position, at: envelope.meta.recorded_at };
+        let stream_id = aggregate_id(envelope);
+        let (key, progress, reason) = match &envelope.event {
+            DemoEvent::Transfer(TransferEvent::Requested(r)) => {
+                let view = TransferView {
+                    transfer_id: stream_id.to_string(),
+                    mode: TransferMode::Saga,
+                    from: r.from.to_string(),
+                    to: r.to.to_string(),
+                    amount: r.amount.minor_units(),
+                    status: P::Requested,
+                    steps: vec![step(P::Requested)],
+                    reason: None,
+                };
+                self.docs.put(stream_id, view);
+                return;
+            }
+            DemoEvent::Account(AccountEvent::Sent(sent)) => {
+                let view = TransferView {
+                    transfer_id: sent.transfer_id.to_string(),
+                    mode: TransferMode::Atomic,
+                    from: stream_id.to_string(),
+                    to: sent.to.to_string(),
+                    amount: sent.amount.minor_units(),
+                    status: P::Debited,
+                    steps: vec![step(P::Debited)],
+                    reason: None,
+                };
+                self.docs.put(sent.transfer_id.as_str(), view);
+                return;
+            }
+            DemoEvent::Account(AccountEvent::Debited(e)) => (e.transfer_id.as_str(), P::Debited, None),
+            DemoEvent::Account(AccountEvent::Received(e)) => (e.transfer_id.as_str(), P::Credited, None),
+            DemoEvent::Account(AccountEvent::Settled(e)) => (e.transfer_id.as_str(), P::Settled, None),
+            DemoEvent::Account(AccountEvent::Refunded(e)) => (e.transfer_id.as_str(), P::Refunded, None),
+            DemoEvent::Transfer(TransferEvent::Completed(_)) => (stream_id, P::Completed, None),
+            DemoEvent::Transfer(TransferEvent::Failed(e)) => (stream_id, P::Failed, Some(e.reason.clone())),
+            DemoEvent::Transfer(TransferEvent::CreditRejected(e)) => {
+                (stream_id, P::CreditRejected, Some(e.reason.clone()))
+            }
+            DemoEvent::Transfer(TransferEvent::Compensated(_)) => (stream_id, P::Compensated, None),
+            _ => return,
+        };
+        self.docs.update(key, |view| {
+            view.steps.push(step(progress));
+            // An atomic transfer is complete as soon as its target is credited, in the same commit.
+            view.status =
+                if view.mode == TransferMode::Atomic && progress == P::Credited { P::Completed } else { progress };
+            if reason.is_some() {
+                view.reason = reason;
+            }
+        });
+    }
+
+    plain_documents!(TransferView);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/// Entries per audit page: one stored document each, so the log is written a page at a time.
+pub const AUDIT_PAGE: u64 = 256;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditEntry {
+    pub position: Position,
+    pub recorded_at: Timestamp,
+    pub stream: String,
+    pub event_type: String,
+    pub event_id: String,
+    pub command_id: String,
+    pub correlation_id: String,
+    pub causation_id: String,
+    /// Why the event could not be read, if it could not (it is in the dead letters too).
+    pub undecodable: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditPage {
+    pub entries: Vec<AuditEntry>,
+}
+
+/// An append-only record of every event, readable or not, with who caused it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct AuditLog {
+    docs: Documents<AuditPage>,
+}
+
+impl AuditLog {
+    fn page_key(position: Position) -> String {
+        format!("{:012}", position.0.saturating_sub(1) / AUDIT_PAGE)
+    }
+
+    fn record(&mut self, meta: &EventMetadata, event_type: &str, undecodable: Option<String>) {
+        let entry = AuditEntry {
+            position: meta.position,
+            recorded_at: meta.recorded_at,
+            stream: meta.stream.to_string(),
+            event_type: event_type.to_string(),
+            event_id: meta.event_id.to_string(),
+            command_id: meta.command_id.to_string(),
+            correlation_id: meta.correlation_id.to_string(),
+            causation_id: meta.causation_id.to_string(),
+            undecodable,
+        };
+        self.docs.upsert(&Self::page_key(meta.position), AuditPage::default, |page| page.entries.push(entry));
+    }
+
+    /// The newest `n` entries, newest first.
+    pub fn latest(&self, n: usize) -> Vec<&AuditEntry> {
+        self.docs.values().rev().flat_map(|page| page.entries.iter().rev()).take(n).collect()
+    }
+
+    pub fn len(&self) -> usize {
+        self.docs.values().map(|p| p.entries.len()).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.docs.is_empty()
+    }
+}
+
+impl ReadModel for AuditLog {
+    const NAME: &'static str = "auditLog";
+    type Event = DemoEvent;
+    type Doc = AuditPage;
+
+    fn apply(&mut self, envelope: &Envelope<DemoEvent>) {
+        use crate::event::Event;
+        self.record(&envelope.meta, envelope.event.event_type(), None);
+    }
+
+    fn apply_undecodable(&mut self, recorded: &RecordedEvent, error: &DecodeError) {
+        self.record(&recorded.meta, &recorded.event_type, Some(error.to_string()));
+    }
+
+    plain_documents!(AuditPage);
+}

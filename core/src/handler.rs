@@ -1,0 +1,404 @@
+//! The command handler: load, decide, append with the loaded version, retry on conflict.
+//!
+//! Invariants enforced here:
+//! - a commit's expected versions are the versions its decision was made on, so a decision made
+//!   on stale state never lands (the store refuses it and the handler decides again, at most
+//!   `max_attempts` times);
+//! - a command id that already produced a commit returns that first commit and appends nothing,
+//!   whether the retry arrives before the decision (the store refuses the duplicate atomically) or
+//!   is rejected by today's state (the handler looks the id up before reporting a rejection);
+//! - a rejected command appends nothing; the rejection is not recorded, so retrying it decides
+//!   again against the state of that moment.
+//!
+//! Loaded states are cached per stream with their version. A decision is made on the cached state
+//! without reading the store; the expected version makes a stale decision fail to commit, after
+//! which the handler catches the state up and decides again. A refusal is never reported from the
+//! cache alone: the state is caught up first. So a stale entry costs a retry, never a wrong
+//! outcome, and the common case (this tab wrote last) costs one transaction.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use crate::aggregate::{Aggregate, ErrorCode};
+use crate::envelope::{EventMetadata, RecordedEvent};
+use crate::event::{DecodeError, Event};
+use crate::ids::{CausationId, CommandId, CorrelationId, EventId, StreamId, StreamVersion, Timestamp};
+use crate::snapshot::{Snapshot, SnapshotPolicy, SnapshotStore};
+use crate::store::{AppendError, Commit, CommitReceipt, EventStore, StoreError, StreamWrite, read_whole_stream};
+use crate::version::{ExpectedVersion, WrongExpectedVersion};
+
+/// Time and randomness from outside: the core has neither.
+pub trait Environment {
+    fn now(&self) -> Timestamp;
+    fn new_event_id(&self, at: Timestamp) -> EventId;
+}
+
+impl<E: Environment + ?Sized> Environment for &E {
+    fn now(&self) -> Timestamp {
+        (**self).now()
+    }
+    fn new_event_id(&self, at: Timestamp) -> EventId {
+        (**self).new_event_id(at)
+    }
+}
+
+impl<E: Environment + ?Sized> Environment for Rc<E> {
+    fn now(&self) -> Timestamp {
+        (**self).now()
+    }
+    fn new_event_id(&self, at: Timestamp) -> EventId {
+        (**self).new_event_id(at)
+    }
+}
+
+/// Who issued a command and in which conversation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CommandMeta {
+    pub command_id: CommandId,
+    pub correlation_id: CorrelationId,
+    pub causation_id: CausationId,
+}
+
+impl CommandMeta {
+    /// A command issued by a user: it starts its own conversation.
+    pub fn new(command_id: impl Into<CommandId>) -> CommandMeta {
+        let command_id = command_id.into();
+        CommandMeta {
+            correlation_id: CorrelationId::new(command_id.as_str()),
+            causation_id: CausationId::new(command_id.as_str()),
+            command_id,
+        }
+    }
+
+    /// A command issued in reaction to an event: same conversation, caused by that event.
+    pub fn caused_by(command_id: impl Into<CommandId>, cause: &EventMetadata) -> CommandMeta {
+        CommandMeta {
+            command_id: command_id.into(),
+            correlation_id: cause.correlation_id.clone(),
+            causation_id: CausationId::new(cause.event_id.to_string()),
+        }
+    }
+}
+
+/// An aggregate's state with the stream version it was built from.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Loaded<A> {
+    pub state: A,
+    pub version: StreamVersion,
+}
+
+/// A command's result.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Executed {
+    pub receipt: CommitReceipt,
+    /// True when the command id had been committed before: `receipt` is that first commit and
+    /// nothing was appended now.
+    pub replayed: bool,
+}
+
+/// Why a stream could not be loaded.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum LoadError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("stream {stream} holds an event that does not decode: {error}")]
+    Decode { stream: StreamId, error: DecodeError },
+}
+
+impl ErrorCode for LoadError {
+    fn code(&self) -> &'static str {
+        match self {
+            LoadError::Store(e) => e.code(),
+            LoadError::Decode { error, .. } => error.code(),
+        }
+    }
+}
+
+/// Why a command appended nothing.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ExecuteError<E> {
+    /// The domain refused the command.
+    #[error("{0}")]
+    Rejected(E),
+    /// Other writers kept changing the streams; the last conflict is kept.
+    #[error("gave up after {attempts} conflicting attempts: {last}")]
+    Conflict { attempts: u32, last: WrongExpectedVersion },
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    #[error(transparent)]
+    Store(StoreError),
+    /// The caller addressed the command wrongly (no target, the same stream twice).
+    #[error("invalid command: {0}")]
+    InvalidCommand(String),
+}
+
+impl<E: ErrorCode> ErrorCode for ExecuteError<E> {
+    fn code(&self) -> &'static str {
+        match self {
+            ExecuteError::Rejected(e) => e.code(),
+            ExecuteError::Conflict { .. } => "WrongExpectedVersion",
+            ExecuteError::Load(e) => e.code(),
+            ExecuteError::Store(e) => e.code(),
+            ExecuteError::InvalidCommand(_) => "InvalidCommand",
+        }
+    }
+}
+
+impl<E> ExecuteError<E> {
+    pub fn map_rejection<F>(self, f: impl FnOnce(E) -> F) -> ExecuteError<F> {
+        match self {
+            ExecuteError::Rejected(e) => ExecuteError::Rejected(f(e)),
+            ExecuteError::Conflict { attempts, last } => ExecuteError::Conflict { attempts, last },
+            ExecuteError::Load(e) => ExecuteError::Load(e),
+            ExecuteError::Store(e) => ExecuteError::Store(e),
+            ExecuteError::InvalidCommand(m) => ExecuteError::InvalidCommand(m),
+        }
+    }
+}
+
+/// How many loaded states the handler keeps before it starts over.
+const CACHE_CAPACITY: usize = 8192;
+
+pub struct CommandHandler<A: Aggregate, S, X> {
+    store: S,
+    env: X,
+    snapshots: SnapshotPolicy,
+    max_attempts: u32,
+    cache: RefCell<HashMap<StreamId, Loaded<A>>>,
+}
+
+impl<A, S, X> CommandHandler<A, S, X>
+where
+    A: Aggregate,
+    S: EventStore + SnapshotStore,
+    X: Environment,
+{
+    pub fn new(store: S, env: X) -> Self {
+        CommandHandler {
+            store,
+            env,
+            snapshots: SnapshotPolicy::Never,
+            max_attempts: 5,
+            cache: RefCell::new(HashMap::new()),
+        }
+    }
+
+    pub fn with_snapshots(mut self, policy: SnapshotPolicy) -> Self {
+        self.snapshots = policy;
+        self
+    }
+
+    pub fn with_max_attempts(mut self, attempts: u32) -> Self {
+        self.max_attempts = attempts.max(1);
+        self
+    }
+
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// Forgets every cached state (another writer replaced the log, for example).
+    pub fn clear_cache(&self) {
+        self.cache.borrow_mut().clear();
+    }
+
+    /// The current state of aggregate `id`: the cached state brought up to date with the events
+    /// after it (usually none), or snapshot plus tail.
+    pub async fn load(&self, id: &str) -> Result<Loaded<A>, LoadError> {
+        self.load_stream(&A::stream_id(id)).await
+    }
+
+    async fn load_stream(&self, stream: &StreamId) -> Result<Loaded<A>, LoadError> {
+        let cached = self.cache.borrow().get(stream).cloned();
+        match cached {
+            Some(hit) => self.catch_up(stream, hit).await,
+            None => self.load_from_store(stream).await,
+        }
+    }
+
+    /// Snapshot plus tail, bypassing the cache, then caches the result.
+    pub async fn load_from_store(&self, stream: &StreamId) -> Result<Loaded<A>, LoadError> {
+        let snapshot = match self.snapshots {
+            SnapshotPolicy::Never => None,
+            SnapshotPolicy::Every(_) => self.store.load_snapshot(stream).await?,
+        };
+        let start = snapshot
+            .and_then(|s| s.restore::<A>().map(|state| Loaded { state, version: s.version }))
+            .unwrap_or(Loaded { state: A::initial(), version: StreamVersion::NONE });
+        self.catch_up(stream, start).await
+    }
+
+    async fn catch_up(&self, stream: &StreamId, from: Loaded<A>) -> Result<Loaded<A>, LoadError> {
+        let tail = read_whole_stream(&self.store, stream, from.version).await?;
+        let loaded = fold_recorded(from, &tail).map_err(|error| LoadError::Decode { stream: stream.clone(), error })?;
+        self.remember(stream.clone(), loaded.clone());
+        Ok(loaded)
+    }
+
+    /// Decides `command` on aggregate `id` and appends the result.
+    pub async fn execute(
+        &self,
+        meta: CommandMeta,
+        id: &str,
+        command: &A::Command,
+    ) -> Result<Executed, ExecuteError<A::Error>> {
+        self.execute_on(meta, &[id], |states| Ok(vec![states[0].decide(command)?])).await
+    }
+
+    /// Decides on several aggregates at once and appends all their events in one commit, or
+    /// none. `decide` gets the states in the order of `ids` and returns one list of events per id.
+    pub async fn execute_on(
+        &self,
+        meta: CommandMeta,
+        ids: &[&str],
+        decide: impl Fn(&[&A]) -> Result<Vec<Vec<A::Event>>, A::Error>,
+    ) -> Result<Executed, ExecuteError<A::Error>> {
+        let streams: Vec<StreamId> = ids.iter().map(|id| A::stream_id(id)).collect();
+        if streams.is_empty() {
+            return Err(ExecuteError::InvalidCommand("a command addresses at least one aggregate".into()));
+        }
+        if (1..streams.len()).any(|i| streams[..i].contains(&streams[i])) {
+            return Err(ExecuteError::InvalidCommand("a command addresses each aggregate once".into()));
+        }
+        let mut last_conflict = None;
+        let mut attempts = 0;
+        // After a conflict, or before refusing on cached state, states come from the store.
+        let mut fresh = false;
+        while attempts < self.max_attempts {
+            let mut loaded = Vec::with_capacity(streams.len());
+            let mut used_cache = false;
+            for stream in &streams {
+                // Optimistically decide on the cached state without reading: the expected
+                // version makes the store refuse the commit if it was stale.
+                let cached = if fresh { None } else { self.cache.borrow().get(stream).cloned() };
+                used_cache |= cached.is_some();
+                loaded.push(match cached {
+                    Some(hit) => hit,
+                    None => self.load_stream(stream).await?,
+                });
+            }
+            let states: Vec<&A> = loaded.iter().map(|l| &l.state).collect();
+            let decided = match decide(&states) {
+                Ok(decided) => decided,
+                // A stale cache may refuse what the log allows: judge refusals on the log only.
+                Err(_) if used_cache => {
+                    fresh = true;
+                    continue;
+                }
+                Err(rejection) => return self.rejected(&meta.command_id, rejection).await,
+            };
+            if decided.len() != streams.len() {
+                return Err(ExecuteError::InvalidCommand("one list of events per aggregate".into()));
+            }
+            if decided.iter().all(Vec::is_empty) {
+                let receipt = CommitReceipt { command_id: meta.command_id.clone(), events: Vec::new() };
+                return Ok(Executed { receipt, replayed: false });
+            }
+            attempts += 1;
+            let commit = self.commit(&meta, &streams, &loaded, &decided);
+            match self.store.append(commit).await {
+                Ok(receipt) => {
+                    self.after_commit(&streams, loaded, decided, &receipt).await;
+                    return Ok(Executed { receipt, replayed: false });
+                }
+                Err(AppendError::DuplicateCommand(first)) => {
+                    return Ok(Executed { receipt: *first, replayed: true });
+                }
+                Err(AppendError::WrongExpectedVersion(conflict)) => {
+                    fresh = true;
+                    last_conflict = Some(conflict);
+                }
+                Err(AppendError::Store(e)) => return Err(ExecuteError::Store(e)),
+                Err(AppendError::InvalidCommit(m)) => return Err(ExecuteError::InvalidCommand(m)),
+            }
+        }
+        Err(ExecuteError::Conflict {
+            attempts,
+            last: last_conflict.expect("every failed attempt records its conflict"),
+        })
+    }
+
+    async fn rejected(&self, command_id: &CommandId, rejection: A::Error) -> Result<Executed, ExecuteError<A::Error>> {
+        // A retry of a command that already committed is judged by its first outcome, not by
+        // today's state (a repeated withdrawal may no longer be covered, yet it did succeed).
+        match self.store.find_commit(command_id).await {
+            Ok(Some(receipt)) => Ok(Executed { receipt, replayed: true }),
+            Ok(None) => Err(ExecuteError::Rejected(rejection)),
+            Err(e) => Err(ExecuteError::Store(e)),
+        }
+    }
+
+    fn commit(
+        &self,
+        meta: &CommandMeta,
+        streams: &[StreamId],
+        loaded: &[Loaded<A>],
+        decided: &[Vec<A::Event>],
+    ) -> Commit {
+        let now = self.env.now();
+        let writes = streams
+            .iter()
+            .zip(loaded)
+            .zip(decided)
+            .filter(|(_, events)| !events.is_empty())
+            .map(|((stream, loaded), events)| StreamWrite {
+                stream: stream.clone(),
+                expected: ExpectedVersion::from_loaded(loaded.version),
+                events: events.iter().map(|e| e.encode().into_new_event(self.env.new_event_id(now))).collect(),
+            })
+            .collect();
+        Commit {
+            command_id: meta.command_id.clone(),
+            correlation_id: meta.correlation_id.clone(),
+            causation_id: meta.causation_id.clone(),
+            recorded_at: now,
+            writes,
+        }
+    }
+
+    async fn after_commit(
+        &self,
+        streams: &[StreamId],
+        loaded: Vec<Loaded<A>>,
+        decided: Vec<Vec<A::Event>>,
+        receipt: &CommitReceipt,
+    ) {
+        for ((stream, before), events) in streams.iter().zip(loaded).zip(decided) {
+            if events.is_empty() {
+                continue;
+            }
+            let version = receipt.version_of(stream).expect("the commit wrote this stream");
+            let state = events.iter().fold(before.state, A::evolve);
+            if self.snapshots.is_due(before.version, version) {
+                // A snapshot only saves work on the next load: failing to write one is no
+                // reason to report a committed command as failed.
+                let _ = self.store.save_snapshot(Snapshot::of(stream.clone(), version, &state)).await;
+            }
+            self.remember(stream.clone(), Loaded { state, version });
+        }
+    }
+
+    fn remember(&self, stream: StreamId, loaded: Loaded<A>) {
+        let mut cache = self.cache.borrow_mut();
+        if cache.len() >= CACHE_CAPACITY && !cache.contains_key(&stream) {
+            cache.clear();
+        }
+        match cache.get(&stream) {
+            // Concurrent tasks may finish out of order; keep the newest.
+            Some(existing) if existing.version > loaded.version => {}
+            _ => {
+                cache.insert(stream, loaded);
+            }
+        }
+    }
+}
+
+/// Folds recorded events of one stream into a loaded state.
+pub fn fold_recorded<A: Aggregate>(mut loaded: Loaded<A>, events: &[RecordedEvent]) -> Result<Loaded<A>, DecodeError> {
+    for recorded in events {
+        let event = A::Event::decode(&recorded.event_type, recorded.schema_version, &recorded.payload)?;
+        loaded = Loaded { state: loaded.state.evolve(&event), version: recorded.meta.version };
+    }
+    Ok(loaded)
+}

@@ -1,0 +1,210 @@
+//! Identifiers and counters that every envelope carries.
+//!
+//! Positions and versions are plain `u64` newtypes so that they cannot be confused with one
+//! another or with amounts. Textual ids are `Arc<str>`: an event's stream id, command id and
+//! correlation id are shared by every event of a commit, and cloning an envelope must stay cheap on
+//! the replay path.
+
+use std::fmt;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// Global position of an event in the log: 1 for the first event, gapless and strictly increasing.
+///
+/// `Position::ZERO` is "before the first event": the head of an empty log and the checkpoint of a
+/// projection that has seen nothing.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Position(pub u64);
+
+impl Position {
+    pub const ZERO: Position = Position(0);
+
+    pub fn next(self) -> Position {
+        Position(self.0 + 1)
+    }
+
+    /// How many events lie after `self` up to and including `head`.
+    pub fn distance_to(self, head: Position) -> u64 {
+        head.0.saturating_sub(self.0)
+    }
+}
+
+impl fmt::Display for Position {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "#{}", self.0)
+    }
+}
+
+/// Version of a stream: the number of events in it. The first event of a stream has version 1;
+/// version 0 means the stream does not exist yet.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct StreamVersion(pub u64);
+
+impl StreamVersion {
+    pub const NONE: StreamVersion = StreamVersion(0);
+
+    pub fn next(self) -> StreamVersion {
+        StreamVersion(self.0 + 1)
+    }
+
+    pub fn exists(self) -> bool {
+        self.0 > 0
+    }
+}
+
+impl fmt::Display for StreamVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "v{}", self.0)
+    }
+}
+
+/// Milliseconds since the Unix epoch. The core has no clock: timestamps come in as arguments.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Timestamp(pub u64);
+
+impl Timestamp {
+    pub fn millis_since(self, earlier: Timestamp) -> u64 {
+        self.0.saturating_sub(earlier.0)
+    }
+}
+
+/// Globally unique id of an event: a UUID v7, so ids sort by creation time and never depend on a
+/// local position (events written in different browsers can meet in one log without clashing).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct EventId(pub Uuid);
+
+impl EventId {
+    /// Builds a v7 id from a time and 10 random bytes supplied by the caller (the core has no RNG).
+    pub fn v7(at: Timestamp, random: [u8; 10]) -> EventId {
+        EventId(uuid::Builder::from_unix_timestamp_millis(at.0, &random).into_uuid())
+    }
+}
+
+impl fmt::Display for EventId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.hyphenated().fmt(f)
+    }
+}
+
+macro_rules! text_id {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(Arc<str>);
+
+        impl $name {
+            pub fn new(value: impl Into<Arc<str>>) -> Self {
+                $name(value.into())
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(value: &str) -> Self {
+                $name(value.into())
+            }
+        }
+
+        impl From<String> for $name {
+            fn from(value: String) -> Self {
+                $name(value.into())
+            }
+        }
+    };
+}
+
+text_id!(
+    /// Id of a command. A command id that already produced a commit never produces another
+    /// (idempotent retries). Process managers derive their command ids from what they react to,
+    /// so that re-running a reaction re-issues the same ids.
+    CommandId
+);
+text_id!(
+    /// Id shared by every message of one conversation: a user's command, the events it produced,
+    /// and everything a process manager did in reaction to them.
+    CorrelationId
+);
+text_id!(
+    /// Id of the message that caused an event: the command id for a user's command, or the id of
+    /// the event a process manager reacted to.
+    CausationId
+);
+
+/// Name of a stream: `"{category}-{id}"`, e.g. `account-acc-1`. The category is everything before
+/// the first `-`, which tells which aggregate type the stream holds.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct StreamId(Arc<str>);
+
+impl StreamId {
+    pub fn new(value: impl Into<Arc<str>>) -> Self {
+        StreamId(value.into())
+    }
+
+    pub fn for_aggregate(category: &str, id: &str) -> Self {
+        StreamId(format!("{category}-{id}").into())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The aggregate category, e.g. `account` for `account-acc-1`.
+    pub fn category(&self) -> &str {
+        self.0.split_once('-').map_or(&self.0, |(category, _)| category)
+    }
+
+    /// The aggregate id within its category, e.g. `acc-1` for `account-acc-1`.
+    pub fn aggregate_id(&self) -> &str {
+        self.0.split_once('-').map_or("", |(_, id)| id)
+    }
+}
+
+impl fmt::Display for StreamId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<&str> for StreamId {
+    fn from(value: &str) -> Self {
+        StreamId(value.into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stream_id_splits_at_first_dash() {
+        let id = StreamId::for_aggregate("account", "acc-1");
+        assert_eq!(id.as_str(), "account-acc-1");
+        assert_eq!(id.category(), "account");
+        assert_eq!(id.aggregate_id(), "acc-1");
+    }
+
+    #[test]
+    fn event_ids_are_v7_and_sort_by_time() {
+        let a = EventId::v7(Timestamp(1_000), [9; 10]);
+        let b = EventId::v7(Timestamp(2_000), [0; 10]);
+        assert_eq!(a.0.get_version_num(), 7);
+        assert!(a < b);
+    }
+}

@@ -1,0 +1,46 @@
+//! # eventline-core
+//!
+//! The pure event-sourcing model of Eventline: everything that can be decided without IO.
+//!
+//! - [`aggregate`]: decide/evolve aggregates;
+//! - [`envelope`] and [`event`]: events as stored and as decoded, their metadata, schema versions
+//!   and upcasting;
+//! - [`version`]: expected versions (optimistic concurrency);
+//! - [`store`]: the [`EventStore`](store::EventStore) contract and the commit model, with an
+//!   in-memory implementation in [`memory`];
+//! - [`handler`]: the command handler (load, decide, append, retry, idempotency) and
+//!   [`snapshot`]s;
+//! - [`projection`]: read models with checkpoints and lag; [`temporal`]: state as of a past
+//!   position or time; [`saga`]: process managers;
+//! - [`demo`]: the bank and order domains, their read models and the transfer saga;
+//! - [`testing`]: a given/when/then harness and a deterministic environment.
+//!
+//! No IO, no browser APIs, no clock and no randomness: time and ids come in as arguments
+//! ([`handler::Environment`]), so the same code runs natively and in WebAssembly.
+
+#![forbid(unsafe_code)]
+
+pub mod aggregate;
+pub mod demo;
+pub mod envelope;
+pub mod event;
+pub mod handler;
+pub mod ids;
+pub mod memory;
+pub mod projection;
+pub mod saga;
+pub mod snapshot;
+pub mod store;
+pub mod temporal;
+pub mod testing;
+pub mod version;
+
+pub use aggregate::{Aggregate, ErrorCode};
+pub use envelope::{Envelope, EventMetadata, NewEvent, RecordedEvent};
+pub use event::{DecodeError, Event, EventPayload};
+pub use handler::{CommandHandler, CommandMeta, Environment, ExecuteError, Executed};
+pub use ids::{CausationId, CommandId, CorrelationId, EventId, Position, StreamId, StreamVersion, Timestamp};
+pub use memory::InMemoryStore;
+pub use projection::{Lag, Projection, ReadModel};
+pub use store::{AppendError, Commit, CommitReceipt, EventStore, StoreError, StreamWrite};
+pub use version::{ExpectedVersion, WrongExpectedVersion};

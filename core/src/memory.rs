@@ -1,0 +1,167 @@
+//! An event store in memory: the reference implementation of [`EventStore`], used by the core's
+//! tests and benchmarks, and by the same contract suite that checks the IndexedDB store.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::ops::Range;
+
+use crate::envelope::RecordedEvent;
+use crate::ids::{CommandId, Position, StreamId, StreamVersion, Timestamp};
+use crate::snapshot::{Snapshot, SnapshotStore};
+use crate::store::{AppendError, Commit, CommitReceipt, EventStore, StoreError};
+
+#[derive(Default)]
+pub struct InMemoryStore {
+    log: RefCell<Log>,
+}
+
+#[derive(Default)]
+struct Log {
+    /// `events[i]` has position `i + 1`.
+    events: Vec<RecordedEvent>,
+    /// Indexes into `events` of each stream's events, in version order.
+    streams: HashMap<StreamId, Vec<usize>>,
+    commits: HashMap<CommandId, Range<usize>>,
+    snapshots: HashMap<StreamId, Snapshot>,
+}
+
+impl Log {
+    fn head(&self) -> Position {
+        Position(self.events.len() as u64)
+    }
+
+    fn head_recorded_at(&self) -> Timestamp {
+        self.events.last().map_or(Timestamp(0), |e| e.meta.recorded_at)
+    }
+
+    fn version(&self, stream: &StreamId) -> StreamVersion {
+        StreamVersion(self.streams.get(stream).map_or(0, |v| v.len() as u64))
+    }
+
+    fn receipt(&self, command_id: &CommandId) -> Option<CommitReceipt> {
+        let range = self.commits.get(command_id)?;
+        Some(CommitReceipt { command_id: command_id.clone(), events: self.events[range.clone()].to_vec() })
+    }
+
+    /// Records `commits` against the current log without changing it, so a batch is all or none.
+    fn stage(&self, commits: &[Commit]) -> Result<Vec<Vec<RecordedEvent>>, AppendError> {
+        let mut head = self.head();
+        let mut head_recorded_at = self.head_recorded_at();
+        let mut staged_versions: HashMap<StreamId, StreamVersion> = HashMap::new();
+        let mut staged_ids: HashMap<&CommandId, usize> = HashMap::new();
+        let mut staged = Vec::with_capacity(commits.len());
+        for commit in commits {
+            if let Some(receipt) = self.receipt(&commit.command_id) {
+                return Err(AppendError::DuplicateCommand(Box::new(receipt)));
+            }
+            if let Some(&earlier) = staged_ids.get(&commit.command_id) {
+                let events: &Vec<RecordedEvent> = &staged[earlier];
+                let receipt = CommitReceipt { command_id: commit.command_id.clone(), events: events.clone() };
+                return Err(AppendError::DuplicateCommand(Box::new(receipt)));
+            }
+            let recorded = commit.record(head, head_recorded_at, |stream| {
+                staged_versions.get(stream).copied().unwrap_or_else(|| self.version(stream))
+            })?;
+            for event in &recorded {
+                staged_versions.insert(event.meta.stream.clone(), event.meta.version);
+            }
+            let last = recorded.last().expect("a validated commit has events");
+            head = last.meta.position;
+            head_recorded_at = last.meta.recorded_at;
+            staged_ids.insert(&commit.command_id, staged.len());
+            staged.push(recorded);
+        }
+        Ok(staged)
+    }
+
+    fn apply(&mut self, recorded: Vec<RecordedEvent>) -> CommitReceipt {
+        let start = self.events.len();
+        let command_id = recorded[0].meta.command_id.clone();
+        for (offset, event) in recorded.iter().enumerate() {
+            self.streams.entry(event.meta.stream.clone()).or_default().push(start + offset);
+        }
+        self.events.extend(recorded);
+        self.commits.insert(command_id.clone(), start..self.events.len());
+        CommitReceipt { command_id, events: self.events[start..].to_vec() }
+    }
+}
+
+impl InMemoryStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Number of events in the log.
+    pub fn len(&self) -> usize {
+        self.log.borrow().events.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Calls `f` with every event from position `after + 1` on, without copying them; the
+    /// benchmarks use it to measure replay without the cost of a store read.
+    pub fn for_each_after(&self, after: Position, mut f: impl FnMut(&RecordedEvent)) {
+        let log = self.log.borrow();
+        for event in log.events.iter().skip(after.0 as usize) {
+            f(event);
+        }
+    }
+}
+
+impl EventStore for InMemoryStore {
+    async fn append(&self, commit: Commit) -> Result<CommitReceipt, AppendError> {
+        let mut receipts = self.append_batch(vec![commit]).await?;
+        Ok(receipts.pop().expect("one commit in, one receipt out"))
+    }
+
+    async fn append_batch(&self, commits: Vec<Commit>) -> Result<Vec<CommitReceipt>, AppendError> {
+        let mut log = self.log.borrow_mut();
+        let staged = log.stage(&commits)?;
+        Ok(staged.into_iter().map(|recorded| log.apply(recorded)).collect())
+    }
+
+    async fn read_stream(
+        &self,
+        stream: &StreamId,
+        after: StreamVersion,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        let log = self.log.borrow();
+        let Some(indexes) = log.streams.get(stream) else { return Ok(Vec::new()) };
+        Ok(indexes.iter().skip(after.0 as usize).take(limit).map(|&i| log.events[i].clone()).collect())
+    }
+
+    async fn read_all(&self, after: Position, limit: usize) -> Result<Vec<RecordedEvent>, StoreError> {
+        let log = self.log.borrow();
+        Ok(log.events.iter().skip(after.0 as usize).take(limit).cloned().collect())
+    }
+
+    async fn head(&self) -> Result<Position, StoreError> {
+        Ok(self.log.borrow().head())
+    }
+
+    async fn stream_version(&self, stream: &StreamId) -> Result<StreamVersion, StoreError> {
+        Ok(self.log.borrow().version(stream))
+    }
+
+    async fn find_commit(&self, command_id: &CommandId) -> Result<Option<CommitReceipt>, StoreError> {
+        Ok(self.log.borrow().receipt(command_id))
+    }
+}
+
+impl SnapshotStore for InMemoryStore {
+    async fn load_snapshot(&self, stream: &StreamId) -> Result<Option<Snapshot>, StoreError> {
+        Ok(self.log.borrow().snapshots.get(stream).cloned())
+    }
+
+    async fn save_snapshot(&self, snapshot: Snapshot) -> Result<(), StoreError> {
+        let mut log = self.log.borrow_mut();
+        // A slower writer must not replace a newer snapshot with an older one.
+        if log.snapshots.get(&snapshot.stream).is_none_or(|s| s.version < snapshot.version) {
+            log.snapshots.insert(snapshot.stream.clone(), snapshot);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,250 @@
+//! Projections: read models folded from the log, with the position they have reached.
+//!
+//! A read model's persisted state is a set of keyed [`Documents`] of one type, so a store can
+//! write only the documents an event batch changed (in the same transaction as the checkpoint).
+//! Indexes derived from the documents (a ranking, say) are rebuilt by `from_documents` and never
+//! stored.
+//!
+//! Invariants, enforced by [`Projection`]:
+//! - the checkpoint is the position of the last event the read model has seen, and only grows;
+//! - an event at or below the checkpoint is a no-op, so re-delivering a batch changes nothing;
+//! - events the read model cannot decode advance the checkpoint too (the runner keeps them as
+//!   dead letters), so one poison event never stops a projection;
+//! - folding the log from 0 (a rebuild) equals applying it incrementally in any batch sizes
+//!   (property-tested in `core/tests/properties.rs`).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::envelope::{Envelope, RecordedEvent};
+use crate::event::{DecodeError, Event};
+use crate::ids::{Position, Timestamp};
+
+/// A keyed set of documents that remembers which keys changed since the last flush.
+#[derive(Clone, Debug)]
+pub struct Documents<D> {
+    docs: BTreeMap<String, D>,
+    dirty: BTreeSet<String>,
+}
+
+impl<D> Default for Documents<D> {
+    fn default() -> Self {
+        Documents { docs: BTreeMap::new(), dirty: BTreeSet::new() }
+    }
+}
+
+/// Two document sets are equal when they hold the same documents, whatever is still unflushed.
+impl<D: PartialEq> PartialEq for Documents<D> {
+    fn eq(&self, other: &Self) -> bool {
+        self.docs == other.docs
+    }
+}
+
+/// A change to flush: the new document, or `None` when it was removed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DocChange<D> {
+    pub key: String,
+    pub doc: Option<D>,
+}
+
+impl<D: Clone> Documents<D> {
+    pub fn get(&self, key: &str) -> Option<&D> {
+        self.docs.get(key)
+    }
+
+    pub fn len(&self) -> usize {
+        self.docs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.docs.is_empty()
+    }
+
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&String, &D)> {
+        self.docs.iter()
+    }
+
+    pub fn values(&self) -> impl DoubleEndedIterator<Item = &D> {
+        self.docs.values()
+    }
+
+    pub fn put(&mut self, key: impl Into<String>, doc: D) {
+        let key = key.into();
+        self.dirty.insert(key.clone());
+        self.docs.insert(key, doc);
+    }
+
+    /// Changes an existing document; returns false (and changes nothing) if there is none.
+    pub fn update(&mut self, key: &str, change: impl FnOnce(&mut D)) -> bool {
+        match self.docs.get_mut(key) {
+            Some(doc) => {
+                change(doc);
+                if !self.dirty.contains(key) {
+                    self.dirty.insert(key.to_string());
+                }
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Changes the document at `key`, creating it with `create` first if needed.
+    pub fn upsert(&mut self, key: &str, create: impl FnOnce() -> D, change: impl FnOnce(&mut D)) {
+        match self.docs.get_mut(key) {
+            Some(doc) => change(doc),
+            None => {
+                let mut doc = create();
+                change(&mut doc);
+                self.docs.insert(key.to_string(), doc);
+            }
+        }
+        if !self.dirty.contains(key) {
+            self.dirty.insert(key.to_string());
+        }
+    }
+
+    pub fn remove(&mut self, key: &str) -> Option<D> {
+        let removed = self.docs.remove(key);
+        if removed.is_some() {
+            self.dirty.insert(key.to_string());
+        }
+        removed
+    }
+
+    /// The changes since the last call, in key order.
+    pub fn take_changes(&mut self) -> Vec<DocChange<D>> {
+        std::mem::take(&mut self.dirty)
+            .into_iter()
+            .map(|key| {
+                let doc = self.docs.get(&key).cloned();
+                DocChange { key, doc }
+            })
+            .collect()
+    }
+
+    pub fn has_changes(&self) -> bool {
+        !self.dirty.is_empty()
+    }
+}
+
+impl<D> FromIterator<(String, D)> for Documents<D> {
+    /// Documents as loaded from storage: nothing to flush.
+    fn from_iter<I: IntoIterator<Item = (String, D)>>(iter: I) -> Self {
+        Documents { docs: iter.into_iter().collect(), dirty: BTreeSet::new() }
+    }
+}
+
+/// A read model: documents folded from events.
+pub trait ReadModel: Default + Clone + fmt::Debug {
+    /// Stable name: the key of its checkpoint and documents in storage, and its name in the JS API.
+    const NAME: &'static str;
+    type Event: Event;
+    type Doc: Clone + fmt::Debug + PartialEq + Serialize + DeserializeOwned;
+
+    fn apply(&mut self, envelope: &Envelope<Self::Event>);
+
+    /// Sees an event that does not decode. Most read models ignore it; an audit log records it.
+    fn apply_undecodable(&mut self, recorded: &RecordedEvent, error: &DecodeError) {
+        let _ = (recorded, error);
+    }
+
+    fn documents(&self) -> &Documents<Self::Doc>;
+
+    /// The documents changed since the last call, to write with the checkpoint.
+    fn take_changes(&mut self) -> Vec<DocChange<Self::Doc>>;
+
+    /// Rebuilds the read model (and any derived index) from stored documents.
+    fn from_documents(docs: Documents<Self::Doc>) -> Self;
+}
+
+/// A read model with its checkpoint.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Projection<R> {
+    pub read_model: R,
+    pub checkpoint: Position,
+}
+
+impl<R: ReadModel> Default for Projection<R> {
+    fn default() -> Self {
+        Projection { read_model: R::default(), checkpoint: Position::ZERO }
+    }
+}
+
+/// What happened to one event.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Applied {
+    Applied,
+    /// At or below the checkpoint: already seen.
+    AlreadySeen,
+    /// Could not be decoded: the checkpoint moved past it and the caller should dead-letter it.
+    Undecodable(DecodeError),
+}
+
+impl<R: ReadModel> Projection<R> {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn restore(read_model: R, checkpoint: Position) -> Self {
+        Projection { read_model, checkpoint }
+    }
+
+    /// Applies a decoded event unless it was already seen.
+    pub fn apply(&mut self, envelope: &Envelope<R::Event>) -> Applied {
+        if envelope.meta.position <= self.checkpoint {
+            return Applied::AlreadySeen;
+        }
+        self.read_model.apply(envelope);
+        self.checkpoint = envelope.meta.position;
+        Applied::Applied
+    }
+
+    /// Decodes and applies a stored event; an undecodable one only moves the checkpoint.
+    pub fn apply_recorded(&mut self, recorded: &RecordedEvent) -> Applied {
+        if recorded.meta.position <= self.checkpoint {
+            return Applied::AlreadySeen;
+        }
+        match R::Event::decode_recorded(recorded) {
+            Ok(envelope) => self.apply(&envelope),
+            Err(error) => {
+                self.read_model.apply_undecodable(recorded, &error);
+                self.checkpoint = recorded.meta.position;
+                Applied::Undecodable(error)
+            }
+        }
+    }
+
+    /// Moves the checkpoint past an event without applying it (a dead letter decoded elsewhere).
+    pub fn skip(&mut self, position: Position) {
+        self.checkpoint = self.checkpoint.max(position);
+    }
+}
+
+/// How far a read model is behind the log.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Lag {
+    /// Events in the log the read model has not seen.
+    pub events: u64,
+    /// Age of the oldest event it has not seen; 0 when it is up to date.
+    pub ms: u64,
+}
+
+impl Lag {
+    /// `oldest_unseen` is the recorded time of the event at `checkpoint + 1`, if there is one.
+    pub fn new(checkpoint: Position, head: Position, oldest_unseen: Option<Timestamp>, now: Timestamp) -> Lag {
+        let events = checkpoint.distance_to(head);
+        let ms = match (events, oldest_unseen) {
+            (0, _) | (_, None) => 0,
+            (_, Some(at)) => now.millis_since(at),
+        };
+        Lag { events, ms }
+    }
+
+    pub fn is_up_to_date(&self) -> bool {
+        self.events == 0
+    }
+}

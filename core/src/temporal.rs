@@ -1,0 +1,84 @@
+//! Temporal folds: an aggregate's or a read model's state as of a past position or time.
+//!
+//! Because stores keep `recorded_at` non-decreasing along the log, "as of a time" names a prefix
+//! of the log just as "as of a position" does, and both folds stop at the first event past it.
+
+use serde::{Deserialize, Serialize};
+
+use crate::aggregate::Aggregate;
+use crate::envelope::EventMetadata;
+use crate::event::DecodeError;
+use crate::handler::{LoadError, Loaded, fold_recorded};
+use crate::ids::{Position, StreamVersion, Timestamp};
+use crate::projection::{Applied, Projection, ReadModel};
+use crate::store::{EventStore, StoreError, read_whole_stream};
+
+/// A point in the log's history.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum AsOf {
+    /// After the event at this position (inclusive).
+    Position(Position),
+    /// After every event recorded at or before this time.
+    Time(Timestamp),
+    /// Now: the whole log.
+    Head,
+}
+
+impl AsOf {
+    pub fn includes(&self, meta: &EventMetadata) -> bool {
+        match *self {
+            AsOf::Position(position) => meta.position <= position,
+            AsOf::Time(time) => meta.recorded_at <= time,
+            AsOf::Head => true,
+        }
+    }
+}
+
+/// Aggregate `id` as it was at `as_of`.
+pub async fn aggregate_at<A: Aggregate, S: EventStore>(
+    store: &S,
+    id: &str,
+    as_of: AsOf,
+) -> Result<Loaded<A>, LoadError> {
+    let stream = A::stream_id(id);
+    let events = read_whole_stream(store, &stream, StreamVersion::NONE).await?;
+    let prefix = events.iter().take_while(|e| as_of.includes(&e.meta)).count();
+    fold_recorded(Loaded { state: A::initial(), version: StreamVersion::NONE }, &events[..prefix])
+        .map_err(|error| LoadError::Decode { stream, error })
+}
+
+/// Events a fold could not decode, with their positions: the dead letters of a catch-up.
+pub type DeadLetters = Vec<(Position, DecodeError)>;
+
+/// Applies the log after the projection's checkpoint, up to `until`, page by page.
+pub async fn catch_up<R: ReadModel, S: EventStore>(
+    store: &S,
+    projection: &mut Projection<R>,
+    until: AsOf,
+    page: usize,
+) -> Result<DeadLetters, StoreError> {
+    let mut dead = Vec::new();
+    loop {
+        let events = store.read_all(projection.checkpoint, page.max(1)).await?;
+        let done = events.len() < page.max(1);
+        for recorded in &events {
+            if !until.includes(&recorded.meta) {
+                return Ok(dead);
+            }
+            if let Applied::Undecodable(error) = projection.apply_recorded(recorded) {
+                dead.push((recorded.meta.position, error));
+            }
+        }
+        if done {
+            return Ok(dead);
+        }
+    }
+}
+
+/// Read model `R` as it was at `as_of`: a fold of the log's prefix from nothing.
+pub async fn read_model_at<R: ReadModel, S: EventStore>(store: &S, as_of: AsOf) -> Result<Projection<R>, StoreError> {
+    let mut projection = Projection::new();
+    catch_up(store, &mut projection, as_of, 4096).await?;
+    Ok(projection)
+}

@@ -1,0 +1,3 @@
+//! # eventline-web
+//!
+//! The browser runtime of Eventline.

@@ -1,0 +1,2 @@
+//! The Eventline demo page.
+fn main() {}
