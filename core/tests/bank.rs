@@ -185,7 +185,7 @@ fn a_saga_debit_holds_the_money_until_settled_or_refunded() {
 
     Scenario::<Account>::given(vec![opened(), deposited(100), debited("t-1", 70)])
         .when(AccountCommand::SettleTransfer { account: acc(), transfer_id: id("t-1") })
-        .then_expect_events(vec![TransferSettled { transfer_id: id("t-1") }.into()]);
+        .then_expect_events(vec![TransferSettled { transfer_id: id("t-1"), amount: amount(70) }.into()]);
     Scenario::<Account>::given(vec![opened(), deposited(100)])
         .when(AccountCommand::SettleTransfer { account: acc(), transfer_id: id("t-9") })
         .then_expect_error(AccountError::UnknownTransfer { account: acc(), transfer_id: id("t-9") });

@@ -119,6 +119,7 @@ impl EventPayload for TransferDebited {
 #[serde(rename_all = "camelCase")]
 pub struct TransferSettled {
     pub transfer_id: EntityId,
+    pub amount: Amount,
 }
 impl EventPayload for TransferSettled {
     const TYPE: &'static str = "TransferSettled";
@@ -427,8 +428,8 @@ impl Aggregate for Account {
                 .into()
             }
             C::SettleTransfer { transfer_id, .. } => {
-                self.pending_amount(account, transfer_id)?;
-                TransferSettled { transfer_id: transfer_id.clone() }.into()
+                let amount = self.pending_amount(account, transfer_id)?;
+                TransferSettled { transfer_id: transfer_id.clone(), amount }.into()
             }
             C::RefundTransfer { transfer_id, .. } => {
                 let amount = self.pending_amount(account, transfer_id)?;

@@ -78,7 +78,8 @@ fn balance_effect(event: &AccountEvent) -> (i128, i128) {
         AccountEvent::Sent(e) => (-minor(&e.amount), 0),
         AccountEvent::Debited(e) => (-minor(&e.amount), minor(&e.amount)),
         AccountEvent::Refunded(e) => (minor(&e.amount), -minor(&e.amount)),
-        AccountEvent::Opened(_) | AccountEvent::Closed(_) | AccountEvent::Settled(_) => (0, 0),
+        AccountEvent::Settled(e) => (0, -minor(&e.amount)),
+        AccountEvent::Opened(_) | AccountEvent::Closed(_) => (0, 0),
     }
 }
 

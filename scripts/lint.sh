@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Formatting and clippy, natively and for wasm32: both must be clean.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo fmt --all --check
+cargo clippy -q --workspace --all-targets -- -D warnings
+cargo clippy -q --workspace --all-targets --target wasm32-unknown-unknown -- -D warnings

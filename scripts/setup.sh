@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Installs what building, testing and serving Eventline needs, and only what is missing: on a
+# machine that has everything it returns in about a second.
+#
+#   wasm32 target            rustup
+#   wasm-bindgen CLI + test runner, the exact version Cargo.toml pins   cargo install
+#   trunk 0.21.14            cargo install --locked (0.22 needs a newer rustc)
+#   chromium, chromedriver, binaryen (wasm-opt)   apt
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf '[setup] %s\n' "$*"; }
+
+wasm_bindgen_version=$(sed -n 's/^wasm-bindgen = "=\(.*\)"$/\1/p' Cargo.toml)
+trunk_version=0.21.14
+
+if [ "$(id -u)" -eq 0 ]; then sudo=(); else sudo=(sudo); fi
+packages=()
+command -v chromium >/dev/null || packages+=(chromium)
+command -v chromedriver >/dev/null || packages+=(chromium-driver)
+command -v wasm-opt >/dev/null || packages+=(binaryen)
+if [ ${#packages[@]} -gt 0 ]; then
+  say "apt: ${packages[*]}"
+  "${sudo[@]}" apt-get update -qq
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}" >/dev/null
+fi
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  say "rustup: wasm32-unknown-unknown"
+  rustup target add wasm32-unknown-unknown
+fi
+for component in rustfmt clippy; do
+  if ! rustup component list --installed | grep -q "^$component"; then
+    say "rustup: $component"
+    rustup component add "$component"
+  fi
+done
+
+if ! wasm-bindgen --version 2>/dev/null | grep -qx "wasm-bindgen $wasm_bindgen_version" \
+  || ! command -v wasm-bindgen-test-runner >/dev/null; then
+  # `--locked` fails for this crate against the registry mirror here; without it, it builds.
+  say "cargo install wasm-bindgen-cli $wasm_bindgen_version (about 3 minutes)"
+  cargo install -q --force wasm-bindgen-cli --version "$wasm_bindgen_version"
+fi
+
+if ! trunk --version 2>/dev/null | grep -qx "trunk $trunk_version"; then
+  # Without `--locked` trunk 0.21.14 picks up a semver-incompatible lightningcss and fails.
+  say "cargo install trunk $trunk_version (about 10 minutes)"
+  cargo install -q --force trunk --version "$trunk_version" --locked
+fi
