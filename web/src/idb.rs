@@ -1,0 +1,126 @@
+//! The IndexedDB schema, its upgrade path, and the few request shapes the store uses.
+//!
+//! Object stores (schema version 1):
+//!
+//! | store | key | value |
+//! |---|---|---|
+//! | `log` | first position of the chunk | `Uint8Array`: a chunk of whole commits (`chunk.rs`) |
+//! | `streams` | stream id | `Float64Array`: `[version, positions of the versions after the last full segment]` |
+//! | `stream_segments` | `[stream id, n]` | `Float64Array`: positions of versions `n*256+1 ..= (n+1)*256` |
+//! | `commands` | command id | `Float64Array`: `[first position, last position]` of its commit |
+//! | `meta` | `"head"`, `"compacted"` | `Float64Array [position, recorded_at]`; number |
+//! | `snapshots` | stream id | JSON of a snapshot |
+//! | `checkpoints` | projection or saga name | JSON: checkpoint and controls |
+//! | `documents` | `[projection, key]` | JSON of one read-model document |
+//! | `dead_letters` | position | JSON: the event as stored and why it could not be read |
+//!
+//! Invariant: opening never modifies a database written by a newer schema; it refuses it with
+//! `StoreError::SchemaTooNew`.
+
+use eventline_core::store::StoreError;
+use indexed_db_futures::database::{Database, VersionChangeEvent};
+use indexed_db_futures::error::{DomException, Error, OpenDbError};
+use indexed_db_futures::prelude::*;
+
+pub const SCHEMA_VERSION: u32 = 1;
+
+pub const LOG: &str = "log";
+pub const STREAMS: &str = "streams";
+pub const SEGMENTS: &str = "stream_segments";
+pub const COMMANDS: &str = "commands";
+pub const META: &str = "meta";
+pub const SNAPSHOTS: &str = "snapshots";
+pub const CHECKPOINTS: &str = "checkpoints";
+pub const DOCUMENTS: &str = "documents";
+pub const DEAD_LETTERS: &str = "dead_letters";
+
+/// Positions of one stream per `stream_segments` record.
+pub const SEGMENT: u64 = 256;
+
+/// Opens (creating or upgrading) the database `name` at [`SCHEMA_VERSION`].
+pub async fn open(name: &str) -> Result<Database, StoreError> {
+    let opened = Database::open(name)
+        .with_version(SCHEMA_VERSION)
+        .with_on_upgrade_needed(|event: VersionChangeEvent, db: Database| migrate(&event, &db))
+        .await;
+    match opened {
+        Ok(db) => Ok(db),
+        Err(OpenDbError::Base(e)) if dom_name(&e).as_deref() == Some("VersionError") => {
+            Err(StoreError::SchemaTooNew { found: current_version(name).await.unwrap_or(0), known: SCHEMA_VERSION })
+        }
+        Err(OpenDbError::Base(e)) => Err(store_error(e)),
+        Err(other) => Err(StoreError::Backend { message: format!("IndexedDB is not available: {other}") }),
+    }
+}
+
+/// The version of an existing database, read without changing it.
+async fn current_version(name: &str) -> Option<u32> {
+    let db = Database::open(name).await.ok()?;
+    let version = db.version() as u32;
+    db.close();
+    Some(version)
+}
+
+/// Brings a database from `event.old_version()` to [`SCHEMA_VERSION`], one step at a time.
+fn migrate(event: &VersionChangeEvent, db: &Database) -> Result<(), Error> {
+    let old = event.old_version() as u32;
+    if old < 1 {
+        db.create_object_store(LOG).build()?;
+        db.create_object_store(STREAMS).build()?;
+        db.create_object_store(SEGMENTS).build()?;
+        db.create_object_store(COMMANDS).build()?;
+        db.create_object_store(META).build()?;
+        db.create_object_store(SNAPSHOTS).build()?;
+        db.create_object_store(CHECKPOINTS).build()?;
+        db.create_object_store(DOCUMENTS).build()?;
+        db.create_object_store(DEAD_LETTERS).build()?;
+    }
+    Ok(())
+}
+
+/// Deletes a database (every store of it).
+pub async fn delete(name: &str) -> Result<(), StoreError> {
+    Database::delete_by_name(name)
+        .map_err(|e| StoreError::Backend { message: e.to_string() })?
+        .await
+        .map_err(store_error)
+}
+
+fn dom(e: &DomException) -> &web_sys::DomException {
+    match e {
+        DomException::InvalidStateError(d)
+        | DomException::TransactionInactiveError(d)
+        | DomException::NotFoundError(d)
+        | DomException::ConstraintError(d)
+        | DomException::InvalidAccessError(d)
+        | DomException::DataError(d)
+        | DomException::AbortError(d)
+        | DomException::ReadOnlyError(d)
+        | DomException::DataCloneError(d)
+        | DomException::SyntaxError(d)
+        | DomException::Other(d) => d,
+    }
+}
+
+fn dom_name(e: &Error) -> Option<String> {
+    match e {
+        Error::DomException(d) => Some(dom(d).name()),
+        _ => None,
+    }
+}
+
+/// Maps an IndexedDB failure to the store's error: quota is its own case, because callers can do
+/// something about it.
+pub fn store_error(e: impl Into<Error>) -> StoreError {
+    let e = e.into();
+    match &e {
+        Error::DomException(d) => {
+            let d = dom(d);
+            match d.name().as_str() {
+                "QuotaExceededError" => StoreError::QuotaExceeded { message: d.message() },
+                name => StoreError::Backend { message: format!("{name}: {}", d.message()) },
+            }
+        }
+        other => StoreError::Backend { message: other.to_string() },
+    }
+}

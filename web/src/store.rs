@@ -1,0 +1,514 @@
+//! The event store on IndexedDB.
+//!
+//! Invariants enforced here:
+//! - **One readwrite transaction per append or batch** reads the head, every touched stream's
+//!   version and every command id, runs `Commit::record` (expected versions, positions, times),
+//!   and writes chunks, stream records, command records and the new head. IndexedDB runs
+//!   readwrite transactions over the same stores one at a time, across tabs too, so two writers
+//!   that read the same version can never both commit.
+//! - **A chunk holds whole consecutive commits**; positions are gapless because the head is read
+//!   and written in the same transaction as the chunk.
+//! - **Reading one stream never scans the log**: the `streams` and `stream_segments` records list
+//!   the positions of its events, and only the chunks holding them are read.
+//! - **Nothing half-written**: if any request fails (quota, for one) the transaction aborts and the
+//!   error comes back typed.
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use eventline_core::RecordedEvent;
+use eventline_core::ids::{CommandId, Position, StreamId, StreamVersion, Timestamp};
+use eventline_core::snapshot::{Snapshot, SnapshotStore};
+use eventline_core::store::{AppendError, Commit, CommitReceipt, EventStore, StoreError};
+use futures::future::try_join_all;
+use indexed_db_futures::KeyRange;
+use indexed_db_futures::cursor::CursorDirection;
+use indexed_db_futures::database::Database;
+use indexed_db_futures::object_store::ObjectStore;
+use indexed_db_futures::prelude::*;
+use indexed_db_futures::transaction::{Transaction, TransactionMode};
+use js_sys::{Array, Float64Array, Uint8Array};
+use serde::{Deserialize, Serialize};
+use wasm_bindgen::{JsCast, JsValue};
+
+use crate::chunk;
+use crate::idb::{self, COMMANDS, LOG, META, SEGMENT, SEGMENTS, SNAPSHOTS, STREAMS, store_error};
+
+/// The event log of one IndexedDB database.
+pub struct IdbStore {
+    name: String,
+    db: RefCell<Option<Database>>,
+}
+
+impl IdbStore {
+    /// Opens (or creates, or upgrades) the database `name`.
+    pub async fn open(name: &str) -> Result<IdbStore, StoreError> {
+        let db = idb::open(name).await?;
+        Ok(IdbStore { name: name.to_string(), db: RefCell::new(Some(db)) })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Closes the connection; later calls fail with `StoreError::Closed`.
+    pub fn close(&self) {
+        if let Some(db) = self.db.borrow_mut().take() {
+            db.close();
+        }
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.db.borrow().is_none()
+    }
+
+    pub(crate) fn database(&self) -> Result<Database, StoreError> {
+        self.db.borrow().clone().ok_or(StoreError::Closed)
+    }
+
+    pub(crate) fn transaction<'a>(
+        db: &'a Database,
+        stores: &[&str],
+        mode: TransactionMode,
+    ) -> Result<Transaction<'a>, StoreError> {
+        db.transaction(stores).with_mode(mode).build().map_err(store_error)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Requests
+
+pub(crate) async fn get(store: &ObjectStore<'_>, key: JsValue) -> Result<Option<JsValue>, StoreError> {
+    let value: Option<JsValue> = store.get(key).primitive().map_err(store_error)?.await.map_err(store_error)?;
+    Ok(value.filter(|v| !v.is_undefined()))
+}
+
+/// Queues a put; a failure aborts the transaction and surfaces at commit.
+pub(crate) fn put(store: &ObjectStore<'_>, key: JsValue, value: JsValue) -> Result<(), StoreError> {
+    store.put(value).with_key(key).without_key_type().primitive().map_err(store_error)?;
+    Ok(())
+}
+
+pub(crate) fn delete(store: &ObjectStore<'_>, range: KeyRange<JsValue>) -> Result<(), StoreError> {
+    store.delete::<JsValue, _>(range).primitive().map_err(store_error)?;
+    Ok(())
+}
+
+pub(crate) async fn get_all(store: &ObjectStore<'_>, range: KeyRange<JsValue>) -> Result<Vec<JsValue>, StoreError> {
+    let values = store
+        .get_all::<JsValue>()
+        .with_query::<JsValue, _>(range)
+        .primitive()
+        .map_err(store_error)?
+        .await
+        .map_err(store_error)?;
+    values.collect::<Result<Vec<_>, _>>().map_err(store_error)
+}
+
+/// Keys and values in a key range, in key order.
+pub(crate) async fn entries(
+    store: &ObjectStore<'_>,
+    range: KeyRange<JsValue>,
+) -> Result<Vec<(JsValue, JsValue)>, StoreError> {
+    let keys = store
+        .get_all_keys::<JsValue>()
+        .with_query::<JsValue, _>(range.clone())
+        .primitive()
+        .map_err(store_error)?
+        .await
+        .map_err(store_error)?;
+    let keys = keys.collect::<Result<Vec<_>, _>>().map_err(store_error)?;
+    let values = get_all(store, range).await?;
+    Ok(keys.into_iter().zip(values).collect())
+}
+
+/// The greatest key at or below `key`.
+async fn key_at_or_below(store: &ObjectStore<'_>, key: f64) -> Result<Option<f64>, StoreError> {
+    let cursor = store
+        .open_key_cursor()
+        .with_query::<JsValue, _>(KeyRange::UpperBound(JsValue::from_f64(key), false))
+        .with_direction(CursorDirection::Prev)
+        .await
+        .map_err(store_error)?;
+    match cursor {
+        Some(cursor) => Ok(cursor.primary_key::<JsValue>().map_err(store_error)?.and_then(|k| k.as_f64())),
+        None => Ok(None),
+    }
+}
+
+fn f64s(value: &JsValue) -> Result<Vec<f64>, StoreError> {
+    value
+        .dyn_ref::<Float64Array>()
+        .map(Float64Array::to_vec)
+        .ok_or_else(|| StoreError::Corrupt { message: "expected a Float64Array".into() })
+}
+
+fn bytes(value: &JsValue) -> Result<Vec<u8>, StoreError> {
+    value
+        .dyn_ref::<Uint8Array>()
+        .map(Uint8Array::to_vec)
+        .ok_or_else(|| StoreError::Corrupt { message: "a log record is not bytes".into() })
+}
+
+fn js_f64s(values: &[f64]) -> JsValue {
+    Float64Array::from(values).into()
+}
+
+fn segment_key(stream: &str, segment: u64) -> JsValue {
+    Array::of2(&JsValue::from_str(stream), &JsValue::from_f64(segment as f64)).into()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Stream records
+
+/// A stream's version and the positions of its versions after the last full segment.
+#[derive(Clone, Debug, Default)]
+struct StreamRecord {
+    version: u64,
+    recent: Vec<f64>,
+}
+
+impl StreamRecord {
+    fn from_js(value: Option<JsValue>) -> Result<StreamRecord, StoreError> {
+        let Some(value) = value else { return Ok(StreamRecord::default()) };
+        let values = f64s(&value)?;
+        let (&version, recent) =
+            values.split_first().ok_or_else(|| StoreError::Corrupt { message: "empty stream record".into() })?;
+        Ok(StreamRecord { version: version as u64, recent: recent.to_vec() })
+    }
+
+    fn to_js(&self) -> JsValue {
+        let mut values = Vec::with_capacity(self.recent.len() + 1);
+        values.push(self.version as f64);
+        values.extend(&self.recent);
+        js_f64s(&values)
+    }
+
+    /// Adds positions for the next versions; returns full segments to write, by number.
+    fn push(&mut self, positions: &[f64]) -> Vec<(u64, Vec<f64>)> {
+        let mut full = Vec::new();
+        for &position in positions {
+            self.version += 1;
+            self.recent.push(position);
+            if self.version % SEGMENT == 0 {
+                full.push((self.version / SEGMENT - 1, std::mem::take(&mut self.recent)));
+            }
+        }
+        full
+    }
+
+    /// Version of the first position in `recent`.
+    fn recent_from(&self) -> u64 {
+        self.version - self.recent.len() as u64 + 1
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading the log
+
+fn range_key(position: u64) -> JsValue {
+    JsValue::from_f64(position as f64)
+}
+
+/// Events with positions in `from..=to` (both inclusive), in order.
+async fn read_range(log: &ObjectStore<'_>, from: u64, to: u64) -> Result<Vec<RecordedEvent>, StoreError> {
+    if from > to {
+        return Ok(Vec::new());
+    }
+    let start = key_at_or_below(log, from as f64).await?.unwrap_or(from as f64);
+    let chunks = get_all(log, KeyRange::Bound(JsValue::from_f64(start), false, range_key(to), false)).await?;
+    let mut events = Vec::new();
+    for value in chunks {
+        events.extend(chunk::decode_where(&bytes(&value)?, |p, _| p.0 >= from && p.0 <= to)?);
+    }
+    Ok(events)
+}
+
+/// The events at `positions` (sorted), reading only the chunks that hold them.
+async fn read_positions(log: &ObjectStore<'_>, positions: &[u64]) -> Result<Vec<RecordedEvent>, StoreError> {
+    let wanted: HashSet<u64> = positions.iter().copied().collect();
+    let mut events = Vec::with_capacity(positions.len());
+    let mut covered_up_to = 0u64;
+    for &position in positions {
+        if position <= covered_up_to {
+            continue;
+        }
+        let Some(key) = key_at_or_below(log, position as f64).await? else {
+            return Err(StoreError::Corrupt { message: format!("no chunk holds position {position}") });
+        };
+        let Some(value) = get(log, JsValue::from_f64(key)).await? else {
+            return Err(StoreError::Corrupt { message: format!("chunk {key} vanished") });
+        };
+        let mut last = key as u64;
+        let found = chunk::decode_where(&bytes(&value)?, |p, _| {
+            last = last.max(p.0);
+            wanted.contains(&p.0)
+        })?;
+        events.extend(found);
+        covered_up_to = last;
+    }
+    Ok(events)
+}
+
+async fn receipt(
+    log: &ObjectStore<'_>,
+    commands: &ObjectStore<'_>,
+    command_id: &CommandId,
+) -> Result<Option<CommitReceipt>, StoreError> {
+    let Some(value) = get(commands, JsValue::from_str(command_id.as_str())).await? else { return Ok(None) };
+    let range = f64s(&value)?;
+    let [first, last] = range[..] else { return Err(StoreError::Corrupt { message: "command record".into() }) };
+    let events = read_range(log, first as u64, last as u64).await?;
+    Ok(Some(CommitReceipt { command_id: command_id.clone(), events }))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Appending
+
+fn head_from(value: Option<JsValue>) -> Result<(Position, Timestamp), StoreError> {
+    match value {
+        None => Ok((Position::ZERO, Timestamp(0))),
+        Some(v) => match f64s(&v)?[..] {
+            [position, at] => Ok((Position(position as u64), Timestamp(at as u64))),
+            _ => Err(StoreError::Corrupt { message: "head record".into() }),
+        },
+    }
+}
+
+impl IdbStore {
+    async fn append_all(&self, commits: Vec<Commit>) -> Result<Vec<CommitReceipt>, AppendError> {
+        for commit in &commits {
+            commit.validate()?;
+        }
+        if commits.is_empty() {
+            return Ok(Vec::new());
+        }
+        let db = self.database()?;
+        let tx = Self::transaction(&db, &[LOG, STREAMS, SEGMENTS, COMMANDS, META], TransactionMode::Readwrite)?;
+        let store = |name| tx.object_store(name).map_err(store_error);
+        let (log, streams, segments, commands, meta) =
+            (store(LOG)?, store(STREAMS)?, store(SEGMENTS)?, store(COMMANDS)?, store(META)?);
+
+        // Every read first, all in flight at once.
+        let touched: Vec<StreamId> = {
+            let mut seen = HashSet::new();
+            commits
+                .iter()
+                .flat_map(|c| &c.writes)
+                .map(|w| w.stream.clone())
+                .filter(|s| seen.insert(s.clone()))
+                .collect()
+        };
+        let head_read = get(&meta, JsValue::from_str("head"));
+        let stream_reads = try_join_all(touched.iter().map(|s| get(&streams, JsValue::from_str(s.as_str()))));
+        let command_reads =
+            try_join_all(commits.iter().map(|c| get(&commands, JsValue::from_str(c.command_id.as_str()))));
+        let (head, stream_values, command_values) =
+            futures::future::try_join3(head_read, stream_reads, command_reads).await?;
+
+        for (commit, existing) in commits.iter().zip(&command_values) {
+            if existing.is_some() {
+                let first = receipt(&log, &commands, &commit.command_id).await?.expect("the record was just read");
+                return Err(AppendError::DuplicateCommand(Box::new(first)));
+            }
+        }
+        let (mut head, mut head_at) = head_from(head)?;
+        let mut records: HashMap<StreamId, StreamRecord> = HashMap::with_capacity(touched.len());
+        for (stream, value) in touched.iter().zip(stream_values) {
+            records.insert(stream.clone(), StreamRecord::from_js(value)?);
+        }
+
+        // Decide every commit against the staged state: all or nothing.
+        let mut staged: Vec<Vec<RecordedEvent>> = Vec::with_capacity(commits.len());
+        let mut versions: HashMap<StreamId, u64> = records.iter().map(|(s, r)| (s.clone(), r.version)).collect();
+        let mut ids_in_batch: HashMap<&CommandId, usize> = HashMap::new();
+        for commit in &commits {
+            if let Some(&earlier) = ids_in_batch.get(&commit.command_id) {
+                let first = CommitReceipt { command_id: commit.command_id.clone(), events: staged[earlier].clone() };
+                return Err(AppendError::DuplicateCommand(Box::new(first)));
+            }
+            let recorded = commit.record(head, head_at, |s| StreamVersion(versions.get(s).copied().unwrap_or(0)))?;
+            for event in &recorded {
+                versions.insert(event.meta.stream.clone(), event.meta.version.0);
+            }
+            let last = recorded.last().expect("a validated commit has events");
+            (head, head_at) = (last.meta.position, last.meta.recorded_at);
+            ids_in_batch.insert(&commit.command_id, staged.len());
+            staged.push(recorded);
+        }
+
+        // Writes.
+        for events in chunk::pack(staged.iter().map(Vec::as_slice)) {
+            let owned: Vec<RecordedEvent> = events.into_iter().cloned().collect();
+            let encoded = chunk::encode(&owned)?;
+            put(&log, range_key(owned[0].meta.position.0), Uint8Array::from(&encoded[..]).into())?;
+        }
+        let mut new_positions: BTreeMap<&StreamId, Vec<f64>> = BTreeMap::new();
+        for event in staged.iter().flatten() {
+            new_positions.entry(&event.meta.stream).or_default().push(event.meta.position.0 as f64);
+        }
+        for (stream, positions) in new_positions {
+            let record = records.get_mut(stream).expect("every written stream was read");
+            for (segment, full) in record.push(&positions) {
+                put(&segments, segment_key(stream.as_str(), segment), js_f64s(&full))?;
+            }
+            put(&streams, JsValue::from_str(stream.as_str()), record.to_js())?;
+        }
+        for events in &staged {
+            let range = [events[0].meta.position.0 as f64, events[events.len() - 1].meta.position.0 as f64];
+            put(&commands, JsValue::from_str(events[0].meta.command_id.as_str()), js_f64s(&range))?;
+        }
+        put(&meta, JsValue::from_str("head"), js_f64s(&[head.0 as f64, head_at.0 as f64]))?;
+        tx.commit().await.map_err(store_error)?;
+
+        Ok(commits
+            .into_iter()
+            .zip(staged)
+            .map(|(c, events)| CommitReceipt { command_id: c.command_id, events })
+            .collect())
+    }
+}
+
+impl EventStore for IdbStore {
+    async fn append(&self, commit: Commit) -> Result<CommitReceipt, AppendError> {
+        let mut receipts = self.append_all(vec![commit]).await?;
+        Ok(receipts.pop().expect("one commit in, one receipt out"))
+    }
+
+    async fn append_batch(&self, commits: Vec<Commit>) -> Result<Vec<CommitReceipt>, AppendError> {
+        self.append_all(commits).await
+    }
+
+    async fn read_stream(
+        &self,
+        stream: &StreamId,
+        after: StreamVersion,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        let db = self.database()?;
+        let tx = Self::transaction(&db, &[LOG, STREAMS, SEGMENTS], TransactionMode::Readonly)?;
+        let streams = tx.object_store(STREAMS).map_err(store_error)?;
+        let record = StreamRecord::from_js(get(&streams, JsValue::from_str(stream.as_str())).await?)?;
+        let (from, to) = (after.0 + 1, record.version.min(after.0.saturating_add(limit as u64)));
+        if limit == 0 || from > to {
+            return Ok(Vec::new());
+        }
+        let mut positions: Vec<u64> = Vec::new();
+        let recent_from = record.recent_from();
+        if from < recent_from {
+            let segments = tx.object_store(SEGMENTS).map_err(store_error)?;
+            let (first_segment, last_segment) = ((from - 1) / SEGMENT, (to.min(recent_from - 1) - 1) / SEGMENT);
+            let range = KeyRange::Bound(
+                segment_key(stream.as_str(), first_segment),
+                false,
+                segment_key(stream.as_str(), last_segment),
+                false,
+            );
+            for (key, value) in entries(&segments, range).await? {
+                let segment = Array::from(&key).get(1).as_f64().unwrap_or(0.0) as u64;
+                for (i, position) in f64s(&value)?.into_iter().enumerate() {
+                    let version = segment * SEGMENT + i as u64 + 1;
+                    if version >= from && version <= to {
+                        positions.push(position as u64);
+                    }
+                }
+            }
+        }
+        for (i, &position) in record.recent.iter().enumerate() {
+            let version = recent_from + i as u64;
+            if version >= from && version <= to {
+                positions.push(position as u64);
+            }
+        }
+        let log = tx.object_store(LOG).map_err(store_error)?;
+        let events = read_positions(&log, &positions).await?;
+        if events.len() != positions.len() {
+            return Err(StoreError::Corrupt { message: format!("stream {stream} lists events the log does not hold") });
+        }
+        Ok(events)
+    }
+
+    async fn read_all(&self, after: Position, limit: usize) -> Result<Vec<RecordedEvent>, StoreError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let db = self.database()?;
+        let tx = Self::transaction(&db, &[LOG], TransactionMode::Readonly)?;
+        let log = tx.object_store(LOG).map_err(store_error)?;
+        read_range(&log, after.0 + 1, after.0.saturating_add(limit as u64)).await
+    }
+
+    async fn head(&self) -> Result<Position, StoreError> {
+        let db = self.database()?;
+        let tx = Self::transaction(&db, &[META], TransactionMode::Readonly)?;
+        let meta = tx.object_store(META).map_err(store_error)?;
+        Ok(head_from(get(&meta, JsValue::from_str("head")).await?)?.0)
+    }
+
+    async fn stream_version(&self, stream: &StreamId) -> Result<StreamVersion, StoreError> {
+        let db = self.database()?;
+        let tx = Self::transaction(&db, &[STREAMS], TransactionMode::Readonly)?;
+        let streams = tx.object_store(STREAMS).map_err(store_error)?;
+        Ok(StreamVersion(StreamRecord::from_js(get(&streams, JsValue::from_str(stream.as_str())).await?)?.version))
+    }
+
+    async fn find_commit(&self, command_id: &CommandId) -> Result<Option<CommitReceipt>, StoreError> {
+        let db = self.database()?;
+        let tx = Self::transaction(&db, &[LOG, COMMANDS], TransactionMode::Readonly)?;
+        let (log, commands) =
+            (tx.object_store(LOG).map_err(store_error)?, tx.object_store(COMMANDS).map_err(store_error)?);
+        receipt(&log, &commands, command_id).await
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Snapshots
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SnapshotRecord {
+    version: u64,
+    state_version: u32,
+    state: String,
+}
+
+impl SnapshotStore for IdbStore {
+    async fn load_snapshot(&self, stream: &StreamId) -> Result<Option<Snapshot>, StoreError> {
+        let db = self.database()?;
+        let tx = Self::transaction(&db, &[SNAPSHOTS], TransactionMode::Readonly)?;
+        let snapshots = tx.object_store(SNAPSHOTS).map_err(store_error)?;
+        let Some(value) = get(&snapshots, JsValue::from_str(stream.as_str())).await? else { return Ok(None) };
+        // An unreadable snapshot is a cache miss, never an error: the log is the truth.
+        let Some(record) = value.as_string().and_then(|json| serde_json::from_str::<SnapshotRecord>(&json).ok()) else {
+            return Ok(None);
+        };
+        Ok(Some(Snapshot {
+            stream: stream.clone(),
+            version: StreamVersion(record.version),
+            state_version: record.state_version,
+            state: record.state.into(),
+        }))
+    }
+
+    async fn save_snapshot(&self, snapshot: Snapshot) -> Result<(), StoreError> {
+        let db = self.database()?;
+        let tx = Self::transaction(&db, &[SNAPSHOTS], TransactionMode::Readwrite)?;
+        let snapshots = tx.object_store(SNAPSHOTS).map_err(store_error)?;
+        let key = JsValue::from_str(snapshot.stream.as_str());
+        let newer_exists = get(&snapshots, key.clone())
+            .await?
+            .and_then(|v| v.as_string())
+            .and_then(|json| serde_json::from_str::<SnapshotRecord>(&json).ok())
+            .is_some_and(|existing| existing.version >= snapshot.version.0);
+        if !newer_exists {
+            let record = SnapshotRecord {
+                version: snapshot.version.0,
+                state_version: snapshot.state_version,
+                state: snapshot.state.to_string(),
+            };
+            let json = serde_json::to_string(&record).map_err(|e| StoreError::Corrupt { message: e.to_string() })?;
+            put(&snapshots, key, JsValue::from_str(&json))?;
+        }
+        tx.commit().await.map_err(store_error)
+    }
+}
