@@ -207,12 +207,24 @@ impl<R: ReadModel> Projection<R> {
         if recorded.meta.position <= self.checkpoint {
             return Applied::AlreadySeen;
         }
-        match R::Event::decode_recorded(recorded) {
-            Ok(envelope) => self.apply(&envelope),
+        self.apply_decoded(recorded, &R::Event::decode_recorded(recorded))
+    }
+
+    /// Applies an event decoded once for several projections.
+    pub fn apply_decoded(
+        &mut self,
+        recorded: &RecordedEvent,
+        decoded: &Result<Envelope<R::Event>, DecodeError>,
+    ) -> Applied {
+        if recorded.meta.position <= self.checkpoint {
+            return Applied::AlreadySeen;
+        }
+        match decoded {
+            Ok(envelope) => self.apply(envelope),
             Err(error) => {
-                self.read_model.apply_undecodable(recorded, &error);
+                self.read_model.apply_undecodable(recorded, error);
                 self.checkpoint = recorded.meta.position;
-                Applied::Undecodable(error)
+                Applied::Undecodable(error.clone())
             }
         }
     }

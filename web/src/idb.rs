@@ -1,6 +1,6 @@
 //! The IndexedDB schema, its upgrade path, and the few request shapes the store uses.
 //!
-//! Object stores (schema version 1):
+//! Object stores (schema version 2; version 1 had all but `dead_letters`):
 //!
 //! | store | key | value |
 //! |---|---|---|
@@ -22,7 +22,7 @@ use indexed_db_futures::database::{Database, VersionChangeEvent};
 use indexed_db_futures::error::{DomException, Error, OpenDbError};
 use indexed_db_futures::prelude::*;
 
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 pub const LOG: &str = "log";
 pub const STREAMS: &str = "streams";
@@ -34,19 +34,29 @@ pub const CHECKPOINTS: &str = "checkpoints";
 pub const DOCUMENTS: &str = "documents";
 pub const DEAD_LETTERS: &str = "dead_letters";
 
+pub const ALL_STORES: [&str; 9] =
+    [LOG, STREAMS, SEGMENTS, COMMANDS, META, SNAPSHOTS, CHECKPOINTS, DOCUMENTS, DEAD_LETTERS];
+
 /// Positions of one stream per `stream_segments` record.
 pub const SEGMENT: u64 = 256;
 
 /// Opens (creating or upgrading) the database `name` at [`SCHEMA_VERSION`].
 pub async fn open(name: &str) -> Result<Database, StoreError> {
+    open_at(name, SCHEMA_VERSION).await
+}
+
+/// Opens `name` at schema `version` (at most [`SCHEMA_VERSION`]), running the migrations up to
+/// it. Older versions are for fixtures and upgrade tests: they are what earlier code wrote.
+pub async fn open_at(name: &str, version: u32) -> Result<Database, StoreError> {
+    let version = version.clamp(1, SCHEMA_VERSION);
     let opened = Database::open(name)
-        .with_version(SCHEMA_VERSION)
-        .with_on_upgrade_needed(|event: VersionChangeEvent, db: Database| migrate(&event, &db))
+        .with_version(version)
+        .with_on_upgrade_needed(move |event: VersionChangeEvent, db: Database| migrate(&event, &db, version))
         .await;
     match opened {
         Ok(db) => Ok(db),
         Err(OpenDbError::Base(e)) if dom_name(&e).as_deref() == Some("VersionError") => {
-            Err(StoreError::SchemaTooNew { found: current_version(name).await.unwrap_or(0), known: SCHEMA_VERSION })
+            Err(StoreError::SchemaTooNew { found: current_version(name).await.unwrap_or(0), known: version })
         }
         Err(OpenDbError::Base(e)) => Err(store_error(e)),
         Err(other) => Err(StoreError::Backend { message: format!("IndexedDB is not available: {other}") }),
@@ -61,10 +71,10 @@ async fn current_version(name: &str) -> Option<u32> {
     Some(version)
 }
 
-/// Brings a database from `event.old_version()` to [`SCHEMA_VERSION`], one step at a time.
-fn migrate(event: &VersionChangeEvent, db: &Database) -> Result<(), Error> {
+/// Brings a database from `event.old_version()` to `target`, one step at a time.
+fn migrate(event: &VersionChangeEvent, db: &Database, target: u32) -> Result<(), Error> {
     let old = event.old_version() as u32;
-    if old < 1 {
+    if old < 1 && target >= 1 {
         db.create_object_store(LOG).build()?;
         db.create_object_store(STREAMS).build()?;
         db.create_object_store(SEGMENTS).build()?;
@@ -73,6 +83,9 @@ fn migrate(event: &VersionChangeEvent, db: &Database) -> Result<(), Error> {
         db.create_object_store(SNAPSHOTS).build()?;
         db.create_object_store(CHECKPOINTS).build()?;
         db.create_object_store(DOCUMENTS).build()?;
+    }
+    if old < 2 && target >= 2 {
+        // Events that no projection can read are kept here with the reason (issue 3).
         db.create_object_store(DEAD_LETTERS).build()?;
     }
     Ok(())

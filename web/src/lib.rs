@@ -1,13 +1,26 @@
 //! # eventline-web
 //!
 //! Eventline in the browser: the core's event store, snapshots, projections and sagas on
-//! IndexedDB, run in the page.
+//! IndexedDB, run in the page among the other tabs of the same origin.
 //!
 //! - [`store`]: `IdbStore`, the `EventStore` and `SnapshotStore` on IndexedDB; [`chunk`] is the
 //!   byte layout of its log records and [`idb`] the schema and its upgrade path.
+//! - [`persist`]: read-model documents, checkpoints, dead letters and saga progress.
+//! - [`runtime`]: `Runtime`, one database run in this tab: commands, the projection runner, the
+//!   saga, queries, read-your-writes, export and import; [`slots`] puts the read models behind
+//!   one interface for it, [`tabs`] coordinates tabs (BroadcastChannel, Web Locks).
+//! - [`env`]: the browser's clock and randomness; [`failure`]: the error shape callers see.
 
 pub mod chunk;
+pub mod env;
+pub mod failure;
 pub mod idb;
+pub mod persist;
+pub mod runtime;
+pub mod slots;
 pub mod store;
+pub mod tabs;
 
+pub use failure::Failure;
+pub use runtime::Runtime;
 pub use store::IdbStore;

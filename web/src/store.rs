@@ -43,8 +43,18 @@ pub struct IdbStore {
 impl IdbStore {
     /// Opens (or creates, or upgrades) the database `name`.
     pub async fn open(name: &str) -> Result<IdbStore, StoreError> {
-        let db = idb::open(name).await?;
+        Self::open_at(name, idb::SCHEMA_VERSION).await
+    }
+
+    /// Opens at an older schema version, as earlier code did: for fixtures and upgrade tests.
+    pub async fn open_at(name: &str, version: u32) -> Result<IdbStore, StoreError> {
+        let db = idb::open_at(name, version).await?;
         Ok(IdbStore { name: name.to_string(), db: RefCell::new(Some(db)) })
+    }
+
+    /// The object stores this connection has (what its schema version created).
+    pub fn object_stores(&self) -> Vec<String> {
+        self.db.borrow().as_ref().map(|db| db.object_store_names().collect()).unwrap_or_default()
     }
 
     pub fn name(&self) -> &str {
@@ -190,7 +200,7 @@ impl StreamRecord {
         for &position in positions {
             self.version += 1;
             self.recent.push(position);
-            if self.version % SEGMENT == 0 {
+            if self.version.is_multiple_of(SEGMENT) {
                 full.push((self.version / SEGMENT - 1, std::mem::take(&mut self.recent)));
             }
         }
@@ -458,6 +468,21 @@ impl EventStore for IdbStore {
         let (log, commands) =
             (tx.object_store(LOG).map_err(store_error)?, tx.object_store(COMMANDS).map_err(store_error)?);
         receipt(&log, &commands, command_id).await
+    }
+}
+
+impl IdbStore {
+    /// Empties every object store in one transaction: the log, the indexes, snapshots, read
+    /// models, checkpoints and dead letters together, or nothing.
+    pub async fn clear_all(&self) -> Result<(), StoreError> {
+        let db = self.database()?;
+        let present = self.object_stores();
+        let stores: Vec<&str> = idb::ALL_STORES.into_iter().filter(|s| present.iter().any(|p| p == s)).collect();
+        let tx = Self::transaction(&db, &stores, TransactionMode::Readwrite)?;
+        for name in stores {
+            tx.object_store(name).map_err(store_error)?.clear().map_err(store_error)?;
+        }
+        tx.commit().await.map_err(store_error)
     }
 }
 

@@ -58,6 +58,16 @@ impl AppError {
         )
     }
 
+    /// Whether other writers kept winning: trying again later may succeed.
+    pub fn is_conflict(&self) -> bool {
+        matches!(
+            self,
+            AppError::Account(ExecuteError::Conflict { .. })
+                | AppError::Transfer(ExecuteError::Conflict { .. })
+                | AppError::Order(ExecuteError::Conflict { .. })
+        )
+    }
+
     /// The domain error's fields, for callers that show more than the message.
     pub fn details(&self) -> Value {
         let rejected = match self {

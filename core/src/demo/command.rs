@@ -9,13 +9,13 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::aggregate::ErrorCode;
-use crate::ids::{CommandId, CorrelationId};
+use crate::aggregate::{Aggregate, ErrorCode};
+use crate::ids::{CommandId, CorrelationId, StreamId};
 
 use super::DomainCommand;
-use super::bank::{AccountCommand, TransferCommand};
+use super::bank::{Account, AccountCommand, Transfer, TransferCommand};
 use super::money::{Amount, Currency, EntityId};
-use super::orders::OrderCommand;
+use super::orders::{Order, OrderCommand};
 use super::read_models::TransferMode;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -186,6 +186,17 @@ pub enum Plan {
 }
 
 impl DemoCommand {
+    /// The streams the command may change: what a caller serializing commands per aggregate
+    /// locks.
+    pub fn streams(&self, command_id: &CommandId) -> Vec<StreamId> {
+        match self.plan(command_id) {
+            Plan::Domain(DomainCommand::Account(c)) => vec![Account::stream_id(c.account())],
+            Plan::Domain(DomainCommand::Transfer(c)) => vec![Transfer::stream_id(c.transfer_id())],
+            Plan::Domain(DomainCommand::Order(c)) => vec![Order::stream_id(c.order())],
+            Plan::AtomicTransfer { from, to, .. } => vec![Account::stream_id(&from), Account::stream_id(&to)],
+        }
+    }
+
     /// Routes the command. `command_id` names a transfer that was given no id of its own.
     pub fn plan(&self, command_id: &CommandId) -> Plan {
         use DemoCommand as D;

@@ -9,6 +9,7 @@ pub mod bank;
 pub mod command;
 pub mod money;
 pub mod orders;
+pub mod queries;
 pub mod read_models;
 pub mod saga;
 

@@ -1,0 +1,160 @@
+//! Read models, checkpoints, dead letters and saga progress in IndexedDB.
+//!
+//! Invariant: a projection's document changes, its checkpoint and the dead letters of the events
+//! it passed over are written in one transaction ([`flush`]), so after a crash a read model is
+//! never ahead of or behind its checkpoint.
+
+use eventline_core::store::StoreError;
+use indexed_db_futures::KeyRange;
+use indexed_db_futures::transaction::TransactionMode;
+use js_sys::Array;
+use serde::{Deserialize, Serialize};
+use wasm_bindgen::JsValue;
+
+use crate::idb::{CHECKPOINTS, DEAD_LETTERS, DOCUMENTS, store_error};
+use crate::store::{IdbStore, delete, entries, get, get_all, put};
+
+/// A projection's persisted progress and controls.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProjectionRecord {
+    pub checkpoint: u64,
+    #[serde(default)]
+    pub paused: bool,
+    #[serde(default)]
+    pub delay_ms: u32,
+    /// While rebuilding: the head position to reach.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rebuilding: Option<u64>,
+    /// Why the projection stopped, if it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// What one projection writes in a flush.
+#[derive(Clone, Debug, Default)]
+pub struct Flush {
+    pub name: String,
+    pub record: ProjectionRecord,
+    /// Document key and new JSON, or `None` to delete.
+    pub changes: Vec<(String, Option<String>)>,
+    /// Delete every document first (a rebuild from 0).
+    pub reset: bool,
+}
+
+/// An event no projection could read, kept with the reason.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeadLetter {
+    pub position: u64,
+    pub stream: String,
+    pub event_type: String,
+    pub schema_version: u16,
+    pub code: String,
+    pub reason: String,
+    /// The event as stored, as one JSON line.
+    pub event: String,
+}
+
+fn doc_key(name: &str, key: &str) -> JsValue {
+    Array::of2(&name.into(), &key.into()).into()
+}
+
+/// Every document key of projection `name`: `[name, any string]` sorts below `[name, []]`.
+fn all_docs(name: &str) -> KeyRange<JsValue> {
+    KeyRange::Bound(doc_key(name, ""), false, Array::of2(&name.into(), &Array::new()).into(), true)
+}
+
+fn parse<T: for<'de> Deserialize<'de>>(value: &JsValue, what: &str) -> Result<T, StoreError> {
+    value
+        .as_string()
+        .and_then(|json| serde_json::from_str(&json).ok())
+        .ok_or_else(|| StoreError::Corrupt { message: format!("unreadable {what}") })
+}
+
+fn json<T: Serialize>(value: &T) -> JsValue {
+    JsValue::from_str(&serde_json::to_string(value).expect("plain records serialize"))
+}
+
+/// A projection's record and every document, as stored.
+pub async fn load(store: &IdbStore, name: &str) -> Result<(ProjectionRecord, Vec<(String, String)>), StoreError> {
+    let db = store.database()?;
+    let tx = IdbStore::transaction(&db, &[CHECKPOINTS, DOCUMENTS], TransactionMode::Readonly)?;
+    let checkpoints = tx.object_store(CHECKPOINTS).map_err(store_error)?;
+    let documents = tx.object_store(DOCUMENTS).map_err(store_error)?;
+    let record = match get(&checkpoints, name.into()).await? {
+        Some(value) => parse(&value, "checkpoint")?,
+        None => ProjectionRecord::default(),
+    };
+    let mut docs = Vec::new();
+    for (key, value) in entries(&documents, all_docs(name)).await? {
+        let key = Array::from(&key).get(1).as_string().unwrap_or_default();
+        let doc = value.as_string().ok_or_else(|| StoreError::Corrupt { message: format!("document {name}/{key}") })?;
+        docs.push((key, doc));
+    }
+    Ok((record, docs))
+}
+
+/// A projection's record alone.
+pub async fn load_record(store: &IdbStore, name: &str) -> Result<ProjectionRecord, StoreError> {
+    let db = store.database()?;
+    let tx = IdbStore::transaction(&db, &[CHECKPOINTS], TransactionMode::Readonly)?;
+    let checkpoints = tx.object_store(CHECKPOINTS).map_err(store_error)?;
+    match get(&checkpoints, name.into()).await? {
+        Some(value) => parse(&value, "checkpoint"),
+        None => Ok(ProjectionRecord::default()),
+    }
+}
+
+/// Writes projections' changes, records and dead letters in one transaction.
+pub async fn flush(store: &IdbStore, flushes: &[Flush], dead: &[DeadLetter]) -> Result<(), StoreError> {
+    if flushes.is_empty() && dead.is_empty() {
+        return Ok(());
+    }
+    let db = store.database()?;
+    let tx = IdbStore::transaction(&db, &[CHECKPOINTS, DOCUMENTS, DEAD_LETTERS], TransactionMode::Readwrite)?;
+    let checkpoints = tx.object_store(CHECKPOINTS).map_err(store_error)?;
+    let documents = tx.object_store(DOCUMENTS).map_err(store_error)?;
+    let letters = tx.object_store(DEAD_LETTERS).map_err(store_error)?;
+    for flush in flushes {
+        if flush.reset {
+            delete(&documents, all_docs(&flush.name))?;
+        }
+        for (key, doc) in &flush.changes {
+            match doc {
+                Some(json) => put(&documents, doc_key(&flush.name, key), JsValue::from_str(json))?,
+                None => delete(&documents, KeyRange::Only(doc_key(&flush.name, key)))?,
+            }
+        }
+        put(&checkpoints, flush.name.as_str().into(), json(&flush.record))?;
+    }
+    for letter in dead {
+        put(&letters, JsValue::from_f64(letter.position as f64), json(letter))?;
+    }
+    tx.commit().await.map_err(store_error)
+}
+
+/// Every dead letter, in log order.
+pub async fn dead_letters(store: &IdbStore) -> Result<Vec<DeadLetter>, StoreError> {
+    let db = store.database()?;
+    let tx = IdbStore::transaction(&db, &[DEAD_LETTERS], TransactionMode::Readonly)?;
+    let letters = tx.object_store(DEAD_LETTERS).map_err(store_error)?;
+    let all = KeyRange::LowerBound(JsValue::from_f64(0.0), false);
+    get_all(&letters, all).await?.iter().map(|v| parse(v, "dead letter")).collect()
+}
+
+/// Saga progress as JSON, kept beside the projections' records under `saga:{name}`.
+pub async fn load_saga(store: &IdbStore, name: &str) -> Result<Option<String>, StoreError> {
+    let db = store.database()?;
+    let tx = IdbStore::transaction(&db, &[CHECKPOINTS], TransactionMode::Readonly)?;
+    let checkpoints = tx.object_store(CHECKPOINTS).map_err(store_error)?;
+    Ok(get(&checkpoints, format!("saga:{name}").into()).await?.and_then(|v| v.as_string()))
+}
+
+pub async fn save_saga(store: &IdbStore, name: &str, progress: &str) -> Result<(), StoreError> {
+    let db = store.database()?;
+    let tx = IdbStore::transaction(&db, &[CHECKPOINTS], TransactionMode::Readwrite)?;
+    let checkpoints = tx.object_store(CHECKPOINTS).map_err(store_error)?;
+    put(&checkpoints, format!("saga:{name}").into(), JsValue::from_str(progress))?;
+    tx.commit().await.map_err(store_error)
+}

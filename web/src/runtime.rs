@@ -1,0 +1,1073 @@
+//! The runtime of one database in one tab: the command side, the projections and the saga, and
+//! the tab's place among the other tabs of the same origin.
+//!
+//! - Commands go through `DemoApp` over the IndexedDB store. After a commit the runtime tells the
+//!   other tabs (BroadcastChannel) and wakes its runner.
+//! - The leader tab (holder of the Web Lock) runs the projections: it reads the log after the
+//!   lowest checkpoint in batches, decodes each event once, applies it to every projection that
+//!   has not seen it, and writes all changed documents, checkpoints and dead letters in one
+//!   transaction. Paused projections wait; delayed ones take one event per delay; a rebuild
+//!   starts a projection over from 0. It then lets the transfer saga react and saves its progress.
+//! - Other tabs answer queries from the persisted read models, reloading one when its persisted
+//!   checkpoint moves, and send projection controls to the leader.
+//! - Invariant: the log is the only source of truth. Messages between tabs only say "look again";
+//!   a lost message costs latency (every waiter also polls), never correctness.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::future::poll_fn;
+use std::pin::pin;
+use std::rc::Rc;
+use std::task::{Poll, Waker};
+
+use eventline_core::demo::DemoEvent;
+use eventline_core::demo::app::DemoApp;
+use eventline_core::demo::command::CommandRequest;
+use eventline_core::demo::read_models::READ_MODEL_NAMES;
+use eventline_core::demo::saga::TransferSaga;
+use eventline_core::event::Event;
+use eventline_core::handler::{CommandMeta, Executed};
+use eventline_core::ids::{CausationId, CommandId, CorrelationId, Position, StreamId, StreamVersion};
+use eventline_core::projection::Lag;
+use eventline_core::saga::{ProcessManager, SagaProgress};
+use eventline_core::snapshot::SnapshotPolicy;
+use eventline_core::store::{Commit, EventStore, StreamWrite};
+use eventline_core::temporal::AsOf;
+use eventline_core::version::ExpectedVersion;
+use eventline_core::{Environment, NewEvent, RecordedEvent};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::env::{BrowserEnv, new_command_id};
+use crate::failure::Failure;
+use crate::persist::{self, DeadLetter, Flush, ProjectionRecord};
+use crate::slots::{Decoded, Slot, demo_slots, slot_named};
+use crate::store::IdbStore;
+use crate::tabs::{Channel, Leadership, sleep};
+
+/// Events per batch while catching up.
+pub const BATCH: usize = 4096;
+/// Events per transaction while importing.
+const IMPORT_BATCH: usize = 8192;
+/// How long a waiter or an idle leader sleeps before looking again without being told.
+const POLL_MS: u32 = 500;
+/// Pauses after the handler gave up on a conflict, before the command is reported as conflicting.
+const CONFLICT_PAUSES: u32 = 3;
+
+/// Streams with a command of this tab in flight: a command waits until all of its are free.
+#[derive(Default)]
+struct Turns {
+    busy: RefCell<std::collections::HashSet<StreamId>>,
+    freed: Signal,
+}
+
+/// Holds streams until dropped.
+struct Turn<'a> {
+    turns: &'a Turns,
+    streams: Vec<StreamId>,
+}
+
+impl Turns {
+    async fn take(&self, streams: &[StreamId]) -> Turn<'_> {
+        loop {
+            {
+                let mut busy = self.busy.borrow_mut();
+                if streams.iter().all(|s| !busy.contains(s)) {
+                    busy.extend(streams.iter().cloned());
+                    return Turn { turns: self, streams: streams.to_vec() };
+                }
+            }
+            self.freed.wait().await;
+        }
+    }
+}
+
+impl Drop for Turn<'_> {
+    fn drop(&mut self) {
+        let mut busy = self.turns.busy.borrow_mut();
+        for stream in &self.streams {
+            busy.remove(stream);
+        }
+        drop(busy);
+        self.turns.freed.notify();
+    }
+}
+
+/// Wakes every task waiting on it.
+#[derive(Default)]
+pub struct Signal {
+    generation: Cell<u64>,
+    wakers: RefCell<Vec<Waker>>,
+}
+
+impl Signal {
+    pub fn notify(&self) {
+        self.generation.set(self.generation.get() + 1);
+        for waker in self.wakers.take() {
+            waker.wake();
+        }
+    }
+
+    pub async fn wait(&self) {
+        let start = self.generation.get();
+        poll_fn(|cx| {
+            if self.generation.get() != start {
+                return Poll::Ready(());
+            }
+            let mut wakers = self.wakers.borrow_mut();
+            if !wakers.iter().any(|w| w.will_wake(cx.waker())) {
+                wakers.push(cx.waker().clone());
+            }
+            Poll::Pending
+        })
+        .await
+    }
+
+    /// Waits for a notification or `ms`, whichever comes first.
+    pub async fn wait_at_most(&self, ms: u32) {
+        futures::future::select(pin!(self.wait()), pin!(sleep(ms))).await;
+    }
+}
+
+/// What a subscriber hears.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "camelCase", rename_all_fields = "camelCase")]
+pub enum Notice {
+    /// New events up to `position`, committed in this tab (`local`) or another.
+    Committed { position: u64, local: bool },
+    /// A read model moved or its status changed.
+    Projections,
+    /// This tab started or stopped running the projections.
+    Leadership { leader: bool },
+    /// The log was emptied.
+    Reset,
+    /// A long task moved on.
+    Progress { task: String, done: u64, total: u64 },
+}
+
+/// A projection control, sent to whichever tab runs the projections.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "camelCase", rename_all_fields = "camelCase")]
+pub enum Control {
+    Pause,
+    Resume,
+    Delay { ms: u32 },
+    Rebuild,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "camelCase", rename_all_fields = "camelCase")]
+enum Message {
+    Committed { position: u64 },
+    Flushed,
+    Control { name: String, control: Control },
+    Reset,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProjectionStatus {
+    pub name: String,
+    pub checkpoint: u64,
+    pub head: u64,
+    pub lag: Lag,
+    /// `live`, `catchingUp`, `paused`, `rebuilding` or `failed`.
+    pub status: &'static str,
+    pub paused: bool,
+    pub delay_ms: u32,
+    /// Share of a rebuild done, from 0 to 1.
+    pub progress: Option<f64>,
+    pub error: Option<String>,
+    /// Whether this tab runs the projections.
+    pub runs_here: bool,
+}
+
+/// A read model's answer, with how current it is.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QueryAnswer {
+    pub data: Value,
+    /// The last position the read model has seen.
+    pub position: u64,
+    pub lag: Lag,
+}
+
+/// Which events to list.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct EventFilter {
+    /// First position to consider (default 1).
+    pub from: Option<u64>,
+    /// Most events to return (default 100, at most 10,000).
+    pub limit: Option<usize>,
+    pub stream: Option<String>,
+    #[serde(rename = "type")]
+    pub event_type: Option<String>,
+    pub correlation_id: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImportReport {
+    pub events: u64,
+    pub commits: u64,
+    pub head: u64,
+}
+
+struct Entry {
+    slot: Box<dyn Slot>,
+    record: ProjectionRecord,
+    /// When a delayed projection may take its next event (ms since the epoch).
+    next_due: f64,
+    reset_pending: bool,
+}
+
+impl Entry {
+    fn runnable(&self, head: u64) -> bool {
+        !self.record.paused && self.record.error.is_none() && (self.slot.checkpoint().0 < head || self.reset_pending)
+    }
+}
+
+#[derive(Default)]
+struct Runner {
+    entries: Vec<Entry>,
+    saga: SagaProgress<TransferSaga>,
+}
+
+type Listener = Rc<dyn Fn(&Notice)>;
+
+struct Inner {
+    store: Rc<IdbStore>,
+    app: DemoApp<Rc<IdbStore>, BrowserEnv>,
+    channel: RefCell<Option<Channel>>,
+    leadership: RefCell<Option<Leadership>>,
+    leader: Cell<bool>,
+    runner: RefCell<Runner>,
+    /// Persisted read models as last loaded, in tabs that do not run the projections.
+    follower: RefCell<HashMap<String, Box<dyn Slot>>>,
+    listeners: RefCell<Vec<(u64, Listener)>>,
+    next_listener: Cell<u64>,
+    /// Wakes the runner.
+    wake: Signal,
+    /// Wakes `wait_for`.
+    progress: Signal,
+    closed: Cell<bool>,
+    turns: Turns,
+}
+
+/// One database, run in this tab. Cheap to clone.
+#[derive(Clone)]
+pub struct Runtime(Rc<Inner>);
+
+fn lock_name(database: &str) -> String {
+    format!("eventline:{database}:projections")
+}
+
+impl Runtime {
+    /// Opens database `name` and joins the other tabs working on it.
+    pub async fn open(name: &str) -> Result<Runtime, Failure> {
+        let store = Rc::new(IdbStore::open(name).await?);
+        let inner = Inner {
+            app: DemoApp::new(store.clone(), BrowserEnv, SnapshotPolicy::Every(64)),
+            store,
+            channel: RefCell::new(None),
+            leadership: RefCell::new(None),
+            leader: Cell::new(false),
+            runner: RefCell::new(Runner::default()),
+            follower: RefCell::new(HashMap::new()),
+            listeners: RefCell::new(Vec::new()),
+            next_listener: Cell::new(0),
+            wake: Signal::default(),
+            progress: Signal::default(),
+            closed: Cell::new(false),
+            turns: Turns::default(),
+        };
+        let runtime = Runtime(Rc::new(inner));
+        let weak = Rc::downgrade(&runtime.0);
+        let channel = Channel::open(&format!("eventline:{name}"), move |text| {
+            if let Some(inner) = weak.upgrade() {
+                Runtime(inner).on_message(&text);
+            }
+        })
+        .map_err(|_| Failure::new("Unsupported", "this browser has no BroadcastChannel"))?;
+        *runtime.0.channel.borrow_mut() = Some(channel);
+        let weak = Rc::downgrade(&runtime.0);
+        let leadership = Leadership::request(&lock_name(name), move || {
+            if let Some(inner) = weak.upgrade() {
+                wasm_bindgen_futures::spawn_local(Runtime(inner).lead());
+            }
+        });
+        *runtime.0.leadership.borrow_mut() = Some(leadership);
+        Ok(runtime)
+    }
+
+    pub fn database(&self) -> &str {
+        self.0.store.name()
+    }
+
+    pub fn store(&self) -> &Rc<IdbStore> {
+        &self.0.store
+    }
+
+    pub fn app(&self) -> &DemoApp<Rc<IdbStore>, BrowserEnv> {
+        &self.0.app
+    }
+
+    /// Whether this tab runs the projections and the saga.
+    pub fn is_leader(&self) -> bool {
+        self.0.leader.get()
+    }
+
+    /// Leaves the other tabs, stops the runner and closes the database.
+    pub fn close(&self) {
+        if self.0.closed.replace(true) {
+            return;
+        }
+        if let Some(leadership) = self.0.leadership.borrow_mut().take() {
+            leadership.release();
+        }
+        if let Some(channel) = self.0.channel.borrow_mut().take() {
+            channel.close();
+        }
+        self.0.leader.set(false);
+        self.0.wake.notify();
+        self.0.progress.notify();
+        self.0.store.close();
+    }
+
+    fn ensure_open(&self) -> Result<(), Failure> {
+        if self.0.closed.get() { Err(Failure::new("StoreClosed", "this Eventline instance is closed")) } else { Ok(()) }
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Notices and messages
+
+    /// Calls `listener` on every notice until [`Runtime::unsubscribe`].
+    pub fn subscribe(&self, listener: impl Fn(&Notice) + 'static) -> u64 {
+        let id = self.0.next_listener.get();
+        self.0.next_listener.set(id + 1);
+        self.0.listeners.borrow_mut().push((id, Rc::new(listener)));
+        id
+    }
+
+    pub fn unsubscribe(&self, id: u64) {
+        self.0.listeners.borrow_mut().retain(|(i, _)| *i != id);
+    }
+
+    fn emit(&self, notice: Notice) {
+        // Listeners may subscribe or unsubscribe while being told.
+        let listeners: Vec<_> = self.0.listeners.borrow().iter().map(|(_, l)| l.clone()).collect();
+        for listener in listeners {
+            listener(&notice);
+        }
+    }
+
+    fn broadcast(&self, message: &Message) {
+        if let Some(channel) = self.0.channel.borrow().as_ref() {
+            channel.post(&serde_json::to_string(message).expect("messages serialize"));
+        }
+    }
+
+    fn on_message(&self, text: &str) {
+        let Ok(message) = serde_json::from_str::<Message>(text) else { return };
+        match message {
+            Message::Committed { position } => {
+                self.0.wake.notify();
+                self.emit(Notice::Committed { position, local: false });
+            }
+            Message::Flushed => {
+                self.0.progress.notify();
+                self.emit(Notice::Projections);
+            }
+            Message::Control { name, control } => {
+                if self.is_leader() {
+                    let this = self.clone();
+                    wasm_bindgen_futures::spawn_local(async move {
+                        let _ = this.apply_control(&name, control).await;
+                    });
+                }
+            }
+            Message::Reset => {
+                self.0.app.clear_caches();
+                self.0.follower.borrow_mut().clear();
+                if self.is_leader() {
+                    *self.0.runner.borrow_mut() = fresh_runner();
+                }
+                self.0.wake.notify();
+                self.0.progress.notify();
+                self.emit(Notice::Reset);
+            }
+        }
+    }
+
+    fn committed(&self, position: Position) {
+        self.broadcast(&Message::Committed { position: position.0 });
+        self.0.wake.notify();
+        self.emit(Notice::Committed { position: position.0, local: true });
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Command side
+
+    /// Decides and appends a command. Without a command id, one is made (so the command cannot be
+    /// retried idempotently: give one to retry safely).
+    ///
+    /// Commands of this tab on the same aggregate run one after the other, so they never conflict
+    /// with each other; conflicts with other tabs are retried by the handler and then, after a
+    /// short random pause, a few more times, before `WrongExpectedVersion` is returned.
+    pub async fn execute(&self, request: CommandRequest) -> Result<Executed, Failure> {
+        self.ensure_open()?;
+        let command_id = request.command_id.unwrap_or_else(|| CommandId::from(new_command_id()));
+        let meta = CommandMeta {
+            correlation_id: request.correlation_id.unwrap_or_else(|| CorrelationId::new(command_id.as_str())),
+            causation_id: CausationId::new(command_id.as_str()),
+            command_id,
+        };
+        let streams = request.command.streams(&meta.command_id);
+        let _turn = self.0.turns.take(&streams).await;
+        let mut pauses = 0;
+        let executed = loop {
+            match self.0.app.execute(meta.clone(), &request.command).await {
+                Err(e) if e.is_conflict() && pauses < CONFLICT_PAUSES => {
+                    pauses += 1;
+                    let mut jitter = [0u8; 1];
+                    crate::env::random_bytes(&mut jitter);
+                    sleep(1 + u32::from(jitter[0] % 8) * pauses).await;
+                }
+                other => break other?,
+            }
+        };
+        if !executed.replayed {
+            self.committed(executed.receipt.last_position());
+        }
+        Ok(executed)
+    }
+
+    pub async fn head(&self) -> Result<Position, Failure> {
+        self.ensure_open()?;
+        Ok(self.0.store.head().await?)
+    }
+
+    /// A stream's state as of a point in history, with its version.
+    pub async fn state_at(&self, stream: &str, as_of: AsOf) -> Result<(Value, u64), Failure> {
+        self.ensure_open()?;
+        Ok(self.0.app.state_at(&StreamId::from(stream), as_of).await?)
+    }
+
+    /// Events in log order, filtered.
+    pub async fn events(&self, filter: &EventFilter) -> Result<Vec<RecordedEvent>, Failure> {
+        self.ensure_open()?;
+        let limit = match filter.limit {
+            None => 100,
+            Some(n) if (1..=10_000).contains(&n) => n,
+            Some(n) => return Err(Failure::new("InvalidArgument", format!("limit is 1 to 10000; got {n}"))),
+        };
+        let from = filter.from.unwrap_or(1).max(1);
+        let matches = |e: &RecordedEvent| {
+            filter.event_type.as_deref().is_none_or(|t| &*e.event_type == t)
+                && filter.correlation_id.as_deref().is_none_or(|c| e.meta.correlation_id.as_str() == c)
+                && filter.stream.as_deref().is_none_or(|s| e.meta.stream.as_str() == s)
+        };
+        if let Some(stream) = &filter.stream {
+            // A stream is read through its own index, never by scanning the log.
+            let all = eventline_core::store::read_whole_stream(
+                &*self.0.store,
+                &StreamId::from(stream.as_str()),
+                StreamVersion::NONE,
+            )
+            .await?;
+            return Ok(all.into_iter().filter(|e| e.meta.position.0 >= from && matches(e)).take(limit).collect());
+        }
+        let mut found = Vec::new();
+        let mut after = Position(from - 1);
+        loop {
+            let page = self.0.store.read_all(after, BATCH).await?;
+            let Some(last) = page.last() else { return Ok(found) };
+            after = last.meta.position;
+            found.extend(page.into_iter().filter(|e| matches(e)).take(limit - found.len()));
+            if found.len() >= limit {
+                return Ok(found);
+            }
+        }
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Query side
+
+    fn check_name(name: &str) -> Result<(), Failure> {
+        if READ_MODEL_NAMES.contains(&name) {
+            Ok(())
+        } else {
+            Err(Failure::new(
+                "UnknownReadModel",
+                format!("no read model {name:?}; there are {}", READ_MODEL_NAMES.join(", ")),
+            ))
+        }
+    }
+
+    /// Asks read model `name`, wherever it runs.
+    pub async fn query(&self, name: &str, args: &Value) -> Result<QueryAnswer, Failure> {
+        self.ensure_open()?;
+        Self::check_name(name)?;
+        let (data, checkpoint) = if self.is_leader() {
+            let runner = self.0.runner.borrow();
+            let entry = runner.entries.iter().find(|e| e.slot.name() == name).expect("every read model has a slot");
+            (entry.slot.query(args)?, entry.slot.checkpoint())
+        } else {
+            self.refresh_follower(name).await?;
+            let follower = self.0.follower.borrow();
+            let slot = follower.get(name).expect("just loaded");
+            (slot.query(args)?, slot.checkpoint())
+        };
+        let head = self.0.store.head().await?;
+        Ok(QueryAnswer { data, position: checkpoint.0, lag: self.lag(checkpoint, head).await? })
+    }
+
+    /// Reloads a persisted read model if its persisted checkpoint moved.
+    async fn refresh_follower(&self, name: &str) -> Result<(), Failure> {
+        let record = persist::load_record(&self.0.store, name).await?;
+        let cached = self.0.follower.borrow().get(name).map(|s| s.checkpoint().0);
+        if cached == Some(record.checkpoint) {
+            return Ok(());
+        }
+        let (record, docs) = persist::load(&self.0.store, name).await?;
+        let mut slot = slot_named(name).expect("a known name");
+        slot.restore(Position(record.checkpoint), docs)?;
+        self.0.follower.borrow_mut().insert(name.to_string(), slot);
+        Ok(())
+    }
+
+    async fn lag(&self, checkpoint: Position, head: Position) -> Result<Lag, Failure> {
+        let oldest = if checkpoint < head {
+            self.0.store.read_all(checkpoint, 1).await?.first().map(|e| e.meta.recorded_at)
+        } else {
+            None
+        };
+        Ok(Lag::new(checkpoint, head, oldest, BrowserEnv.now()))
+    }
+
+    /// Read model `name` as it was at `as_of`, folded from the log.
+    pub async fn query_at(&self, name: &str, args: &Value, as_of: AsOf) -> Result<QueryAnswer, Failure> {
+        self.ensure_open()?;
+        Self::check_name(name)?;
+        let mut slot = slot_named(name).expect("a known name");
+        let mut after = Position::ZERO;
+        'fold: loop {
+            let page = self.0.store.read_all(after, BATCH).await?;
+            let Some(last) = page.last() else { break };
+            after = last.meta.position;
+            for recorded in &page {
+                if !as_of.includes(&recorded.meta) {
+                    break 'fold;
+                }
+                slot.apply(recorded, &DemoEvent::decode_recorded(recorded));
+            }
+        }
+        Ok(QueryAnswer { data: slot.query(args)?, position: slot.checkpoint().0, lag: Lag::default() })
+    }
+
+    /// Each projection's checkpoint, lag and status.
+    pub async fn statuses(&self) -> Result<Vec<ProjectionStatus>, Failure> {
+        self.ensure_open()?;
+        let head = self.0.store.head().await?;
+        let leader = self.is_leader();
+        let records: Vec<(String, ProjectionRecord)> = if leader {
+            let runner = self.0.runner.borrow();
+            runner
+                .entries
+                .iter()
+                .map(|e| {
+                    (
+                        e.slot.name().to_string(),
+                        ProjectionRecord { checkpoint: e.slot.checkpoint().0, ..e.record.clone() },
+                    )
+                })
+                .collect()
+        } else {
+            let mut records = Vec::new();
+            for name in READ_MODEL_NAMES {
+                records.push((name.to_string(), persist::load_record(&self.0.store, name).await?));
+            }
+            records
+        };
+        let mut statuses = Vec::with_capacity(records.len());
+        for (name, record) in records {
+            let checkpoint = Position(record.checkpoint);
+            let status = if record.error.is_some() {
+                "failed"
+            } else if record.rebuilding.is_some() {
+                "rebuilding"
+            } else if record.paused {
+                "paused"
+            } else if checkpoint < head {
+                "catchingUp"
+            } else {
+                "live"
+            };
+            let progress = record
+                .rebuilding
+                .map(|target| if target == 0 { 1.0 } else { (record.checkpoint as f64 / target as f64).min(1.0) });
+            statuses.push(ProjectionStatus {
+                name,
+                checkpoint: checkpoint.0,
+                head: head.0,
+                lag: self.lag(checkpoint, head).await?,
+                status,
+                paused: record.paused,
+                delay_ms: record.delay_ms,
+                progress,
+                error: record.error,
+                runs_here: leader,
+            });
+        }
+        Ok(statuses)
+    }
+
+    /// Waits until read model `name` (or every read model) has seen `position`: read-your-writes.
+    pub async fn wait_for(&self, position: u64, name: Option<&str>, timeout_ms: u32) -> Result<QueryPosition, Failure> {
+        if let Some(name) = name {
+            Self::check_name(name)?;
+        }
+        let started = js_sys::Date::now();
+        loop {
+            self.ensure_open()?;
+            let reached = self.lowest_checkpoint(name).await?;
+            if reached >= position {
+                return Ok(QueryPosition { position: reached });
+            }
+            let waited = js_sys::Date::now() - started;
+            if waited >= f64::from(timeout_ms) {
+                return Err(Failure::new(
+                    "WaitTimeout",
+                    format!(
+                        "{} reached position {reached}, not {position}, within {timeout_ms} ms",
+                        name.unwrap_or("the read models")
+                    ),
+                ));
+            }
+            self.0.progress.wait_at_most((f64::from(timeout_ms) - waited).clamp(1.0, f64::from(POLL_MS)) as u32).await;
+        }
+    }
+
+    async fn lowest_checkpoint(&self, name: Option<&str>) -> Result<u64, Failure> {
+        let names: Vec<&str> = match name {
+            Some(n) => vec![n],
+            None => READ_MODEL_NAMES.to_vec(),
+        };
+        if self.is_leader() {
+            let runner = self.0.runner.borrow();
+            let lowest =
+                runner.entries.iter().filter(|e| names.contains(&e.slot.name())).map(|e| e.slot.checkpoint().0).min();
+            return Ok(lowest.unwrap_or(0));
+        }
+        let mut lowest = u64::MAX;
+        for name in names {
+            lowest = lowest.min(persist::load_record(&self.0.store, name).await?.checkpoint);
+        }
+        Ok(lowest)
+    }
+
+    /// Pauses, resumes, delays or rebuilds projection `name`, in whichever tab runs it.
+    pub async fn control(&self, name: &str, control: Control) -> Result<(), Failure> {
+        self.ensure_open()?;
+        Self::check_name(name)?;
+        if let Control::Delay { ms } = control
+            && ms > 60_000
+        {
+            return Err(Failure::new("InvalidArgument", format!("a delay is at most 60000 ms; got {ms}")));
+        }
+        if self.is_leader() {
+            self.apply_control(name, control).await
+        } else {
+            self.broadcast(&Message::Control { name: name.to_string(), control });
+            Ok(())
+        }
+    }
+
+    async fn apply_control(&self, name: &str, control: Control) -> Result<(), Failure> {
+        let head = self.0.store.head().await?;
+        let flush = {
+            let mut runner = self.0.runner.borrow_mut();
+            let Some(entry) = runner.entries.iter_mut().find(|e| e.slot.name() == name) else { return Ok(()) };
+            match control {
+                Control::Pause => entry.record.paused = true,
+                Control::Resume => entry.record.paused = false,
+                Control::Delay { ms } => {
+                    entry.record.delay_ms = ms;
+                    entry.next_due = 0.0;
+                }
+                Control::Rebuild => {
+                    entry.slot.reset();
+                    entry.reset_pending = true;
+                    entry.record.error = None;
+                    entry.record.rebuilding = Some(head.0);
+                }
+            }
+            entry.record.checkpoint = entry.slot.checkpoint().0;
+            // A rebuild's reset is written with its first batch, so the documents and the
+            // checkpoint go back to 0 together.
+            (!entry.reset_pending).then(|| Flush {
+                name: name.to_string(),
+                record: entry.record.clone(),
+                ..Flush::default()
+            })
+        };
+        if let Some(flush) = flush {
+            persist::flush(&self.0.store, &[flush], &[]).await?;
+        }
+        self.projections_moved();
+        self.0.wake.notify();
+        Ok(())
+    }
+
+    fn projections_moved(&self) {
+        self.broadcast(&Message::Flushed);
+        self.0.progress.notify();
+        self.emit(Notice::Projections);
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // The leader's runner
+
+    async fn lead(self) {
+        if self.0.closed.get() {
+            return;
+        }
+        loop {
+            match self.load_runner().await {
+                Ok(runner) => {
+                    *self.0.runner.borrow_mut() = runner;
+                    break;
+                }
+                Err(_) if self.0.closed.get() => return,
+                Err(_) => sleep(POLL_MS).await,
+            }
+        }
+        self.0.leader.set(true);
+        self.emit(Notice::Leadership { leader: true });
+        self.projections_moved();
+        while !self.0.closed.get() {
+            let worked = match self.step().await {
+                Ok(worked) => worked,
+                Err(_) if self.0.closed.get() => break,
+                Err(error) => {
+                    self.fail_running(&error);
+                    false
+                }
+            };
+            if !worked {
+                let wait = self.next_due_in().map_or(POLL_MS, |ms| ms.clamp(1.0, f64::from(POLL_MS)) as u32);
+                self.0.wake.wait_at_most(wait).await;
+            }
+        }
+    }
+
+    async fn load_runner(&self) -> Result<Runner, Failure> {
+        let mut entries = Vec::new();
+        for mut slot in demo_slots() {
+            let (record, docs) = persist::load(&self.0.store, slot.name()).await?;
+            slot.restore(Position(record.checkpoint), docs)?;
+            entries.push(Entry { slot, record, next_due: 0.0, reset_pending: false });
+        }
+        let saga = match persist::load_saga(&self.0.store, <TransferSaga as ProcessManager>::NAME).await? {
+            Some(json) => {
+                serde_json::from_str(&json).map_err(|e| Failure::new("CorruptData", format!("saga progress: {e}")))?
+            }
+            None => SagaProgress::default(),
+        };
+        Ok(Runner { entries, saga })
+    }
+
+    /// Marks running projections failed after a storage error, and reloads them from what was
+    /// persisted on the next step (the in-memory state may be ahead of it).
+    fn fail_running(&self, error: &Failure) {
+        let mut runner = self.0.runner.borrow_mut();
+        for entry in &mut runner.entries {
+            if !entry.record.paused {
+                entry.record.error = Some(error.message.clone());
+            }
+        }
+        drop(runner);
+        self.emit(Notice::Projections);
+        let this = self.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            sleep(2_000).await;
+            if let Ok(runner) = this.load_runner().await {
+                let mut runner = runner;
+                for entry in &mut runner.entries {
+                    entry.record.error = None;
+                }
+                *this.0.runner.borrow_mut() = runner;
+                this.0.wake.notify();
+                this.emit(Notice::Projections);
+            }
+        });
+    }
+
+    fn next_due_in(&self) -> Option<f64> {
+        let runner = self.0.runner.borrow();
+        let now = js_sys::Date::now();
+        runner
+            .entries
+            .iter()
+            .filter(|e| e.record.delay_ms > 0 && !e.record.paused)
+            .map(|e| e.next_due - now)
+            .reduce(f64::min)
+    }
+
+    /// One unit of the leader's work; whether there was any.
+    async fn step(&self) -> Result<bool, Failure> {
+        let head = self.0.store.head().await?.0;
+        let from = {
+            let runner = self.0.runner.borrow();
+            runner
+                .entries
+                .iter()
+                .filter(|e| e.record.delay_ms == 0 && e.runnable(head))
+                .map(|e| e.slot.checkpoint().0)
+                .min()
+        };
+        if let Some(from) = from {
+            let events = if from < head { self.0.store.read_all(Position(from), BATCH).await? } else { Vec::new() };
+            self.apply_batch(&events, |e| e.record.delay_ms == 0 && e.runnable(head)).await?;
+            return Ok(true);
+        }
+        let now = js_sys::Date::now();
+        let due = {
+            let runner = self.0.runner.borrow();
+            runner.entries.iter().position(|e| e.record.delay_ms > 0 && e.runnable(head) && e.next_due <= now)
+        };
+        if let Some(index) = due {
+            let checkpoint = self.0.runner.borrow().entries[index].slot.checkpoint();
+            let events = if checkpoint.0 < head { self.0.store.read_all(checkpoint, 1).await? } else { Vec::new() };
+            let name = self.0.runner.borrow().entries[index].slot.name();
+            self.apply_batch(&events, |e| e.slot.name() == name).await?;
+            let mut runner = self.0.runner.borrow_mut();
+            let entry = &mut runner.entries[index];
+            entry.next_due = now + f64::from(entry.record.delay_ms);
+            return Ok(true);
+        }
+        self.run_saga(head).await
+    }
+
+    async fn apply_batch(&self, events: &[RecordedEvent], take: impl Fn(&Entry) -> bool) -> Result<(), Failure> {
+        let decoded: Vec<Decoded> = events.iter().map(DemoEvent::decode_recorded).collect();
+        let mut flushes = Vec::new();
+        {
+            let mut runner = self.0.runner.borrow_mut();
+            for entry in runner.entries.iter_mut().filter(|e| take(e)) {
+                let mut moved = false;
+                for (recorded, decoded) in events.iter().zip(&decoded) {
+                    moved |= entry.slot.apply(recorded, decoded);
+                }
+                if !moved && !entry.reset_pending {
+                    continue;
+                }
+                entry.record.checkpoint = entry.slot.checkpoint().0;
+                if entry.record.rebuilding.is_some_and(|target| entry.record.checkpoint >= target) {
+                    entry.record.rebuilding = None;
+                }
+                flushes.push(Flush {
+                    name: entry.slot.name().to_string(),
+                    record: entry.record.clone(),
+                    changes: entry.slot.take_changes(),
+                    reset: std::mem::take(&mut entry.reset_pending),
+                });
+            }
+        }
+        let dead: Vec<DeadLetter> = events
+            .iter()
+            .zip(&decoded)
+            .filter_map(|(recorded, decoded)| {
+                let error = decoded.as_ref().err()?;
+                Some(DeadLetter {
+                    position: recorded.meta.position.0,
+                    stream: recorded.meta.stream.to_string(),
+                    event_type: recorded.event_type.to_string(),
+                    schema_version: recorded.schema_version,
+                    code: error.code().to_string(),
+                    reason: error.to_string(),
+                    event: recorded.to_json_line().unwrap_or_default(),
+                })
+            })
+            .collect();
+        persist::flush(&self.0.store, &flushes, &dead).await?;
+        if !flushes.is_empty() {
+            self.projections_moved();
+        }
+        Ok(())
+    }
+
+    async fn run_saga(&self, head: u64) -> Result<bool, Failure> {
+        let mut progress = self.0.runner.borrow().saga.clone();
+        if progress.checkpoint.0 >= head {
+            return Ok(false);
+        }
+        let result = self.0.app.run_saga(&mut progress).await;
+        // Progress is saved as far as it got, even when a command could not be dispatched: the
+        // run stopped before that event and will take it up again.
+        let json = serde_json::to_string(&progress).expect("saga progress serializes");
+        persist::save_saga(&self.0.store, <TransferSaga as ProcessManager>::NAME, &json).await?;
+        self.0.runner.borrow_mut().saga = progress;
+        match result {
+            Ok(report) => {
+                if report.dispatched > report.rejected {
+                    self.committed(self.0.store.head().await?);
+                }
+                Ok(report.events_seen > 0)
+            }
+            Err(_) => Ok(false),
+        }
+    }
+
+    /// Dead letters recorded so far.
+    pub async fn dead_letters(&self) -> Result<Vec<DeadLetter>, Failure> {
+        self.ensure_open()?;
+        Ok(persist::dead_letters(&self.0.store).await?)
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Export, import, reset, compaction
+
+    /// The whole log as NDJSON, one recorded event per line.
+    pub async fn export(&self, on_progress: &dyn Fn(u64, u64)) -> Result<String, Failure> {
+        self.ensure_open()?;
+        let head = self.0.store.head().await?;
+        let mut out = String::new();
+        let mut after = Position::ZERO;
+        loop {
+            let page = self.0.store.read_all(after, BATCH).await?;
+            let Some(last) = page.last() else { break };
+            after = last.meta.position;
+            for event in &page {
+                out.push_str(&event.to_json_line().map_err(|e| Failure::new("CorruptData", e.to_string()))?);
+                out.push('\n');
+            }
+            on_progress(after.0, head.0);
+            self.emit(Notice::Progress { task: "export".into(), done: after.0, total: head.0 });
+        }
+        Ok(out)
+    }
+
+    /// Appends the events of an NDJSON export after the current head, commit by commit, in
+    /// batches. Every line is checked before anything is written; a batch is whole or absent.
+    pub async fn import(&self, ndjson: &str, on_progress: &dyn Fn(u64, u64)) -> Result<ImportReport, Failure> {
+        self.ensure_open()?;
+        let commits = parse_import(ndjson)?;
+        let total: u64 = commits.iter().map(|c| c.event_count() as u64).sum();
+        let mut done = 0u64;
+        let mut batch: Vec<Commit> = Vec::new();
+        let mut batch_events = 0;
+        let commit_count = commits.len() as u64;
+        let mut head = self.0.store.head().await?;
+        let mut commits = commits.into_iter().peekable();
+        while let Some(commit) = commits.next() {
+            batch_events += commit.event_count();
+            batch.push(commit);
+            if batch_events >= IMPORT_BATCH || commits.peek().is_none() {
+                let receipts = self.0.store.append_batch(std::mem::take(&mut batch)).await.map_err(|e| {
+                    self.0.app.clear_caches();
+                    Failure::of(&e)
+                })?;
+                done += batch_events as u64;
+                batch_events = 0;
+                if let Some(last) = receipts.last() {
+                    head = last.last_position();
+                }
+                on_progress(done, total);
+                self.emit(Notice::Progress { task: "import".into(), done, total });
+            }
+        }
+        self.0.app.clear_caches();
+        self.committed(head);
+        Ok(ImportReport { events: total, commits: commit_count, head: head.0 })
+    }
+
+    /// Empties the log, the read models and everything else of this database, in every tab.
+    pub async fn reset(&self) -> Result<(), Failure> {
+        self.ensure_open()?;
+        self.0.store.clear_all().await?;
+        self.0.app.clear_caches();
+        self.0.follower.borrow_mut().clear();
+        if self.is_leader() {
+            *self.0.runner.borrow_mut() = fresh_runner();
+        }
+        self.broadcast(&Message::Reset);
+        self.0.wake.notify();
+        self.0.progress.notify();
+        self.emit(Notice::Reset);
+        Ok(())
+    }
+}
+
+/// Where a read model stands after `wait_for`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct QueryPosition {
+    pub position: u64,
+}
+
+fn fresh_runner() -> Runner {
+    let entries = demo_slots()
+        .into_iter()
+        .map(|slot| Entry { slot, record: ProjectionRecord::default(), next_due: 0.0, reset_pending: false })
+        .collect();
+    Runner { entries, saga: SagaProgress::default() }
+}
+
+/// Turns NDJSON lines into commits: consecutive events with the same command id are one commit,
+/// each stream's events in it one write expecting the version before its first event.
+pub fn parse_import(ndjson: &str) -> Result<Vec<Commit>, Failure> {
+    let mut commits: Vec<Commit> = Vec::new();
+    let mut last_command: Option<CommandId> = None;
+    for (number, line) in ndjson.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let event = RecordedEvent::from_json_line(line)
+            .map_err(|e| Failure::new("InvalidImport", format!("line {}: {e}", number + 1)))?;
+        let new_event = NewEvent {
+            event_id: event.meta.event_id,
+            event_type: event.event_type.clone(),
+            schema_version: event.schema_version,
+            payload: event.payload.clone(),
+        };
+        let same_commit = last_command.as_ref() == Some(&event.meta.command_id);
+        if !same_commit {
+            commits.push(Commit {
+                command_id: event.meta.command_id.clone(),
+                correlation_id: event.meta.correlation_id.clone(),
+                causation_id: event.meta.causation_id.clone(),
+                recorded_at: event.meta.recorded_at,
+                writes: Vec::new(),
+            });
+            last_command = Some(event.meta.command_id.clone());
+        }
+        let commit = commits.last_mut().expect("just pushed");
+        match commit.writes.iter_mut().find(|w| w.stream == event.meta.stream) {
+            Some(write) => {
+                let expected = match write.expected {
+                    ExpectedVersion::Exact(v) => v.0 + write.events.len() as u64 + 1,
+                    _ => write.events.len() as u64 + 1,
+                };
+                if event.meta.version.0 != expected {
+                    return Err(Failure::new(
+                        "InvalidImport",
+                        format!(
+                            "line {}: {} jumps to version {}, expected {expected}",
+                            number + 1,
+                            event.meta.stream,
+                            event.meta.version.0
+                        ),
+                    ));
+                }
+                write.events.push(new_event);
+            }
+            None => commit.writes.push(StreamWrite {
+                stream: event.meta.stream.clone(),
+                expected: ExpectedVersion::from_loaded(StreamVersion(event.meta.version.0 - 1)),
+                events: vec![new_event],
+            }),
+        }
+    }
+    Ok(commits)
+}
