@@ -137,10 +137,24 @@ impl<D> FromIterator<(String, D)> for Documents<D> {
     }
 }
 
+/// The storage bucket of document `key` among `buckets` (FNV-1a). Stored data depends on it:
+/// never change it.
+pub fn bucket_of(key: &str, buckets: u32) -> u32 {
+    let mut hash: u32 = 0x811c_9dc5;
+    for byte in key.bytes() {
+        hash = (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193);
+    }
+    hash % buckets.max(1)
+}
+
 /// A read model: documents folded from events.
 pub trait ReadModel: Default + Clone + fmt::Debug {
     /// Stable name: the key of its checkpoint and documents in storage, and its name in the JS API.
     const NAME: &'static str;
+    /// A storage hint: how many records a store spreads the documents over. Stores pay per
+    /// record, so many small documents are best gathered in a few records; large documents
+    /// (0) get a record each.
+    const DOCUMENT_BUCKETS: u32 = 32;
     type Event: Event;
     type Doc: Clone + fmt::Debug + PartialEq + Serialize + DeserializeOwned;
 

@@ -4,11 +4,11 @@
 //!
 //! | store | key | value |
 //! |---|---|---|
-//! | `log` | first position of the chunk | `Uint8Array`: a chunk of whole commits (`chunk.rs`) |
+//! | `log` | `[last position, its recorded time]`: the greatest key is the head | `Uint8Array`: a chunk of whole commits (`chunk.rs`) |
 //! | `streams` | stream id | `Float64Array`: `[version, positions of the versions after the last full segment]` |
 //! | `stream_segments` | `[stream id, n]` | `Float64Array`: positions of versions `n*256+1 ..= (n+1)*256` |
 //! | `commands` | command id | `Float64Array`: `[first position, last position]` of its commit |
-//! | `meta` | `"head"`, `"compacted"` | `Float64Array [position, recorded_at]`; number |
+//! | `meta` | `"compacted"` | the position up to which compaction has packed the log |
 //! | `snapshots` | stream id | JSON of a snapshot |
 //! | `checkpoints` | projection or saga name | JSON: checkpoint and controls |
 //! | `documents` | `[projection, key]` | JSON of one read-model document |
@@ -120,6 +120,11 @@ fn dom_name(e: &Error) -> Option<String> {
         Error::DomException(d) => Some(dom(d).name()),
         _ => None,
     }
+}
+
+/// Whether a request broke a key constraint (an `add` of an existing key).
+pub fn is_constraint(e: &Error) -> bool {
+    dom_name(e).as_deref() == Some("ConstraintError")
 }
 
 /// Maps an IndexedDB failure to the store's error: quota is its own case, because callers can do

@@ -31,12 +31,13 @@ use eventline_core::ids::{CausationId, CommandId, CorrelationId, Position, Strea
 use eventline_core::projection::Lag;
 use eventline_core::saga::{ProcessManager, SagaProgress};
 use eventline_core::snapshot::SnapshotPolicy;
-use eventline_core::store::{Commit, EventStore, StreamWrite};
+use eventline_core::store::{Commit, EventStore, StoreError, StreamWrite};
 use eventline_core::temporal::AsOf;
 use eventline_core::version::ExpectedVersion;
 use eventline_core::{Environment, NewEvent, RecordedEvent};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use wasm_bindgen::JsValue;
 
 use crate::env::{BrowserEnv, new_command_id};
 use crate::failure::Failure;
@@ -45,14 +46,50 @@ use crate::slots::{Decoded, Slot, demo_slots, slot_named};
 use crate::store::IdbStore;
 use crate::tabs::{Channel, Leadership, sleep};
 
-/// Events per batch while catching up.
-pub const BATCH: usize = 4096;
+/// Events per batch: a flush writes each changed storage record once per batch, so catching up
+/// in big batches writes each record a few times instead of hundreds.
+pub const BATCH: usize = 32_768;
 /// Events per transaction while importing.
 const IMPORT_BATCH: usize = 8192;
 /// How long a waiter or an idle leader sleeps before looking again without being told.
 const POLL_MS: u32 = 500;
+/// How often a projection catching up writes its progress.
+const FLUSH_EVERY_MS: f64 = 250.0;
+/// How often an idle leader merges small chunks of the log.
+const COMPACT_EVERY_MS: f64 = 5_000.0;
 /// Pauses after the handler gave up on a conflict, before the command is reported as conflicting.
 const CONFLICT_PAUSES: u32 = 3;
+
+type Batch = Result<Vec<RecordedEvent>, StoreError>;
+
+/// A batch being read while the previous one is applied.
+struct ReadAhead {
+    after: Position,
+    result: Rc<RefCell<Option<Batch>>>,
+    done: Rc<Signal>,
+}
+
+impl ReadAhead {
+    fn start(store: Rc<IdbStore>, after: Position) -> ReadAhead {
+        let (result, done) = (Rc::new(RefCell::new(None)), Rc::new(Signal::default()));
+        let (slot, signal) = (result.clone(), done.clone());
+        wasm_bindgen_futures::spawn_local(async move {
+            let read = store.read_all(after, BATCH).await;
+            *slot.borrow_mut() = Some(read);
+            signal.notify();
+        });
+        ReadAhead { after, result, done }
+    }
+
+    async fn take(self) -> Result<Vec<RecordedEvent>, StoreError> {
+        loop {
+            if let Some(result) = self.result.borrow_mut().take() {
+                return result;
+            }
+            self.done.wait().await;
+        }
+    }
+}
 
 /// Streams with a command of this tab in flight: a command waits until all of its are free.
 #[derive(Default)]
@@ -217,6 +254,8 @@ pub struct ImportReport {
 struct Entry {
     slot: Box<dyn Slot>,
     record: ProjectionRecord,
+    /// Applied events whose changes are not written yet.
+    unwritten: bool,
     /// When a delayed projection may take its next event (ms since the epoch).
     next_due: f64,
     reset_pending: bool,
@@ -224,7 +263,9 @@ struct Entry {
 
 impl Entry {
     fn runnable(&self, head: u64) -> bool {
-        !self.record.paused && self.record.error.is_none() && (self.slot.checkpoint().0 < head || self.reset_pending)
+        !self.record.paused
+            && self.record.error.is_none()
+            && (self.slot.checkpoint().0 < head || self.reset_pending || self.unwritten)
     }
 }
 
@@ -232,6 +273,8 @@ impl Entry {
 struct Runner {
     entries: Vec<Entry>,
     saga: SagaProgress<TransferSaga>,
+    /// Dead letters met but not written yet.
+    dead: Vec<DeadLetter>,
 }
 
 type Listener = Rc<dyn Fn(&Notice)>;
@@ -253,6 +296,9 @@ struct Inner {
     progress: Signal,
     closed: Cell<bool>,
     turns: Turns,
+    last_compaction: Cell<f64>,
+    read_ahead: RefCell<Option<ReadAhead>>,
+    last_flush: Cell<f64>,
 }
 
 /// One database, run in this tab. Cheap to clone.
@@ -281,6 +327,9 @@ impl Runtime {
             progress: Signal::default(),
             closed: Cell::new(false),
             turns: Turns::default(),
+            last_compaction: Cell::new(0.0),
+            read_ahead: RefCell::new(None),
+            last_flush: Cell::new(0.0),
         };
         let runtime = Runtime(Rc::new(inner));
         let weak = Rc::downgrade(&runtime.0);
@@ -755,6 +804,11 @@ impl Runtime {
                     false
                 }
             };
+            if !worked && js_sys::Date::now() - self.0.last_compaction.get() > COMPACT_EVERY_MS {
+                self.0.last_compaction.set(js_sys::Date::now());
+                // Compaction only saves later reads: a failure is no reason to stop leading.
+                let _ = self.0.store.compact().await;
+            }
             if !worked {
                 let wait = self.next_due_in().map_or(POLL_MS, |ms| ms.clamp(1.0, f64::from(POLL_MS)) as u32);
                 self.0.wake.wait_at_most(wait).await;
@@ -767,7 +821,7 @@ impl Runtime {
         for mut slot in demo_slots() {
             let (record, docs) = persist::load(&self.0.store, slot.name()).await?;
             slot.restore(Position(record.checkpoint), docs)?;
-            entries.push(Entry { slot, record, next_due: 0.0, reset_pending: false });
+            entries.push(Entry { slot, record, unwritten: false, next_due: 0.0, reset_pending: false });
         }
         let saga = match persist::load_saga(&self.0.store, <TransferSaga as ProcessManager>::NAME).await? {
             Some(json) => {
@@ -775,7 +829,7 @@ impl Runtime {
             }
             None => SagaProgress::default(),
         };
-        Ok(Runner { entries, saga })
+        Ok(Runner { entries, saga, dead: Vec::new() })
     }
 
     /// Marks running projections failed after a storage error, and reloads them from what was
@@ -828,8 +882,9 @@ impl Runtime {
                 .min()
         };
         if let Some(from) = from {
-            let events = if from < head { self.0.store.read_all(Position(from), BATCH).await? } else { Vec::new() };
-            self.apply_batch(&events, |e| e.record.delay_ms == 0 && e.runnable(head)).await?;
+            let events = if from < head { self.read_batch(Position(from), head).await? } else { Vec::new() };
+            let behind = events.last().is_some_and(|e| e.meta.position.0 < head);
+            self.apply_batch(&events, |e| e.record.delay_ms == 0 && e.runnable(head), behind).await?;
             return Ok(true);
         }
         let now = js_sys::Date::now();
@@ -841,7 +896,7 @@ impl Runtime {
             let checkpoint = self.0.runner.borrow().entries[index].slot.checkpoint();
             let events = if checkpoint.0 < head { self.0.store.read_all(checkpoint, 1).await? } else { Vec::new() };
             let name = self.0.runner.borrow().entries[index].slot.name();
-            self.apply_batch(&events, |e| e.slot.name() == name).await?;
+            self.apply_batch(&events, |e| e.slot.name() == name, false).await?;
             let mut runner = self.0.runner.borrow_mut();
             let entry = &mut runner.entries[index];
             entry.next_due = now + f64::from(entry.record.delay_ms);
@@ -850,19 +905,62 @@ impl Runtime {
         self.run_saga(head).await
     }
 
-    async fn apply_batch(&self, events: &[RecordedEvent], take: impl Fn(&Entry) -> bool) -> Result<(), Failure> {
-        let decoded: Vec<Decoded> = events.iter().map(DemoEvent::decode_recorded).collect();
-        let mut flushes = Vec::new();
+    /// The batch after `from`: read ahead by the previous step if it could be, and when more is
+    /// to come, the next one is asked for now, so the browser reads it while this one is applied.
+    async fn read_batch(&self, from: Position, head: u64) -> Result<Vec<RecordedEvent>, Failure> {
+        let ahead = self.0.read_ahead.borrow_mut().take();
+        let events = match ahead {
+            Some(ahead) if ahead.after == from => ahead.take().await?,
+            _ => self.0.store.read_all(from, BATCH).await?,
+        };
+        if let Some(last) = events.last()
+            && last.meta.position.0 < head
         {
+            *self.0.read_ahead.borrow_mut() = Some(ReadAhead::start(self.0.store.clone(), last.meta.position));
+            // One turn of the event loop: the read-ahead sends its request before we compute.
+            let _ = wasm_bindgen_futures::JsFuture::from(js_sys::Promise::resolve(&JsValue::NULL)).await;
+        }
+        Ok(events)
+    }
+
+    /// Applies a batch to the projections `take` selects. Their changes are written now, or,
+    /// while they are still far behind, with a later batch: a projection catching up writes each
+    /// storage record once per [`FLUSH_EVERY_MS`] instead of once per batch. A checkpoint is only
+    /// ever written with the documents it belongs to.
+    async fn apply_batch(
+        &self,
+        events: &[RecordedEvent],
+        take: impl Fn(&Entry) -> bool,
+        behind: bool,
+    ) -> Result<(), Failure> {
+        let decoded: Vec<Decoded> = events.iter().map(DemoEvent::decode_recorded).collect();
+        let dead = events.iter().zip(&decoded).filter_map(|(recorded, decoded)| {
+            let error = decoded.as_ref().err()?;
+            Some(DeadLetter {
+                position: recorded.meta.position.0,
+                stream: recorded.meta.stream.to_string(),
+                event_type: recorded.event_type.to_string(),
+                schema_version: recorded.schema_version,
+                code: error.code().to_string(),
+                reason: error.to_string(),
+                event: recorded.to_json_line().unwrap_or_default(),
+            })
+        });
+        let now = js_sys::Date::now();
+        let write_now = !behind || now - self.0.last_flush.get() >= FLUSH_EVERY_MS;
+        let mut flushes = Vec::new();
+        let dead: Vec<DeadLetter> = {
             let mut runner = self.0.runner.borrow_mut();
+            runner.dead.extend(dead);
             for entry in runner.entries.iter_mut().filter(|e| take(e)) {
-                let mut moved = false;
                 for (recorded, decoded) in events.iter().zip(&decoded) {
-                    moved |= entry.slot.apply(recorded, decoded);
+                    entry.unwritten |= entry.slot.apply(recorded, decoded);
                 }
-                if !moved && !entry.reset_pending {
+                entry.unwritten |= entry.reset_pending;
+                if !write_now || !entry.unwritten {
                     continue;
                 }
+                entry.unwritten = false;
                 entry.record.checkpoint = entry.slot.checkpoint().0;
                 if entry.record.rebuilding.is_some_and(|target| entry.record.checkpoint >= target) {
                     entry.record.rebuilding = None;
@@ -874,23 +972,14 @@ impl Runtime {
                     reset: std::mem::take(&mut entry.reset_pending),
                 });
             }
+            if write_now { std::mem::take(&mut runner.dead) } else { Vec::new() }
+        };
+        if !write_now {
+            // This tab's queries and waiters see the projections move even before they are written.
+            self.0.progress.notify();
+            return Ok(());
         }
-        let dead: Vec<DeadLetter> = events
-            .iter()
-            .zip(&decoded)
-            .filter_map(|(recorded, decoded)| {
-                let error = decoded.as_ref().err()?;
-                Some(DeadLetter {
-                    position: recorded.meta.position.0,
-                    stream: recorded.meta.stream.to_string(),
-                    event_type: recorded.event_type.to_string(),
-                    schema_version: recorded.schema_version,
-                    code: error.code().to_string(),
-                    reason: error.to_string(),
-                    event: recorded.to_json_line().unwrap_or_default(),
-                })
-            })
-            .collect();
+        self.0.last_flush.set(now);
         persist::flush(&self.0.store, &flushes, &dead).await?;
         if !flushes.is_empty() {
             self.projections_moved();
@@ -987,6 +1076,7 @@ impl Runtime {
     pub async fn reset(&self) -> Result<(), Failure> {
         self.ensure_open()?;
         self.0.store.clear_all().await?;
+        self.0.read_ahead.borrow_mut().take();
         self.0.app.clear_caches();
         self.0.follower.borrow_mut().clear();
         if self.is_leader() {
@@ -1009,9 +1099,15 @@ pub struct QueryPosition {
 fn fresh_runner() -> Runner {
     let entries = demo_slots()
         .into_iter()
-        .map(|slot| Entry { slot, record: ProjectionRecord::default(), next_due: 0.0, reset_pending: false })
+        .map(|slot| Entry {
+            slot,
+            record: ProjectionRecord::default(),
+            unwritten: false,
+            next_due: 0.0,
+            reset_pending: false,
+        })
         .collect();
-    Runner { entries, saga: SagaProgress::default() }
+    Runner { entries, saga: SagaProgress::default(), dead: Vec::new() }
 }
 
 /// Turns NDJSON lines into commits: consecutive events with the same command id are one commit,

@@ -6,21 +6,33 @@ use eventline_core::demo::queries::{InvalidQuery, Query};
 use eventline_core::demo::read_models::*;
 use eventline_core::event::DecodeError;
 use eventline_core::ids::Position;
-use eventline_core::projection::{Applied, Documents, Projection, ReadModel};
+use std::collections::{BTreeMap, BTreeSet};
+
+use eventline_core::projection::{Applied, Documents, Projection, ReadModel, bucket_of};
 use eventline_core::store::StoreError;
 use eventline_core::{Envelope, RecordedEvent};
 use serde_json::Value;
 
 pub type Decoded = Result<Envelope<DemoEvent>, DecodeError>;
 
+fn to_json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).expect("documents serialize to JSON")
+}
+
+fn bucket_key(bucket: u32) -> String {
+    format!("bucket-{bucket:03}")
+}
+
 pub trait Slot {
     fn name(&self) -> &'static str;
     fn checkpoint(&self) -> Position;
     /// Applies one event unless already seen; returns whether the read model moved.
     fn apply(&mut self, recorded: &RecordedEvent, decoded: &Decoded) -> bool;
-    /// Documents changed since the last call: key and JSON, or `None` when deleted.
+    /// Storage records changed since the last call: key and JSON, or `None` when emptied. A
+    /// record is one document, or a bucket of documents (see `ReadModel::DOCUMENT_BUCKETS`).
     fn take_changes(&mut self) -> Vec<(String, Option<String>)>;
-    fn restore(&mut self, checkpoint: Position, docs: Vec<(String, String)>) -> Result<(), StoreError>;
+    /// Rebuilds the read model from its storage records.
+    fn restore(&mut self, checkpoint: Position, records: Vec<(String, String)>) -> Result<(), StoreError>;
     fn reset(&mut self);
     fn query(&self, args: &Value) -> Result<Value, InvalidQuery>;
     /// A new, empty slot of the same read model.
@@ -44,24 +56,37 @@ where
     }
 
     fn take_changes(&mut self) -> Vec<(String, Option<String>)> {
-        self.read_model
-            .take_changes()
+        let changes = self.read_model.take_changes();
+        if R::DOCUMENT_BUCKETS == 0 {
+            return changes.into_iter().map(|c| (c.key, c.doc.as_ref().map(to_json))).collect();
+        }
+        let touched: BTreeSet<u32> = changes.iter().map(|c| bucket_of(&c.key, R::DOCUMENT_BUCKETS)).collect();
+        let mut buckets: BTreeMap<u32, BTreeMap<&str, &R::Doc>> =
+            touched.iter().map(|&b| (b, BTreeMap::new())).collect();
+        for (key, doc) in self.read_model.documents().iter() {
+            if let Some(bucket) = buckets.get_mut(&bucket_of(key, R::DOCUMENT_BUCKETS)) {
+                bucket.insert(key, doc);
+            }
+        }
+        buckets
             .into_iter()
-            .map(|change| {
-                let json = change.doc.map(|doc| serde_json::to_string(&doc).expect("documents serialize to JSON"));
-                (change.key, json)
-            })
+            .map(|(bucket, docs)| (bucket_key(bucket), (!docs.is_empty()).then(|| to_json(&docs))))
             .collect()
     }
 
-    fn restore(&mut self, checkpoint: Position, docs: Vec<(String, String)>) -> Result<(), StoreError> {
-        let mut parsed = Vec::with_capacity(docs.len());
-        for (key, json) in docs {
-            let doc = serde_json::from_str(&json)
-                .map_err(|e| StoreError::Corrupt { message: format!("{} document {key}: {e}", R::NAME) })?;
-            parsed.push((key, doc));
+    fn restore(&mut self, checkpoint: Position, records: Vec<(String, String)>) -> Result<(), StoreError> {
+        let corrupt =
+            |key: &str, e: serde_json::Error| StoreError::Corrupt { message: format!("{} record {key}: {e}", R::NAME) };
+        let mut docs: Vec<(String, R::Doc)> = Vec::new();
+        for (key, json) in records {
+            if R::DOCUMENT_BUCKETS == 0 {
+                docs.push((key.clone(), serde_json::from_str(&json).map_err(|e| corrupt(&key, e))?));
+            } else {
+                let bucket: BTreeMap<String, R::Doc> = serde_json::from_str(&json).map_err(|e| corrupt(&key, e))?;
+                docs.extend(bucket);
+            }
         }
-        *self = Projection::restore(R::from_documents(parsed.into_iter().collect::<Documents<_>>()), checkpoint);
+        *self = Projection::restore(R::from_documents(docs.into_iter().collect::<Documents<_>>()), checkpoint);
         Ok(())
     }
 

@@ -132,18 +132,47 @@ pub(crate) async fn entries(
     Ok(keys.into_iter().zip(values).collect())
 }
 
-/// The greatest key at or below `key`.
-async fn key_at_or_below(store: &ObjectStore<'_>, key: f64) -> Result<Option<f64>, StoreError> {
-    let cursor = store
-        .open_key_cursor()
-        .with_query::<JsValue, _>(KeyRange::UpperBound(JsValue::from_f64(key), false))
-        .with_direction(CursorDirection::Prev)
-        .await
-        .map_err(store_error)?;
-    match cursor {
-        Some(cursor) => Ok(cursor.primary_key::<JsValue>().map_err(store_error)?.and_then(|k| k.as_f64())),
-        None => Ok(None),
+/// A `log` key: the chunk's last position and that event's recorded time, so the greatest key
+/// is the head of the log (and its time) without a record of its own.
+fn chunk_key(last: Position, at: Timestamp) -> JsValue {
+    Array::of2(&JsValue::from_f64(last.0 as f64), &JsValue::from_f64(at.0 as f64)).into()
+}
+
+/// Every key of chunks ending at or after `position` sorts at or above `[position]`.
+fn from_position(position: u64) -> JsValue {
+    Array::of1(&JsValue::from_f64(position as f64)).into()
+}
+
+fn parse_chunk_key(key: &JsValue) -> Result<(Position, Timestamp), StoreError> {
+    let key = Array::from(key);
+    match (key.get(0).as_f64(), key.get(1).as_f64()) {
+        (Some(last), Some(at)) => Ok((Position(last as u64), Timestamp(at as u64))),
+        _ => Err(StoreError::Corrupt { message: "a log key is not [position, time]".into() }),
     }
+}
+
+/// The head of the log and its time: the greatest chunk key.
+async fn head_of(log: &ObjectStore<'_>) -> Result<(Position, Timestamp), StoreError> {
+    let cursor = log.open_key_cursor().with_direction(CursorDirection::Prev).await.map_err(store_error)?;
+    match cursor.map(|c| c.primary_key::<JsValue>()) {
+        Some(Ok(Some(key))) => parse_chunk_key(&key),
+        Some(Err(e)) => Err(store_error(e)),
+        _ => Ok((Position::ZERO, Timestamp(0))),
+    }
+}
+
+/// The first chunk ending at or after `position` (the one holding it, if it exists).
+async fn chunk_holding(log: &ObjectStore<'_>, position: u64) -> Result<Option<JsValue>, StoreError> {
+    let found = log
+        .get_all::<JsValue>()
+        .with_query::<JsValue, _>(KeyRange::LowerBound(from_position(position), false))
+        .with_limit(1)
+        .primitive()
+        .map_err(store_error)?
+        .await
+        .map_err(store_error)?
+        .next();
+    found.transpose().map_err(store_error)
 }
 
 fn f64s(value: &JsValue) -> Result<Vec<f64>, StoreError> {
@@ -216,19 +245,20 @@ impl StreamRecord {
 // ---------------------------------------------------------------------------------------------
 // Reading the log
 
-fn range_key(position: u64) -> JsValue {
-    JsValue::from_f64(position as f64)
-}
-
 /// Events with positions in `from..=to` (both inclusive), in order.
 async fn read_range(log: &ObjectStore<'_>, from: u64, to: u64) -> Result<Vec<RecordedEvent>, StoreError> {
     if from > to {
         return Ok(Vec::new());
     }
-    let start = key_at_or_below(log, from as f64).await?.unwrap_or(from as f64);
-    let chunks = get_all(log, KeyRange::Bound(JsValue::from_f64(start), false, range_key(to), false)).await?;
+    // Chunks ending within the range, then the one holding `to` if it ends after it.
+    let within = KeyRange::Bound(from_position(from), false, chunk_key(Position(to), Timestamp(u64::MAX >> 11)), false);
     let mut events = Vec::new();
-    for value in chunks {
+    for value in get_all(log, within).await? {
+        events.extend(chunk::decode_where(&bytes(&value)?, |p, _| p.0 >= from && p.0 <= to)?);
+    }
+    if events.last().is_none_or(|e| e.meta.position.0 < to)
+        && let Some(value) = chunk_holding(log, to).await?
+    {
         events.extend(chunk::decode_where(&bytes(&value)?, |p, _| p.0 >= from && p.0 <= to)?);
     }
     Ok(events)
@@ -243,13 +273,10 @@ async fn read_positions(log: &ObjectStore<'_>, positions: &[u64]) -> Result<Vec<
         if position <= covered_up_to {
             continue;
         }
-        let Some(key) = key_at_or_below(log, position as f64).await? else {
+        let Some(value) = chunk_holding(log, position).await? else {
             return Err(StoreError::Corrupt { message: format!("no chunk holds position {position}") });
         };
-        let Some(value) = get(log, JsValue::from_f64(key)).await? else {
-            return Err(StoreError::Corrupt { message: format!("chunk {key} vanished") });
-        };
-        let mut last = key as u64;
+        let mut last = position;
         let found = chunk::decode_where(&bytes(&value)?, |p, _| {
             last = last.max(p.0);
             wanted.contains(&p.0)
@@ -275,16 +302,6 @@ async fn receipt(
 // ---------------------------------------------------------------------------------------------
 // Appending
 
-fn head_from(value: Option<JsValue>) -> Result<(Position, Timestamp), StoreError> {
-    match value {
-        None => Ok((Position::ZERO, Timestamp(0))),
-        Some(v) => match f64s(&v)?[..] {
-            [position, at] => Ok((Position(position as u64), Timestamp(at as u64))),
-            _ => Err(StoreError::Corrupt { message: "head record".into() }),
-        },
-    }
-}
-
 impl IdbStore {
     async fn append_all(&self, commits: Vec<Commit>) -> Result<Vec<CommitReceipt>, AppendError> {
         for commit in &commits {
@@ -294,12 +311,10 @@ impl IdbStore {
             return Ok(Vec::new());
         }
         let db = self.database()?;
-        let tx = Self::transaction(&db, &[LOG, STREAMS, SEGMENTS, COMMANDS, META], TransactionMode::Readwrite)?;
+        let tx = Self::transaction(&db, &[LOG, STREAMS, SEGMENTS, COMMANDS], TransactionMode::Readwrite)?;
         let store = |name| tx.object_store(name).map_err(store_error);
-        let (log, streams, segments, commands, meta) =
-            (store(LOG)?, store(STREAMS)?, store(SEGMENTS)?, store(COMMANDS)?, store(META)?);
+        let (log, streams, segments, commands) = (store(LOG)?, store(STREAMS)?, store(SEGMENTS)?, store(COMMANDS)?);
 
-        // Every read first, all in flight at once.
         let touched: Vec<StreamId> = {
             let mut seen = HashSet::new();
             commits
@@ -309,20 +324,10 @@ impl IdbStore {
                 .filter(|s| seen.insert(s.clone()))
                 .collect()
         };
-        let head_read = get(&meta, JsValue::from_str("head"));
+        // Both reads in flight at once. A command id already committed is caught by the `add`
+        // below, not read here.
         let stream_reads = try_join_all(touched.iter().map(|s| get(&streams, JsValue::from_str(s.as_str()))));
-        let command_reads =
-            try_join_all(commits.iter().map(|c| get(&commands, JsValue::from_str(c.command_id.as_str()))));
-        let (head, stream_values, command_values) =
-            futures::future::try_join3(head_read, stream_reads, command_reads).await?;
-
-        for (commit, existing) in commits.iter().zip(&command_values) {
-            if existing.is_some() {
-                let first = receipt(&log, &commands, &commit.command_id).await?.expect("the record was just read");
-                return Err(AppendError::DuplicateCommand(Box::new(first)));
-            }
-        }
-        let (mut head, mut head_at) = head_from(head)?;
+        let ((mut head, mut head_at), stream_values) = futures::future::try_join(head_of(&log), stream_reads).await?;
         let mut records: HashMap<StreamId, StreamRecord> = HashMap::with_capacity(touched.len());
         for (stream, value) in touched.iter().zip(stream_values) {
             records.insert(stream.clone(), StreamRecord::from_js(value)?);
@@ -337,7 +342,21 @@ impl IdbStore {
                 let first = CommitReceipt { command_id: commit.command_id.clone(), events: staged[earlier].clone() };
                 return Err(AppendError::DuplicateCommand(Box::new(first)));
             }
-            let recorded = commit.record(head, head_at, |s| StreamVersion(versions.get(s).copied().unwrap_or(0)))?;
+            let recorded = match commit.record(head, head_at, |s| StreamVersion(versions.get(s).copied().unwrap_or(0)))
+            {
+                Ok(recorded) => recorded,
+                // A retry of a committed command is answered with its first commit, whatever
+                // its expectations say now; only this failure path pays for the lookup.
+                Err(AppendError::WrongExpectedVersion(conflict)) => {
+                    for commit in &commits {
+                        if let Some(first) = receipt(&log, &commands, &commit.command_id).await? {
+                            return Err(AppendError::DuplicateCommand(Box::new(first)));
+                        }
+                    }
+                    return Err(AppendError::WrongExpectedVersion(conflict));
+                }
+                Err(other) => return Err(other),
+            };
             for event in &recorded {
                 versions.insert(event.meta.stream.clone(), event.meta.version.0);
             }
@@ -351,7 +370,8 @@ impl IdbStore {
         for events in chunk::pack(staged.iter().map(Vec::as_slice)) {
             let owned: Vec<RecordedEvent> = events.into_iter().cloned().collect();
             let encoded = chunk::encode(&owned)?;
-            put(&log, range_key(owned[0].meta.position.0), Uint8Array::from(&encoded[..]).into())?;
+            let last = &owned[owned.len() - 1].meta;
+            put(&log, chunk_key(last.position, last.recorded_at), Uint8Array::from(&encoded[..]).into())?;
         }
         let mut new_positions: BTreeMap<&StreamId, Vec<f64>> = BTreeMap::new();
         for event in staged.iter().flatten() {
@@ -366,16 +386,39 @@ impl IdbStore {
         }
         for events in &staged {
             let range = [events[0].meta.position.0 as f64, events[events.len() - 1].meta.position.0 as f64];
-            put(&commands, JsValue::from_str(events[0].meta.command_id.as_str()), js_f64s(&range))?;
+            // `add`, not `put`: a command id that already committed violates the key and aborts
+            // the whole transaction, atomically, without reading it first.
+            commands
+                .add(js_f64s(&range))
+                .with_key(JsValue::from_str(events[0].meta.command_id.as_str()))
+                .without_key_type()
+                .primitive()
+                .map_err(store_error)?;
         }
-        put(&meta, JsValue::from_str("head"), js_f64s(&[head.0 as f64, head_at.0 as f64]))?;
-        tx.commit().await.map_err(store_error)?;
+        if let Err(error) = tx.commit().await {
+            if idb::is_constraint(&error) {
+                return Err(self.duplicate(&commits).await?);
+            }
+            return Err(store_error(error).into());
+        }
 
         Ok(commits
             .into_iter()
             .zip(staged)
             .map(|(c, events)| CommitReceipt { command_id: c.command_id, events })
             .collect())
+    }
+}
+
+impl IdbStore {
+    /// The first commit of whichever command in `commits` had already committed.
+    async fn duplicate(&self, commits: &[Commit]) -> Result<AppendError, StoreError> {
+        for commit in commits {
+            if let Some(first) = self.find_commit(&commit.command_id).await? {
+                return Ok(AppendError::DuplicateCommand(Box::new(first)));
+            }
+        }
+        Err(StoreError::Corrupt { message: "a command id conflicted but no commit holds it".into() })
     }
 }
 
@@ -450,9 +493,9 @@ impl EventStore for IdbStore {
 
     async fn head(&self) -> Result<Position, StoreError> {
         let db = self.database()?;
-        let tx = Self::transaction(&db, &[META], TransactionMode::Readonly)?;
-        let meta = tx.object_store(META).map_err(store_error)?;
-        Ok(head_from(get(&meta, JsValue::from_str("head")).await?)?.0)
+        let tx = Self::transaction(&db, &[LOG], TransactionMode::Readonly)?;
+        let log = tx.object_store(LOG).map_err(store_error)?;
+        Ok(head_of(&log).await?.0)
     }
 
     async fn stream_version(&self, stream: &StreamId) -> Result<StreamVersion, StoreError> {
@@ -471,7 +514,81 @@ impl EventStore for IdbStore {
     }
 }
 
+/// Chunks looked at per compaction.
+const COMPACT_WINDOW: u32 = 2048;
+/// Fewer events than this on average per chunk and a region is worth merging.
+const SMALL_CHUNK: usize = chunk::CHUNK_EVENTS / 4;
+
 impl IdbStore {
+    /// Merges runs of small chunks (single commands write one each) into chunks of about
+    /// `CHUNK_EVENTS`, so that replays move many events per record. Positions, versions and
+    /// commits do not change, and a commit is never split. One transaction: readers see the old
+    /// chunks or the new ones. Returns how many chunks were replaced.
+    pub async fn compact(&self) -> Result<usize, StoreError> {
+        let db = self.database()?;
+        let tx = Self::transaction(&db, &[LOG, META], TransactionMode::Readwrite)?;
+        let (log, meta) = (tx.object_store(LOG).map_err(store_error)?, tx.object_store(META).map_err(store_error)?);
+        // Chunks ending after `marker` are still to look at.
+        let marker = get(&meta, JsValue::from_str("compacted")).await?.and_then(|v| v.as_f64()).unwrap_or(0.0) as u64;
+        let window = KeyRange::LowerBound(from_position(marker + 1), false);
+        let keys = log
+            .get_all_keys::<JsValue>()
+            .with_query::<JsValue, _>(window.clone())
+            .with_limit(COMPACT_WINDOW)
+            .primitive()
+            .map_err(store_error)?
+            .await
+            .map_err(store_error)?
+            .collect::<Result<Vec<JsValue>, _>>()
+            .map_err(store_error)?;
+        if keys.len() < 16 {
+            return Ok(0);
+        }
+        let last_key = keys[keys.len() - 1].clone();
+        let region = KeyRange::Bound(keys[0].clone(), false, last_key, false);
+        let mut events = Vec::new();
+        for value in get_all(&log, region.clone()).await? {
+            events.extend(chunk::decode(&bytes(&value)?)?);
+        }
+        // The last run stays open to the commits still to come, so the marker stops before it.
+        let mut commits: Vec<&[RecordedEvent]> =
+            events.chunk_by(|a, b| a.meta.command_id == b.meta.command_id).collect();
+        if events.len() / keys.len() >= SMALL_CHUNK {
+            // Already packed (an import, say): move the marker on and keep the chunks.
+            let next = parse_chunk_key(&keys[keys.len() - 2])?.0.0;
+            put(&meta, JsValue::from_str("compacted"), JsValue::from_f64(next as f64))?;
+            tx.commit().await.map_err(store_error)?;
+            return Ok(0);
+        }
+        let packs = chunk::pack(commits.drain(..));
+        delete(&log, region)?;
+        let mut new_marker = marker;
+        let pack_count = packs.len();
+        for (i, pack) in packs.into_iter().enumerate() {
+            let owned: Vec<RecordedEvent> = pack.into_iter().cloned().collect();
+            let last = &owned[owned.len() - 1].meta;
+            put(
+                &log,
+                chunk_key(last.position, last.recorded_at),
+                Uint8Array::from(&chunk::encode(&owned)?[..]).into(),
+            )?;
+            if i + 1 < pack_count {
+                new_marker = last.position.0;
+            }
+        }
+        put(&meta, JsValue::from_str("compacted"), JsValue::from_f64(new_marker as f64))?;
+        tx.commit().await.map_err(store_error)?;
+        Ok(keys.len())
+    }
+
+    /// How many records the log has (for tests and diagnostics).
+    pub async fn chunk_count(&self) -> Result<u32, StoreError> {
+        let db = self.database()?;
+        let tx = Self::transaction(&db, &[LOG], TransactionMode::Readonly)?;
+        let log = tx.object_store(LOG).map_err(store_error)?;
+        log.count().primitive().map_err(store_error)?.await.map_err(store_error)
+    }
+
     /// Empties every object store in one transaction: the log, the indexes, snapshots, read
     /// models, checkpoints and dead letters together, or nothing.
     pub async fn clear_all(&self) -> Result<(), StoreError> {

@@ -658,7 +658,74 @@ pub struct AuditEntry {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AuditPage {
+    /// Stored as arrays, not objects: the audit log holds a line per event, so its field names
+    /// would be most of its size.
+    #[serde(with = "compact_entries")]
     pub entries: Vec<AuditEntry>,
+}
+
+mod compact_entries {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use super::AuditEntry;
+    use crate::ids::{Position, Timestamp};
+
+    /// position, time, stream, type, event id, command id, correlation id unless the command's,
+    /// causation id unless the command's, why it did not decode.
+    type Row = (Position, Timestamp, String, String, String, String, Option<String>, Option<String>, Option<String>);
+
+    pub fn serialize<S: Serializer>(entries: &[AuditEntry], s: S) -> Result<S::Ok, S::Error> {
+        let unless_command = |e: &AuditEntry, id: &String| (id != &e.command_id).then(|| id.clone());
+        let rows: Vec<Row> = entries
+            .iter()
+            .map(|e| {
+                (
+                    e.position,
+                    e.recorded_at,
+                    e.stream.clone(),
+                    e.event_type.clone(),
+                    e.event_id.clone(),
+                    e.command_id.clone(),
+                    unless_command(e, &e.correlation_id),
+                    unless_command(e, &e.causation_id),
+                    e.undecodable.clone(),
+                )
+            })
+            .collect();
+        rows.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<AuditEntry>, D::Error> {
+        let rows = Vec::<Row>::deserialize(d)?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(
+                    position,
+                    recorded_at,
+                    stream,
+                    event_type,
+                    event_id,
+                    command_id,
+                    correlation,
+                    causation,
+                    undecodable,
+                )| {
+                    AuditEntry {
+                        position,
+                        recorded_at,
+                        stream,
+                        event_type,
+                        event_id,
+                        correlation_id: correlation.unwrap_or_else(|| command_id.clone()),
+                        causation_id: causation.unwrap_or_else(|| command_id.clone()),
+                        command_id,
+                        undecodable,
+                    }
+                },
+            )
+            .collect())
+    }
 }
 
 /// An append-only record of every event, readable or not, with who caused it.
@@ -703,6 +770,8 @@ impl AuditLog {
 
 impl ReadModel for AuditLog {
     const NAME: &'static str = "auditLog";
+    /// Pages are large and only the newest changes: one record each.
+    const DOCUMENT_BUCKETS: u32 = 0;
     type Event = DemoEvent;
     type Doc = AuditPage;
 
