@@ -5,7 +5,9 @@
 #   wasm32 target            rustup
 #   wasm-bindgen CLI + test runner, the exact version Cargo.toml pins   cargo install
 #   trunk 0.21.14            cargo install --locked (0.22 needs a newer rustc)
-#   chromium, chromedriver, binaryen (wasm-opt)   apt
+#   chromium, chromedriver                          apt
+#   wasm-opt (binaryen 132), Playwright, TypeScript npm ci, pinned by package-lock.json
+#     (Debian's binaryen 108 mangles the externref table that wasm-bindgen 0.2.130 emits)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,7 +20,6 @@ if [ "$(id -u)" -eq 0 ]; then sudo=(); else sudo=(sudo); fi
 packages=()
 command -v chromium >/dev/null || packages+=(chromium)
 command -v chromedriver >/dev/null || packages+=(chromium-driver)
-command -v wasm-opt >/dev/null || packages+=(binaryen)
 if [ ${#packages[@]} -gt 0 ]; then
   say "apt: ${packages[*]}"
   "${sudo[@]}" apt-get update -qq
@@ -47,4 +48,10 @@ if ! trunk --version 2>/dev/null | grep -qx "trunk $trunk_version"; then
   # Without `--locked` trunk 0.21.14 picks up a semver-incompatible lightningcss and fails.
   say "cargo install trunk $trunk_version (about 10 minutes)"
   cargo install -q --force trunk --version "$trunk_version" --locked
+fi
+
+# The Node tools, whenever package-lock.json changed since the last install.
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  say "npm ci (wasm-opt, Playwright, TypeScript)"
+  npm ci --no-audit --no-fund --loglevel=error
 fi

@@ -3,10 +3,13 @@
 #   1. the native suites (`cargo test`): the core's given/when/then, handler, saga, projection and
 #      property tests, and the EventStore contract against the in-memory store;
 #   2. the same suites compiled to wasm32, in headless Chromium (wasm-bindgen-test);
-#   3. a build of the demo page with Trunk.
+#   3. the npm package: built, its TypeScript declarations checked with tsc --strict on a typed
+#      example, and the package used from JavaScript pages in headless Chromium (Playwright);
+#   4. a build of the demo page with Trunk.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
+export PATH="$PWD/node_modules/.bin:$PATH"
 
 step() { printf '\n==> %s\n' "$*"; }
 
@@ -15,6 +18,11 @@ cargo test --workspace --exclude eventline-www --exclude eventline-web
 
 step "wasm32 suites in headless Chromium"
 cargo test --target wasm32-unknown-unknown -p eventline-core -p eventline-tests
+
+step "npm package: build, types, JavaScript tests in headless Chromium"
+scripts/build-npm.sh
+tsc -p tests/npm
+node --test --test-concurrency=1 tests/npm/
 
 step "demo page builds"
 trunk build --offline --release

@@ -24,22 +24,26 @@ use crate::event::{DecodeError, Event};
 use crate::ids::{Position, Timestamp};
 
 /// A keyed set of documents that remembers which keys changed since the last flush.
+///
+/// The documents sit in a `Vec`, found through one `BTreeMap<String, usize>`: every document type
+/// shares that map's code, which keeps the WebAssembly module small.
 #[derive(Clone, Debug)]
 pub struct Documents<D> {
-    docs: BTreeMap<String, D>,
+    index: BTreeMap<String, usize>,
+    docs: Vec<(String, D)>,
     dirty: BTreeSet<String>,
 }
 
 impl<D> Default for Documents<D> {
     fn default() -> Self {
-        Documents { docs: BTreeMap::new(), dirty: BTreeSet::new() }
+        Documents { index: BTreeMap::new(), docs: Vec::new(), dirty: BTreeSet::new() }
     }
 }
 
 /// Two document sets are equal when they hold the same documents, whatever is still unflushed.
 impl<D: PartialEq> PartialEq for Documents<D> {
     fn eq(&self, other: &Self) -> bool {
-        self.docs == other.docs
+        self.len() == other.len() && self.iter().eq(other.iter())
     }
 }
 
@@ -50,9 +54,9 @@ pub struct DocChange<D> {
     pub doc: Option<D>,
 }
 
-impl<D: Clone> Documents<D> {
+impl<D> Documents<D> {
     pub fn get(&self, key: &str) -> Option<&D> {
-        self.docs.get(key)
+        self.index.get(key).map(|&i| &self.docs[i].1)
     }
 
     pub fn len(&self) -> usize {
@@ -63,66 +67,63 @@ impl<D: Clone> Documents<D> {
         self.docs.is_empty()
     }
 
+    /// Documents in key order.
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&String, &D)> {
-        self.docs.iter()
+        self.index.iter().map(|(key, &i)| (key, &self.docs[i].1))
     }
 
     pub fn values(&self) -> impl DoubleEndedIterator<Item = &D> {
-        self.docs.values()
+        self.iter().map(|(_, doc)| doc)
     }
 
-    pub fn put(&mut self, key: impl Into<String>, doc: D) {
-        let key = key.into();
-        self.dirty.insert(key.clone());
-        self.docs.insert(key, doc);
-    }
-
-    /// Changes an existing document; returns false (and changes nothing) if there is none.
-    pub fn update(&mut self, key: &str, change: impl FnOnce(&mut D)) -> bool {
-        match self.docs.get_mut(key) {
-            Some(doc) => {
-                change(doc);
-                if !self.dirty.contains(key) {
-                    self.dirty.insert(key.to_string());
-                }
-                true
-            }
-            None => false,
-        }
-    }
-
-    /// Changes the document at `key`, creating it with `create` first if needed.
-    pub fn upsert(&mut self, key: &str, create: impl FnOnce() -> D, change: impl FnOnce(&mut D)) {
-        match self.docs.get_mut(key) {
-            Some(doc) => change(doc),
-            None => {
-                let mut doc = create();
-                change(&mut doc);
-                self.docs.insert(key.to_string(), doc);
-            }
-        }
+    fn touch(&mut self, key: &str) {
         if !self.dirty.contains(key) {
             self.dirty.insert(key.to_string());
         }
     }
 
-    pub fn remove(&mut self, key: &str) -> Option<D> {
-        let removed = self.docs.remove(key);
-        if removed.is_some() {
-            self.dirty.insert(key.to_string());
+    pub fn put(&mut self, key: impl Into<String>, doc: D) {
+        let key = key.into();
+        self.touch(&key);
+        match self.index.get(&key) {
+            Some(&i) => self.docs[i].1 = doc,
+            None => {
+                self.index.insert(key.clone(), self.docs.len());
+                self.docs.push((key, doc));
+            }
         }
-        removed
     }
 
-    /// The changes since the last call, in key order.
-    pub fn take_changes(&mut self) -> Vec<DocChange<D>> {
-        std::mem::take(&mut self.dirty)
-            .into_iter()
-            .map(|key| {
-                let doc = self.docs.get(&key).cloned();
-                DocChange { key, doc }
-            })
-            .collect()
+    /// Changes an existing document; returns false (and changes nothing) if there is none.
+    pub fn update(&mut self, key: &str, change: impl FnOnce(&mut D)) -> bool {
+        let Some(&i) = self.index.get(key) else { return false };
+        change(&mut self.docs[i].1);
+        self.touch(key);
+        true
+    }
+
+    /// Changes the document at `key`, creating it with `create` first if needed.
+    pub fn upsert(&mut self, key: &str, create: impl FnOnce() -> D, change: impl FnOnce(&mut D)) {
+        let i = match self.index.get(key) {
+            Some(&i) => i,
+            None => {
+                self.index.insert(key.to_string(), self.docs.len());
+                self.docs.push((key.to_string(), create()));
+                self.docs.len() - 1
+            }
+        };
+        change(&mut self.docs[i].1);
+        self.touch(key);
+    }
+
+    pub fn remove(&mut self, key: &str) -> Option<D> {
+        let i = self.index.remove(key)?;
+        let (_, doc) = self.docs.swap_remove(i);
+        if let Some((moved, _)) = self.docs.get(i) {
+            self.index.insert(moved.clone(), i);
+        }
+        self.touch(key);
+        Some(doc)
     }
 
     pub fn has_changes(&self) -> bool {
@@ -130,10 +131,28 @@ impl<D: Clone> Documents<D> {
     }
 }
 
+impl<D: Clone> Documents<D> {
+    /// The changes since the last call, in key order.
+    pub fn take_changes(&mut self) -> Vec<DocChange<D>> {
+        std::mem::take(&mut self.dirty)
+            .into_iter()
+            .map(|key| {
+                let doc = self.get(&key).cloned();
+                DocChange { key, doc }
+            })
+            .collect()
+    }
+}
+
 impl<D> FromIterator<(String, D)> for Documents<D> {
     /// Documents as loaded from storage: nothing to flush.
     fn from_iter<I: IntoIterator<Item = (String, D)>>(iter: I) -> Self {
-        Documents { docs: iter.into_iter().collect(), dirty: BTreeSet::new() }
+        let mut documents = Documents::default();
+        for (key, doc) in iter {
+            documents.put(key, doc);
+        }
+        documents.dirty.clear();
+        documents
     }
 }
 

@@ -9,12 +9,14 @@
 //! - [`runtime`]: `Runtime`, one database run in this tab: commands, the projection runner, the
 //!   saga, queries, read-your-writes, export and import; [`slots`] puts the read models behind
 //!   one interface for it, [`tabs`] coordinates tabs (BroadcastChannel, Web Locks).
+//! - [`js`]: the JavaScript surface that the npm package (`web/npm/`) wraps.
 //! - [`env`]: the browser's clock and randomness; [`failure`]: the error shape callers see.
 
 pub mod chunk;
 pub mod env;
 pub mod failure;
 pub mod idb;
+pub mod js;
 pub mod persist;
 pub mod runtime;
 pub mod slots;

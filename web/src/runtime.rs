@@ -312,6 +312,12 @@ fn lock_name(database: &str) -> String {
 impl Runtime {
     /// Opens database `name` and joins the other tabs working on it.
     pub async fn open(name: &str) -> Result<Runtime, Failure> {
+        Self::open_with(name, false).await
+    }
+
+    /// Opens like [`Runtime::open`]; with `take_over`, takes the projections over at once from
+    /// whoever runs them: for reopening after this tab's previous instance died while leading.
+    pub async fn open_with(name: &str, take_over: bool) -> Result<Runtime, Failure> {
         let store = Rc::new(IdbStore::open(name).await?);
         let inner = Inner {
             app: DemoApp::new(store.clone(), BrowserEnv, SnapshotPolicy::Every(64)),
@@ -340,12 +346,21 @@ impl Runtime {
         })
         .map_err(|_| Failure::new("Unsupported", "this browser has no BroadcastChannel"))?;
         *runtime.0.channel.borrow_mut() = Some(channel);
-        let weak = Rc::downgrade(&runtime.0);
-        let leadership = Leadership::request(&lock_name(name), move || {
-            if let Some(inner) = weak.upgrade() {
-                wasm_bindgen_futures::spawn_local(Runtime(inner).lead());
-            }
-        });
+        let (granted, lost) = (Rc::downgrade(&runtime.0), Rc::downgrade(&runtime.0));
+        let leadership = Leadership::request(
+            &lock_name(name),
+            take_over,
+            move || {
+                if let Some(inner) = granted.upgrade() {
+                    wasm_bindgen_futures::spawn_local(Runtime(inner).lead());
+                }
+            },
+            move || {
+                if let Some(inner) = lost.upgrade() {
+                    Runtime(inner).step_down();
+                }
+            },
+        );
         *runtime.0.leadership.borrow_mut() = Some(leadership);
         Ok(runtime)
     }
@@ -382,6 +397,15 @@ impl Runtime {
         self.0.wake.notify();
         self.0.progress.notify();
         self.0.store.close();
+    }
+
+    /// Another request took the lock: stop running the projections (the new holder continues
+    /// from what was persisted).
+    fn step_down(&self) {
+        if self.0.leader.replace(false) {
+            self.0.wake.notify();
+            self.emit(Notice::Leadership { leader: false });
+        }
     }
 
     fn ensure_open(&self) -> Result<(), Failure> {
@@ -795,7 +819,7 @@ impl Runtime {
         self.0.leader.set(true);
         self.emit(Notice::Leadership { leader: true });
         self.projections_moved();
-        while !self.0.closed.get() {
+        while !self.0.closed.get() && self.0.leader.get() {
             let worked = match self.step().await {
                 Ok(worked) => worked,
                 Err(_) if self.0.closed.get() => break,

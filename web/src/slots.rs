@@ -6,8 +6,6 @@ use eventline_core::demo::queries::{InvalidQuery, Query};
 use eventline_core::demo::read_models::*;
 use eventline_core::event::DecodeError;
 use eventline_core::ids::Position;
-use std::collections::{BTreeMap, BTreeSet};
-
 use eventline_core::projection::{Applied, Documents, Projection, ReadModel, bucket_of};
 use eventline_core::store::StoreError;
 use eventline_core::{Envelope, RecordedEvent};
@@ -56,21 +54,29 @@ where
     }
 
     fn take_changes(&mut self) -> Vec<(String, Option<String>)> {
-        let changes = self.read_model.take_changes();
         if R::DOCUMENT_BUCKETS == 0 {
+            let changes = self.read_model.take_changes();
             return changes.into_iter().map(|c| (c.key, c.doc.as_ref().map(to_json))).collect();
         }
-        let touched: BTreeSet<u32> = changes.iter().map(|c| bucket_of(&c.key, R::DOCUMENT_BUCKETS)).collect();
-        let mut buckets: BTreeMap<u32, BTreeMap<&str, &R::Doc>> =
-            touched.iter().map(|&b| (b, BTreeMap::new())).collect();
-        for (key, doc) in self.read_model.documents().iter() {
-            if let Some(bucket) = buckets.get_mut(&bucket_of(key, R::DOCUMENT_BUCKETS)) {
-                bucket.insert(key, doc);
-            }
-        }
-        buckets
-            .into_iter()
-            .map(|(bucket, docs)| (bucket_key(bucket), (!docs.is_empty()).then(|| to_json(&docs))))
+        // A bucket is written whole: every document in a touched bucket, as `[[key, doc], ...]`.
+        let changes = self.read_model.take_changes();
+        let docs = self.read_model.documents();
+        let mut touched: Vec<u32> = changes.iter().map(|c| bucket_of(&c.key, R::DOCUMENT_BUCKETS)).collect();
+        touched.sort_unstable();
+        touched.dedup();
+        let mut members: Vec<(u32, &String, &R::Doc)> = docs
+            .iter()
+            .map(|(key, doc)| (bucket_of(key, R::DOCUMENT_BUCKETS), key, doc))
+            .filter(|(bucket, _, _)| touched.binary_search(bucket).is_ok())
+            .collect();
+        members.sort_by_key(|&(bucket, _, _)| bucket);
+        touched
+            .iter()
+            .map(|&bucket| {
+                let pairs: Vec<(&String, &R::Doc)> =
+                    members.iter().filter(|(b, _, _)| *b == bucket).map(|&(_, k, d)| (k, d)).collect();
+                (bucket_key(bucket), (!pairs.is_empty()).then(|| to_json(&pairs)))
+            })
             .collect()
     }
 
@@ -82,7 +88,7 @@ where
             if R::DOCUMENT_BUCKETS == 0 {
                 docs.push((key.clone(), serde_json::from_str(&json).map_err(|e| corrupt(&key, e))?));
             } else {
-                let bucket: BTreeMap<String, R::Doc> = serde_json::from_str(&json).map_err(|e| corrupt(&key, e))?;
+                let bucket: Vec<(String, R::Doc)> = serde_json::from_str(&json).map_err(|e| corrupt(&key, e))?;
                 docs.extend(bucket);
             }
         }

@@ -52,9 +52,16 @@ pub struct Leadership {
 }
 
 impl Leadership {
-    /// Asks for the lock; `on_granted` runs when this tab gets it. Without Web Locks (an old
-    /// browser, an insecure context) the tab leads at once.
-    pub fn request(lock_name: &str, on_granted: impl FnOnce() + 'static) -> Leadership {
+    /// Asks for the lock; `on_granted` runs when this tab gets it, `on_lost` if another request
+    /// takes it away (`steal`). Without Web Locks (an old browser, an insecure context) the tab
+    /// leads at once. `steal` takes the lock at once from whoever holds it: only for a holder
+    /// known to be dead (this tab's module instance that panicked).
+    pub fn request(
+        lock_name: &str,
+        steal: bool,
+        on_granted: impl FnOnce() + 'static,
+        on_lost: impl FnOnce() + 'static,
+    ) -> Leadership {
         let release = Rc::new(RefCell::new(None::<Function>));
         let Some((locks, request)) = lock_manager() else {
             on_granted();
@@ -69,18 +76,31 @@ impl Leadership {
                 on_granted();
                 held.into()
             });
-        let abort = web_sys::AbortController::new().ok();
         let options = Object::new();
+        // A stolen request cannot be aborted, and needs no abort: it is granted at once.
+        let abort = if steal { None } else { web_sys::AbortController::new().ok() };
         if let Some(abort) = &abort {
             let _ = Reflect::set(&options, &"signal".into(), &abort.signal());
         }
+        if steal {
+            let _ = Reflect::set(&options, &"steal".into(), &JsValue::TRUE);
+        }
         if let Ok(pending) = request.call3(&locks, &JsValue::from_str(lock_name), &options, &granted) {
-            // Aborting a request still in line rejects it; that is expected, not an error.
+            // The request's promise rejects when it is aborted while in line (expected) or when
+            // another request steals the lock: then this tab no longer leads.
             if let Ok(pending) = pending.dyn_into::<Promise>() {
-                let ignore = Closure::<dyn FnMut(JsValue)>::new(|_: JsValue| {});
-                let _ = pending.catch(&ignore);
+                let mut on_lost = Some(on_lost);
+                let held = release.clone();
+                let lost = Closure::<dyn FnMut(JsValue)>::new(move |_: JsValue| {
+                    if held.borrow_mut().take().is_some()
+                        && let Some(on_lost) = on_lost.take()
+                    {
+                        on_lost();
+                    }
+                });
+                let _ = pending.catch(&lost);
                 // It may run after this tab gave up its place; a few bytes per request.
-                ignore.forget();
+                lost.forget();
             }
         }
         Leadership { release, abort }

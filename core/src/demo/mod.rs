@@ -18,6 +18,31 @@ use crate::event::{DecodeError, EncodedEvent, Event};
 use bank::{AccountCommand, AccountEvent, TransferCommand, TransferEvent};
 use orders::{OrderCommand, OrderEvent};
 
+/// The type name of every demo event.
+pub const EVENT_TYPES: [&str; 21] = [
+    "AccountOpened",
+    "MoneyDeposited",
+    "MoneyWithdrawn",
+    "AccountClosed",
+    "TransferSent",
+    "TransferReceived",
+    "TransferDebited",
+    "TransferSettled",
+    "TransferRefunded",
+    "TransferRequested",
+    "TransferCompleted",
+    "TransferFailed",
+    "TransferCreditRejected",
+    "TransferCompensated",
+    "OrderCreated",
+    "OrderItemAdded",
+    "OrderConfirmed",
+    "OrderPaid",
+    "OrderShipped",
+    "OrderDelivered",
+    "OrderCancelled",
+];
+
 /// Every event of the demo's log.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum DemoEvent {
@@ -63,4 +88,18 @@ pub enum DomainCommand {
     Account(AccountCommand),
     Transfer(TransferCommand),
     Order(OrderCommand),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_listed_event_type_decodes_and_no_other_does() {
+        for event_type in EVENT_TYPES {
+            let error = DemoEvent::decode(event_type, 1, "not json").unwrap_err();
+            assert!(!matches!(error, DecodeError::UnknownEventType { .. }), "{event_type} is not a demo event");
+        }
+        assert!(matches!(DemoEvent::decode("Nope", 1, "{}"), Err(DecodeError::UnknownEventType { .. })));
+    }
 }

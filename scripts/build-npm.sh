@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Builds the npm package into pkg/: package.json (`eventline`), eventline.js (the ES module),
+# eventline.d.ts, and wasm/ (the WebAssembly module and its wasm-bindgen glue). Prints the size of
+# the .wasm, gzipped.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh >/dev/null
+cargo build -q --profile wasm-release -p eventline-web --target wasm32-unknown-unknown
+rm -rf pkg && mkdir -p pkg/wasm
+wasm-bindgen --target web --out-dir pkg/wasm target/wasm32-unknown-unknown/wasm-release/eventline_web.wasm
+node_modules/.bin/wasm-opt -Oz \
+  pkg/wasm/eventline_web_bg.wasm -o pkg/wasm/eventline_web_bg.wasm
+cp web/npm/package.json web/npm/eventline.js web/npm/eventline.d.ts web/npm/README.md pkg/
+bytes=$(wc -c < pkg/wasm/eventline_web_bg.wasm)
+gzipped=$(gzip -9 -c pkg/wasm/eventline_web_bg.wasm | wc -c)
+echo "pkg/: eventline $(sed -n 's/.*"version": "\(.*\)".*/\1/p' pkg/package.json); wasm ${bytes} bytes, ${gzipped} bytes gzipped"

@@ -1,0 +1,408 @@
+// The built npm package (pkg/), used exactly as a JavaScript user would: an ES module imported
+// by a page on localhost, in headless Chromium (the system's), driven by Playwright.
+// Run by scripts/test.sh after scripts/build-npm.sh.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+import { serve } from "./server.mjs";
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const FLAGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+
+let server;
+let browser;
+let base;
+
+before(async () => {
+  server = await serve(ROOT);
+  base = `http://127.0.0.1:${server.address().port}`;
+  browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium", args: FLAGS });
+});
+
+after(async () => {
+  await browser?.close();
+  server?.close();
+});
+
+/** A fresh page (and browser context: its own IndexedDB) with the package imported. */
+async function harness(context) {
+  context ??= await browser.newContext();
+  const page = await context.newPage();
+  const problems = [];
+  page.on("pageerror", (error) => problems.push(error.message));
+  await page.goto(`${base}/tests/npm/harness.html`);
+  await page.waitForFunction(() => document.title === "ready");
+  return { page, context, problems };
+}
+
+test("every method works as a JavaScript user calls it", async () => {
+  const { page, context, problems } = await harness();
+  const result = await page.evaluate(async () => {
+    const { Eventline, readModels } = window.eventline;
+    const app = await Eventline.open("tour");
+    const notices = [];
+    const unsubscribe = app.subscribe((n) => notices.push(n));
+    const out = { database: app.database, readModels };
+
+    await app.execute({ type: "OpenAccount", account: "a" });
+    await app.execute({ type: "OpenAccount", account: "b", currency: "EUR" });
+    const deposit = await app.execute({ type: "Deposit", account: "a", amount: 1000, commandId: "dep-1" });
+    out.deposit = deposit;
+    out.retry = await app.execute({ type: "Deposit", account: "a", amount: 1000, commandId: "dep-1" });
+    await app.execute({ type: "Withdraw", account: "a", amount: 100 });
+    const atomic = await app.execute({ type: "Transfer", from: "a", to: "b", amount: 200 });
+    out.atomicTypes = atomic.events.map((e) => e.type);
+    await app.execute({ type: "Transfer", from: "a", to: "b", amount: 50, mode: "saga", transferId: "t-saga", commandId: "t-saga" });
+    for (const command of [
+      { type: "CreateOrder", order: "o-1", customer: "alice" },
+      { type: "AddItem", order: "o-1", sku: "book", quantity: 2, unitPrice: 250 },
+      { type: "ConfirmOrder", order: "o-1" },
+      { type: "PayOrder", order: "o-1", amount: 500 },
+      { type: "CreateOrder", order: "o-2", customer: "alice" },
+      { type: "CancelOrder", order: "o-2", reason: "changed my mind" },
+    ]) {
+      await app.execute(command);
+    }
+
+    // The saga finishes on its own; wait for every read model to see everything.
+    const waitForTransfer = async () => {
+      for (let i = 0; i < 200; i++) {
+        if ((await app.transfers("t-saga"))?.status === "completed") return;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    await waitForTransfer();
+    const head = await app.head();
+    out.reached = await app.waitFor(head, { timeoutMs: 5000 });
+    out.head = head;
+
+    out.balanceA = (await app.query("balances", { account: "a" })).data;
+    out.balances = await app.query("balances");
+    out.summary = (await app.query("accountSummaries", { account: "a" })).data;
+    out.summaries = (await app.query("accountSummaries")).data.length;
+    out.top = (await app.query("topAccounts", { limit: 1 })).data;
+    out.board = (await app.query("orderBoard")).data.counts;
+    out.toShip = (await app.query("orderBoard", { pendingFulfilment: true })).data.map((o) => o.order);
+    out.paid = (await app.query("orderBoard", { status: "paid" })).data.length;
+    out.card = (await app.query("orderBoard", { order: "o-1" })).data.total;
+    out.customers = (await app.query("customerOrders")).data;
+    out.history = (await app.query("customerOrders", { customer: "alice" })).data.orders.map((o) => o.status);
+    out.sagaSteps = (await app.transfers("t-saga")).steps.map((s) => s.step);
+    out.transferCount = (await app.transfers()).length;
+    out.inProgress = (await app.query("transfers", { inProgress: true })).data.length;
+    out.audit = (await app.query("auditLog", { limit: 3 })).data;
+
+    out.past = (await app.queryAt("balances", { account: "a" }, { position: deposit.position })).data.balance;
+    out.pastByDate = (await app.queryAt("balances", undefined, { time: new Date(0) })).data.accounts.length;
+    out.stateNow = await app.stateAt("account-a");
+    out.stateThen = (await app.stateAt("account-a", { position: 1 })).state;
+    out.stateByTime = (await app.stateAt("order-o-1", { time: Date.now() })).state.status;
+
+    out.eventsAll = (await app.events()).length;
+    out.eventsPage = (await app.events({ from: 3, limit: 2 })).map((e) => e.position);
+    out.eventsByType = (await app.events({ type: "MoneyDeposited" })).length;
+    out.eventsByStream = (await app.events({ stream: "account-b" })).map((e) => e.version);
+    out.eventsByCorrelation = (await app.events({ correlationId: "t-saga" })).length;
+
+    out.projections = (await app.projections()).map((p) => [p.name, p.status, p.checkpoint === head]);
+    await app.pause("balances");
+    const paused = await app.execute({ type: "Deposit", account: "b", amount: 7 });
+    out.pausedStatus = (await app.projections()).find((p) => p.name === "balances");
+    await app.resume("balances");
+    await app.waitFor(paused.position, { readModel: "balances" });
+    await app.setDelay("balances", 30);
+    await app.execute({ type: "Deposit", account: "b", amount: 1 });
+    await app.execute({ type: "Deposit", account: "b", amount: 1 });
+    out.delayedLag = (await app.query("balances")).lag.events;
+    await app.waitFor(await app.head(), { readModel: "balances" });
+    await app.setDelay("balances", 0);
+    await app.rebuild("accountSummaries");
+    await app.waitFor(await app.head(), { readModel: "accountSummaries" });
+    out.rebuiltSummary = (await app.query("accountSummaries", { account: "a" })).data.totalDeposits;
+    out.deadLetters = await app.deadLetters();
+
+    const exportProgress = [];
+    const log = await app.exportLog({ onProgress: (done, total) => exportProgress.push([done, total]) });
+    out.exportLines = log.trim().split("\n").length;
+    out.exportProgress = exportProgress.at(-1);
+    const copy = await Eventline.open("tour-copy");
+    const importProgress = [];
+    out.imported = await copy.importLog(log, { onProgress: (done, total) => importProgress.push([done, total]) });
+    out.importProgress = importProgress.at(-1);
+    await copy.waitFor(out.imported.head);
+    out.copyBalance = (await copy.query("balances", { account: "b" })).data.balance;
+    copy.close();
+
+    out.noticeKinds = [...new Set(notices.map((n) => n.kind))].sort();
+    out.sawProjectionStatuses = notices.some((n) => n.kind === "projections" && Array.isArray(n.projections));
+    unsubscribe();
+    const before = notices.length;
+    await app.execute({ type: "Deposit", account: "a", amount: 1 });
+    out.afterUnsubscribe = notices.length - before;
+    out.isLeader = app.isLeader;
+    await app.reset();
+    out.headAfterReset = await app.head();
+    app.close();
+    out.closed = await app.head().then(() => "open", (e) => e.code);
+    return out;
+  });
+
+  assert.equal(result.database, "tour");
+  assert.equal(result.readModels.length, 7);
+  assert.equal(result.deposit.events[0].type, "MoneyDeposited");
+  assert.deepEqual(result.deposit.events[0].data, { amount: 1000 });
+  assert.equal(result.deposit.events[0].commandId, "dep-1");
+  assert.equal(result.retry.replayed, true);
+  assert.equal(result.retry.position, result.deposit.position);
+  assert.deepEqual(result.atomicTypes, ["TransferSent", "TransferReceived"]);
+  assert.equal(result.reached.position, result.head);
+  assert.deepEqual(result.balanceA, { account: "a", currency: "EUR", balance: 650, pending: 0, state: "open" });
+  assert.equal(result.balances.data.total, 900, "deposits minus withdrawals, wherever transfers moved it");
+  assert.equal(result.balances.lag.events, 0);
+  assert.equal(result.summary.totalDeposits, 1000);
+  assert.equal(result.summaries, 2);
+  assert.deepEqual(result.top.map((t) => t.account), ["a"]);
+  assert.deepEqual(result.board, { cancelled: 1, paid: 1 });
+  assert.deepEqual(result.toShip, ["o-1"]);
+  assert.equal(result.paid, 1);
+  assert.equal(result.card, 500);
+  assert.deepEqual(result.customers, ["alice"]);
+  assert.deepEqual(result.history, ["paid", "cancelled"]);
+  assert.deepEqual(result.sagaSteps, ["requested", "debited", "credited", "settled", "completed"]);
+  assert.equal(result.transferCount, 2);
+  assert.equal(result.inProgress, 0);
+  assert.equal(result.audit.entries.length, 3);
+  assert.equal(result.audit.total, result.head);
+  assert.equal(result.past, 1000);
+  assert.equal(result.pastByDate, 0);
+  assert.equal(result.stateNow.state.balance, 650);
+  assert.equal(result.stateNow.stream, "account-a");
+  assert.deepEqual(result.stateThen, { status: "open", currency: "EUR", balance: 0, pending: {} });
+  assert.equal(result.stateByTime, "paid");
+  assert.equal(result.eventsAll, result.head);
+  assert.deepEqual(result.eventsPage, [3, 4]);
+  assert.equal(result.eventsByType, 1);
+  assert.deepEqual(result.eventsByStream, [1, 2, 3]);
+  assert.ok(result.eventsByCorrelation >= 5, "the saga's steps share the request's correlation id");
+  assert.ok(result.projections.every(([, status, atHead]) => status === "live" && atHead), JSON.stringify(result.projections));
+  assert.equal(result.pausedStatus.status, "paused");
+  assert.equal(result.pausedStatus.lag.events, 1);
+  assert.ok(result.delayedLag >= 1, "a delayed projection falls behind");
+  assert.equal(result.rebuiltSummary, 1000);
+  assert.deepEqual(result.deadLetters, []);
+  assert.equal(result.exportLines, result.exportProgress[1]);
+  assert.deepEqual(result.importProgress, [result.exportLines, result.exportLines]);
+  assert.equal(result.imported.events, result.exportLines);
+  assert.equal(result.copyBalance, 259);
+  for (const kind of ["committed", "projections", "progress"]) assert.ok(result.noticeKinds.includes(kind), kind);
+  assert.ok(result.sawProjectionStatuses);
+  assert.equal(result.afterUnsubscribe, 0);
+  assert.equal(result.isLeader, true);
+  assert.equal(result.headAfterReset, 0);
+  assert.equal(result.closed, "StoreClosed");
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test("bad input gets a typed error, appends nothing, and the module keeps working", async () => {
+  const { page, context, problems } = await harness();
+  const result = await page.evaluate(async () => {
+    const { Eventline, EventlineError } = window.eventline;
+    const app = await Eventline.open("hostile");
+    await app.execute({ type: "OpenAccount", account: "a" });
+    await app.execute({ type: "Deposit", account: "a", amount: 100 });
+    await app.execute({ type: "OpenAccount", account: "closed" });
+    await app.execute({ type: "CloseAccount", account: "closed" });
+    await app.execute({ type: "CreateOrder", order: "o", customer: "c" });
+    const head = await app.head();
+    const cyclic = { type: "Deposit", account: "a" };
+    cyclic.amount = cyclic;
+    const commands = [
+      ["undefined", undefined],
+      ["null", null],
+      ["a string", "Deposit"],
+      ["a number", 42],
+      ["an array", []],
+      ["a function", () => 1],
+      ["an empty object", {}],
+      ["an unknown type", { type: "Mint", account: "a", amount: 5 }],
+      ["a saga step", { type: "DebitForTransfer", account: "a", transferId: "t", to: "b", amount: 5 }],
+      ["a type that is not a string", { type: 7 }],
+      ["a missing amount", { type: "Deposit", account: "a" }],
+      ["a missing account", { type: "Deposit", amount: 5 }],
+      ["a negative amount", { type: "Deposit", account: "a", amount: -5 }],
+      ["a zero amount", { type: "Deposit", account: "a", amount: 0 }],
+      ["a fractional amount", { type: "Deposit", account: "a", amount: 1.5 }],
+      ["an amount as a string", { type: "Deposit", account: "a", amount: "100" }],
+      ["a huge amount", { type: "Deposit", account: "a", amount: 1e300 }],
+      ["an amount past 2^53", { type: "Deposit", account: "a", amount: 2 ** 53 }],
+      ["NaN", { type: "Deposit", account: "a", amount: NaN }],
+      ["Infinity", { type: "Deposit", account: "a", amount: Infinity }],
+      ["a BigInt", { type: "Deposit", account: "a", amount: 5n }],
+      ["an object amount", { type: "Deposit", account: "a", amount: { value: 5 } }],
+      ["a cycle", cyclic],
+      ["a numeric account", { type: "Deposit", account: 42, amount: 5 }],
+      ["an empty account", { type: "Deposit", account: "", amount: 5 }],
+      ["a long account", { type: "Deposit", account: "x".repeat(65), amount: 5 }],
+      ["an account with spaces", { type: "Deposit", account: "a b", amount: 5 }],
+      ["a lower-case currency", { type: "OpenAccount", account: "n", currency: "eur" }],
+      ["a numeric command id", { type: "Deposit", account: "a", amount: 5, commandId: 5 }],
+      ["a fractional quantity", { type: "AddItem", order: "o", sku: "s", quantity: 1.5, unitPrice: 5 }],
+      ["an unknown transfer mode", { type: "Transfer", from: "a", to: "b", amount: 1, mode: "teleport" }],
+    ];
+    const domain = [
+      ["an overdraft", { type: "Withdraw", account: "a", amount: 101 }, "InsufficientFunds"],
+      ["an unknown account", { type: "Deposit", account: "nobody", amount: 5 }, "AccountNotFound"],
+      ["a closed account", { type: "Deposit", account: "closed", amount: 5 }, "AccountClosed"],
+      ["a second opening", { type: "OpenAccount", account: "a" }, "AccountAlreadyExists"],
+      ["a transfer to itself", { type: "Transfer", from: "a", to: "a", amount: 5 }, "SameAccount"],
+      ["a transfer to a closed account", { type: "Transfer", from: "a", to: "closed", amount: 5 }, "AccountClosed"],
+      ["a huge quantity", { type: "AddItem", order: "o", sku: "s", quantity: 1e6, unitPrice: 5 }, "InvalidQuantity"],
+      ["an empty confirmation", { type: "ConfirmOrder", order: "o" }, "EmptyOrder"],
+      ["shipping a draft", { type: "ShipOrder", order: "o" }, "InvalidOrderState"],
+    ];
+    const outcomes = [];
+    const check = async (label, promise) => {
+      try {
+        await promise;
+        outcomes.push([label, "accepted"]);
+      } catch (error) {
+        outcomes.push([label, error instanceof EventlineError ? error.code : `untyped: ${error}`, typeof error.message]);
+      }
+    };
+    for (const [label, command] of commands) await check(label, app.execute(command));
+    for (const [label, command] of domain) await check(label, app.execute(command));
+    const others = [
+      ["open with no name", Eventline.open("")],
+      ["open with a number", Eventline.open(5)],
+      ["an unknown read model", app.query("nope")],
+      ["a read model that is not a string", app.query(5)],
+      ["a query with a wrong argument", app.query("balances", { account: 5 })],
+      ["a query with an unknown argument", app.query("balances", { acount: "a" })],
+      ["a query with a negative limit", app.query("topAccounts", { limit: -1 })],
+      ["waiting for a string", app.waitFor("x")],
+      ["waiting for a negative position", app.waitFor(-1)],
+      ["waiting on an unknown read model", app.waitFor(1, { readModel: "nope" })],
+      ["a state of a number", app.stateAt(42)],
+      ["a state of an unknown category", app.stateAt("customer-1")],
+      ["a state at both a time and a position", app.stateAt("account-a", { position: 1, time: 1 })],
+      ["events with a zero limit", app.events({ limit: 0 })],
+      ["events with an unknown filter", app.events({ bogus: 1 })],
+      ["a negative delay", app.setDelay("balances", -1)],
+      ["a delay past a minute", app.setDelay("balances", 1e9)],
+      ["pausing an unknown read model", app.pause("nope")],
+      ["importing garbage", app.importLog("this is not json")],
+      ["importing a number", app.importLog(42)],
+    ];
+    for (const [label, promise] of others) await check(label, promise);
+    const headAfter = await app.head();
+    const stillWorks = await app.execute({ type: "Deposit", account: "a", amount: 1 });
+    const balance = (await app.waitFor(stillWorks.position, { readModel: "balances" }), await app.query("balances", { account: "a" })).data.balance;
+    app.close();
+    return { head, headAfter, outcomes, balance };
+  });
+
+  const invalid = new Set(["InvalidCommand", "InvalidArgument", "InvalidQuery", "UnknownReadModel", "UnknownStream", "InvalidImport"]);
+  const domainCodes = {
+    "an overdraft": "InsufficientFunds",
+    "an unknown account": "AccountNotFound",
+    "a closed account": "AccountClosed",
+    "a second opening": "AccountAlreadyExists",
+    "a transfer to itself": "SameAccount",
+    "a transfer to a closed account": "AccountClosed",
+    "a huge quantity": "InvalidQuantity",
+    "an empty confirmation": "EmptyOrder",
+    "shipping a draft": "InvalidOrderState",
+  };
+  for (const [label, code, messageType] of result.outcomes) {
+    const expected = domainCodes[label];
+    if (expected) assert.equal(code, expected, label);
+    else assert.ok(invalid.has(code), `${label}: got ${code}`);
+    assert.equal(messageType, "string", `${label} has a message`);
+  }
+  assert.equal(result.outcomes.length, 31 + 9 + 20);
+  assert.equal(result.headAfter, result.head, "nothing was appended");
+  assert.equal(result.balance, 101, "the module keeps working afterwards");
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test("a Rust panic does not poison the module", async () => {
+  const { page, context } = await harness();
+  const result = await page.evaluate(async () => {
+    const { Eventline, __panicForTests } = window.eventline;
+    const app = await Eventline.open("panics");
+    await app.execute({ type: "OpenAccount", account: "a" });
+    for (let i = 0; i < 50 && !app.isLeader; i++) await new Promise((r) => setTimeout(r, 20));
+    const wasLeader = app.isLeader;
+    await __panicForTests();
+    // The next calls run on a fresh instance with the database reopened.
+    const commit = await app.execute({ type: "Deposit", account: "a", amount: 5 });
+    await app.waitFor(commit.position, { readModel: "balances", timeoutMs: 10000 });
+    const balance = (await app.query("balances", { account: "a" })).data.balance;
+    const leadsAgain = app.isLeader;
+    app.close();
+    return { wasLeader, balance, leadsAgain };
+  });
+  assert.deepEqual(result, { wasLeader: true, balance: 5, leadsAgain: true });
+  await context.close();
+});
+
+test("a second tab sees a command from the first", async () => {
+  const context = await browser.newContext();
+  const first = await harness(context);
+  const second = await harness(context);
+  await second.page.evaluate(async () => {
+    window.app = await window.eventline.Eventline.open("tabs");
+    window.heard = [];
+    window.app.subscribe((n) => window.heard.push(n));
+  });
+  const position = await first.page.evaluate(async () => {
+    const app = await window.eventline.Eventline.open("tabs");
+    await app.execute({ type: "OpenAccount", account: "shared" });
+    return (await app.execute({ type: "Deposit", account: "shared", amount: 42 })).position;
+  });
+  const seen = await second.page.evaluate(async (position) => {
+    for (let i = 0; i < 250; i++) {
+      if (window.heard.some((n) => n.kind === "committed" && n.position === position && !n.local)) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await window.app.waitFor(position, { readModel: "balances" });
+    const { data } = await window.app.query("balances", { account: "shared" });
+    return { heard: window.heard.some((n) => n.kind === "committed" && n.position === position && !n.local), balance: data.balance };
+  }, position);
+  assert.deepEqual(seen, { heard: true, balance: 42 });
+  await context.close();
+});
+
+test("the example page uses the package from plain JavaScript", async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const problems = [];
+  page.on("pageerror", (error) => problems.push(error.message));
+  await page.goto(`${base}/examples/plain-js/`);
+  await page.waitForSelector("body[data-ready=true]");
+  await page.selectOption("select[name=type]", "OpenAccount");
+  await page.click("button");
+  await page.waitForSelector("output:has-text('Accepted')");
+  await page.selectOption("select[name=type]", "Deposit");
+  await page.fill("input[name=amount]", "1234");
+  await page.click("button");
+  await page.waitForSelector("td:has-text('12.34 EUR')");
+  await page.selectOption("select[name=type]", "Withdraw");
+  await page.fill("input[name=amount]", "999999");
+  await page.click("button");
+  await page.waitForSelector("output.error:has-text('InsufficientFunds')");
+  assert.deepEqual(problems, []);
+  await context.close();
+});

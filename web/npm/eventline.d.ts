@@ -1,0 +1,522 @@
+// Types of the `eventline` package. Commands, events, errors and read models are written out
+// field by field; `tests/npm/typed-example.ts` uses every method under `tsc --strict`, and a
+// native test checks these names against the Rust code's.
+
+// ---------------------------------------------------------------------------------------------
+// Commands
+
+/** Ids of accounts, orders, customers, transfers and commands: 1 to 64 letters, digits or `. _ : @ -`. */
+export type Id = string;
+/** A positive whole number of minor units (cents), at most 2^53 - 1. */
+export type Amount = number;
+/** Milliseconds since the Unix epoch. */
+export type Millis = number;
+
+interface CommandBase {
+  /** Makes the command idempotent: a retry with the same id returns the first commit. */
+  commandId?: Id;
+  /** Groups the command with what it causes (defaults to the command id). */
+  correlationId?: Id;
+}
+
+export interface OpenAccount extends CommandBase {
+  type: "OpenAccount";
+  account: Id;
+  /** Three upper-case letters; `EUR` if left out. */
+  currency?: string;
+}
+export interface Deposit extends CommandBase {
+  type: "Deposit";
+  account: Id;
+  amount: Amount;
+}
+export interface Withdraw extends CommandBase {
+  type: "Withdraw";
+  account: Id;
+  amount: Amount;
+}
+export interface CloseAccount extends CommandBase {
+  type: "CloseAccount";
+  account: Id;
+}
+export interface Transfer extends CommandBase {
+  type: "Transfer";
+  from: Id;
+  to: Id;
+  amount: Amount;
+  /** `atomic` (default): one commit to both accounts. `saga`: debit, credit, settle, in steps. */
+  mode?: TransferMode;
+  /** Defaults to the command id. */
+  transferId?: Id;
+}
+export interface CreateOrder extends CommandBase {
+  type: "CreateOrder";
+  order: Id;
+  customer: Id;
+}
+export interface AddItem extends CommandBase {
+  type: "AddItem";
+  order: Id;
+  sku: Id;
+  /** 1 to 10,000. */
+  quantity: number;
+  unitPrice: Amount;
+}
+export interface ConfirmOrder extends CommandBase {
+  type: "ConfirmOrder";
+  order: Id;
+}
+export interface PayOrder extends CommandBase {
+  type: "PayOrder";
+  order: Id;
+  /** Must equal the order's total. */
+  amount: Amount;
+}
+export interface ShipOrder extends CommandBase {
+  type: "ShipOrder";
+  order: Id;
+}
+export interface DeliverOrder extends CommandBase {
+  type: "DeliverOrder";
+  order: Id;
+}
+export interface CancelOrder extends CommandBase {
+  type: "CancelOrder";
+  order: Id;
+  reason?: string;
+}
+
+export type Command =
+  | OpenAccount
+  | Deposit
+  | Withdraw
+  | CloseAccount
+  | Transfer
+  | CreateOrder
+  | AddItem
+  | ConfirmOrder
+  | PayOrder
+  | ShipOrder
+  | DeliverOrder
+  | CancelOrder;
+
+export type CommandType = Command["type"];
+
+// ---------------------------------------------------------------------------------------------
+// Events
+
+/** What the log knows about every event. */
+export interface EventEnvelope {
+  /** Global position: 1 for the first event, gapless. */
+  position: number;
+  /** `account-{id}`, `order-{id}` or `transfer-{id}`. */
+  stream: string;
+  /** Version of the stream after this event, from 1. */
+  version: number;
+  /** UUID v7. */
+  eventId: string;
+  recordedAt: Millis;
+  commandId: string;
+  correlationId: string;
+  causationId: string;
+}
+
+type Ev<T extends string, D, V extends number = 1> = EventEnvelope & { type: T; schemaVersion: V; data: D };
+
+/** Events as stored: an event written under an older schema keeps its old shape here. */
+export type RecordedEvent =
+  | Ev<"AccountOpened", { currency: string }, 2>
+  | Ev<"AccountOpened", Record<string, never>, 1>
+  | Ev<"MoneyDeposited", { amount: Amount }>
+  | Ev<"MoneyWithdrawn", { amount: Amount }>
+  | Ev<"AccountClosed", Record<string, never>>
+  | Ev<"TransferSent", { transferId: Id; to: Id; amount: Amount }>
+  | Ev<"TransferReceived", { transferId: Id; from: Id; amount: Amount }>
+  | Ev<"TransferDebited", { transferId: Id; to: Id; amount: Amount; currency: string }>
+  | Ev<"TransferSettled", { transferId: Id; amount: Amount }>
+  | Ev<"TransferRefunded", { transferId: Id; amount: Amount }>
+  | Ev<"TransferRequested", { from: Id; to: Id; amount: Amount }>
+  | Ev<"TransferCompleted", Record<string, never>>
+  | Ev<"TransferFailed", { code: ErrorCode; reason: string }>
+  | Ev<"TransferCreditRejected", { code: ErrorCode; reason: string }>
+  | Ev<"TransferCompensated", Record<string, never>>
+  | Ev<"OrderCreated", { customer: Id }>
+  | Ev<"OrderItemAdded", { sku: Id; quantity: number; unitPrice: Amount }>
+  | Ev<"OrderConfirmed", { total: number }>
+  | Ev<"OrderPaid", { amount: Amount }>
+  | Ev<"OrderShipped", Record<string, never>>
+  | Ev<"OrderDelivered", Record<string, never>>
+  | Ev<"OrderCancelled", { reason: string }>;
+
+export type EventType = RecordedEvent["type"];
+
+/** What `execute` committed. */
+export interface Commit {
+  /** Position of the commit's last event: what `waitFor` waits for. */
+  position: number;
+  firstPosition: number;
+  commandId: string;
+  /** True when the command id had committed before: these are the first commit's events. */
+  replayed: boolean;
+  events: RecordedEvent[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Read models
+
+export type ReadModelName =
+  | "balances"
+  | "accountSummaries"
+  | "topAccounts"
+  | "orderBoard"
+  | "customerOrders"
+  | "transfers"
+  | "auditLog";
+
+export type AccountState = "open" | "closed";
+export type OrderStatus = "none" | "draft" | "confirmed" | "paid" | "shipped" | "delivered" | "cancelled";
+export type TransferMode = "atomic" | "saga";
+export type TransferProgress =
+  | "requested"
+  | "debited"
+  | "credited"
+  | "settled"
+  | "completed"
+  | "failed"
+  | "creditRejected"
+  | "refunded"
+  | "compensated";
+
+export interface AccountBalance {
+  account: Id;
+  currency: string;
+  /** Available money. */
+  balance: Amount;
+  /** Money held by saga transfers not yet settled or refunded. */
+  pending: Amount;
+  state: AccountState;
+}
+export interface AccountSummary {
+  account: Id;
+  openedAt: Millis;
+  totalDeposits: number;
+  totalWithdrawals: number;
+  totalTransferredIn: number;
+  totalTransferredOut: number;
+  transactionCount: number;
+  lastActivity: Millis;
+  state: AccountState;
+}
+export interface RankedAccount {
+  account: Id;
+  currency: string;
+  balance: Amount;
+}
+export interface OrderCard {
+  order: Id;
+  customer: Id;
+  status: OrderStatus;
+  lines: number;
+  units: number;
+  total: number;
+  createdAt: Millis;
+  updatedAt: Millis;
+}
+export interface CustomerOrder {
+  order: Id;
+  status: OrderStatus;
+  total: number;
+  createdAt: Millis;
+  updatedAt: Millis;
+}
+export interface CustomerHistory {
+  customer: Id;
+  orders: CustomerOrder[];
+}
+export interface TransferStep {
+  step: TransferProgress;
+  position: number;
+  at: Millis;
+}
+export interface TransferView {
+  transferId: Id;
+  mode: TransferMode;
+  from: Id;
+  to: Id;
+  amount: Amount;
+  status: TransferProgress;
+  steps: TransferStep[];
+  reason: string | null;
+}
+export interface AuditEntry {
+  position: number;
+  recordedAt: Millis;
+  stream: string;
+  eventType: string;
+  eventId: string;
+  commandId: string;
+  correlationId: string;
+  causationId: string;
+  /** Why the event could not be read, if it could not. */
+  undecodable: string | null;
+}
+
+/** How far a read model is behind the log. */
+export interface Lag {
+  /** Events in the log it has not seen. */
+  events: number;
+  /** Age of the oldest of them. */
+  ms: number;
+}
+
+export interface QueryResult<T> {
+  data: T;
+  /** The last position the read model has seen. */
+  position: number;
+  lag: Lag;
+}
+
+/** A point in history: after the event at `position`, or after everything recorded by `time`. */
+export type Point = { position: number } | { time: Millis | Date };
+
+// ---------------------------------------------------------------------------------------------
+// Aggregates, for `stateAt`
+
+export interface AccountAggregate {
+  status: "unopened" | "open" | "closed";
+  currency: string;
+  balance: Amount;
+  /** Saga transfers held: transfer id to amount. */
+  pending: Record<Id, Amount>;
+}
+export interface OrderAggregate {
+  status: OrderStatus;
+  customer: Id | null;
+  lines: { sku: Id; quantity: number; unitPrice: Amount }[];
+  total: number;
+}
+export interface TransferAggregate {
+  status: "none" | "requested" | "completed" | "failed" | "creditRejected" | "compensated";
+  request: { from: Id; to: Id; amount: Amount } | null;
+}
+export interface StreamState<S> {
+  stream: string;
+  /** Events the stream had at that point. */
+  version: number;
+  state: S;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Projections, notices, errors
+
+export interface ProjectionStatus {
+  name: ReadModelName;
+  checkpoint: number;
+  head: number;
+  lag: Lag;
+  status: "live" | "catchingUp" | "paused" | "rebuilding" | "failed";
+  paused: boolean;
+  delayMs: number;
+  /** Share of a rebuild done, 0 to 1; null when not rebuilding. */
+  progress: number | null;
+  error: string | null;
+  /** Whether this tab runs the projections (one tab at a time does). */
+  runsHere: boolean;
+}
+
+export type Notice =
+  | { kind: "committed"; position: number; local: boolean }
+  | { kind: "projections"; projections: ProjectionStatus[] }
+  | { kind: "leadership"; leader: boolean }
+  | { kind: "reset" }
+  | { kind: "progress"; task: "import" | "export"; done: number; total: number };
+
+export interface DeadLetter {
+  position: number;
+  stream: string;
+  eventType: string;
+  schemaVersion: number;
+  code: ErrorCode;
+  reason: string;
+  /** The event as stored, as a JSON line. */
+  event: string;
+}
+
+export interface ImportReport {
+  events: number;
+  commits: number;
+  head: number;
+}
+
+export interface EventFilter {
+  /** First position to consider (default 1). */
+  from?: number;
+  /** At most this many (default 100, at most 10,000). */
+  limit?: number;
+  stream?: string;
+  type?: EventType;
+  correlationId?: string;
+}
+
+export type ErrorCode =
+  // Bad input
+  | "InvalidCommand"
+  | "InvalidQuery"
+  | "InvalidArgument"
+  | "InvalidImport"
+  | "UnknownReadModel"
+  | "UnknownStream"
+  // Concurrency and idempotency
+  | "WrongExpectedVersion"
+  | "DuplicateCommand"
+  // The bank
+  | "AccountNotFound"
+  | "AccountAlreadyExists"
+  | "AccountClosed"
+  | "InsufficientFunds"
+  | "AccountNotEmpty"
+  | "TransferInProgress"
+  | "SameAccount"
+  | "CurrencyMismatch"
+  | "BalanceLimitExceeded"
+  | "UnknownTransfer"
+  | "TransferAlreadyExists"
+  | "TransferNotFound"
+  | "InvalidTransferState"
+  // Orders
+  | "OrderNotFound"
+  | "OrderAlreadyExists"
+  | "InvalidOrderState"
+  | "EmptyOrder"
+  | "PaymentMismatch"
+  | "InvalidQuantity"
+  | "OrderTotalTooLarge"
+  // Stored events this code cannot read
+  | "UnknownEventType"
+  | "UnsupportedSchemaVersion"
+  | "InvalidEventPayload"
+  // Storage and the module
+  | "QuotaExceeded"
+  | "SchemaTooNew"
+  | "CorruptData"
+  | "StoreClosed"
+  | "StorageError"
+  | "WaitTimeout"
+  | "Unsupported"
+  | "Panicked"
+  | "InternalError";
+
+export class EventlineError extends Error {
+  readonly name: "EventlineError";
+  readonly code: ErrorCode;
+  /** The domain's fields, e.g. `{ account, balance, requested }` for `InsufficientFunds`. */
+  readonly details?: Record<string, unknown>;
+  constructor(code: ErrorCode, message: string, details?: Record<string, unknown>);
+}
+
+export function isEventlineError(value: unknown): value is EventlineError;
+
+/** Names of every read model. */
+export const readModels: readonly ReadModelName[];
+
+// ---------------------------------------------------------------------------------------------
+// The API
+
+export interface ProgressOptions {
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface WaitOptions {
+  /** Wait for this read model only (default: every read model). */
+  readModel?: ReadModelName;
+  /** Give up with `WaitTimeout` after this long (default 30,000 ms). */
+  timeoutMs?: number;
+}
+
+type BalancesAll = { accounts: AccountBalance[]; total: number };
+type OrderBoardAll = { counts: Partial<Record<OrderStatus, number>>; orders: OrderCard[] };
+type AuditPage = { total: number; entries: AuditEntry[] };
+
+export class Eventline {
+  private constructor();
+
+  /** Opens (creating or upgrading) a database. Rejects with `SchemaTooNew` if a newer version of Eventline wrote it. */
+  static open(database: string): Promise<Eventline>;
+
+  readonly database: string;
+  /** Whether this tab runs the projections and the saga. */
+  readonly isLeader: boolean;
+  close(): void;
+
+  /** Decides and appends a command; rejects with the domain's error code otherwise. */
+  execute(command: Command): Promise<Commit>;
+  /** Position of the last event. */
+  head(): Promise<number>;
+
+  query(readModel: "balances", args: { account: Id }): Promise<QueryResult<AccountBalance | null>>;
+  query(readModel: "balances", args?: Record<string, never>): Promise<QueryResult<BalancesAll>>;
+  query(readModel: "accountSummaries", args: { account: Id }): Promise<QueryResult<AccountSummary | null>>;
+  query(readModel: "accountSummaries", args?: Record<string, never>): Promise<QueryResult<AccountSummary[]>>;
+  query(readModel: "topAccounts", args?: { limit?: number }): Promise<QueryResult<RankedAccount[]>>;
+  query(readModel: "orderBoard", args: { order: Id }): Promise<QueryResult<OrderCard | null>>;
+  query(readModel: "orderBoard", args: { status: OrderStatus }): Promise<QueryResult<OrderCard[]>>;
+  query(readModel: "orderBoard", args: { pendingFulfilment: true }): Promise<QueryResult<OrderCard[]>>;
+  query(readModel: "orderBoard", args?: Record<string, never>): Promise<QueryResult<OrderBoardAll>>;
+  query(readModel: "customerOrders", args: { customer: Id }): Promise<QueryResult<CustomerHistory | null>>;
+  query(readModel: "customerOrders", args?: Record<string, never>): Promise<QueryResult<Id[]>>;
+  query(readModel: "transfers", args: { transferId: Id }): Promise<QueryResult<TransferView | null>>;
+  query(readModel: "transfers", args?: { inProgress?: boolean }): Promise<QueryResult<TransferView[]>>;
+  query(readModel: "auditLog", args?: { limit?: number }): Promise<QueryResult<AuditPage>>;
+
+  /** A read model as it was at a point in history, folded from the log. */
+  queryAt(readModel: "balances", args: { account: Id }, at: Point): Promise<QueryResult<AccountBalance | null>>;
+  queryAt(readModel: "balances", args: Record<string, never> | undefined, at: Point): Promise<QueryResult<BalancesAll>>;
+  queryAt(readModel: "accountSummaries", args: { account: Id }, at: Point): Promise<QueryResult<AccountSummary | null>>;
+  queryAt(readModel: "accountSummaries", args: Record<string, never> | undefined, at: Point): Promise<QueryResult<AccountSummary[]>>;
+  queryAt(readModel: "topAccounts", args: { limit?: number } | undefined, at: Point): Promise<QueryResult<RankedAccount[]>>;
+  queryAt(readModel: "orderBoard", args: { order: Id }, at: Point): Promise<QueryResult<OrderCard | null>>;
+  queryAt(readModel: "orderBoard", args: Record<string, never> | undefined, at: Point): Promise<QueryResult<OrderBoardAll>>;
+  queryAt(readModel: "customerOrders", args: { customer: Id }, at: Point): Promise<QueryResult<CustomerHistory | null>>;
+  queryAt(readModel: "transfers", args: { transferId: Id }, at: Point): Promise<QueryResult<TransferView | null>>;
+  queryAt(readModel: "transfers", args: { inProgress?: boolean } | undefined, at: Point): Promise<QueryResult<TransferView[]>>;
+  queryAt(readModel: "auditLog", args: { limit?: number } | undefined, at: Point): Promise<QueryResult<AuditPage>>;
+
+  /** An aggregate's state at a point in history (now, without `at`). */
+  stateAt(stream: `account-${string}`, at?: Point): Promise<StreamState<AccountAggregate>>;
+  stateAt(stream: `order-${string}`, at?: Point): Promise<StreamState<OrderAggregate>>;
+  stateAt(stream: `transfer-${string}`, at?: Point): Promise<StreamState<TransferAggregate>>;
+
+  /** Events in log order: for timelines. */
+  events(filter?: EventFilter): Promise<RecordedEvent[]>;
+
+  /** Resolves once the read model(s) have seen `position`: read your own writes. */
+  waitFor(position: number, options?: WaitOptions): Promise<{ position: number }>;
+
+  projections(): Promise<ProjectionStatus[]>;
+  pause(readModel: ReadModelName): Promise<void>;
+  resume(readModel: ReadModelName): Promise<void>;
+  /** Slows a projection to one event per `ms` (0 to 60,000): eventual consistency, visible. */
+  setDelay(readModel: ReadModelName, ms: number): Promise<void>;
+  /** Rebuilds a read model from position 0; progress comes as `projections` notices. */
+  rebuild(readModel: ReadModelName): Promise<void>;
+
+  /** Saga status: transfers with their steps. */
+  transfers(transferId: Id): Promise<TransferView | null>;
+  transfers(): Promise<TransferView[]>;
+
+  /** Events no read model could read, with the reason. */
+  deadLetters(): Promise<DeadLetter[]>;
+
+  /** The whole log as NDJSON, one event per line. */
+  exportLog(options?: ProgressOptions): Promise<string>;
+  /** Appends an export's events after the head, commit by commit. Every line is checked first. */
+  importLog(ndjson: string, options?: ProgressOptions): Promise<ImportReport>;
+  /** Empties the database, in every tab. */
+  reset(): Promise<void>;
+
+  /** New commits, projection statuses, leadership, resets, progress. Returns `unsubscribe`. */
+  subscribe(listener: (notice: Notice) => void): () => void;
+}
+
+/** Panics inside the module on purpose, to test that the package recovers. Not for use. */
+export function __panicForTests(): Promise<void>;

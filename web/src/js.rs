@@ -1,0 +1,322 @@
+//! The JavaScript surface: what the npm package's `eventline.js` wraps.
+//!
+//! Every argument arrives as an arbitrary JS value. It is turned into JSON with `JSON.stringify`
+//! (values JSON cannot hold, such as a BigInt or a cycle, are refused) and parsed by the core's
+//! parsers, the same ones the native tests and fuzzing exercise; so a malformed command is a typed
+//! `InvalidCommand`, never a panic. Every failure rejects with a plain object
+//! `{ code, message, details? }`, which the wrapper turns into an `EventlineError`.
+//!
+//! Invariant: nothing here panics on input. Should Rust panic anyway, the panic hook records it
+//! and tells the wrapper (`onPanic`), which rejects what was in flight and loads a fresh module.
+
+use std::cell::RefCell;
+
+use eventline_core::RecordedEvent;
+use eventline_core::demo::command::{InvalidCommand, parse_command_value};
+use eventline_core::handler::Executed;
+use eventline_core::ids::{Position, Timestamp};
+use eventline_core::temporal::AsOf;
+use js_sys::{Function, JSON, Promise};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::future_to_promise;
+
+use crate::failure::Failure;
+use crate::runtime::{Control, EventFilter, Notice, Runtime};
+
+thread_local! {
+    static PANIC_LISTENER: RefCell<Option<Function>> = const { RefCell::new(None) };
+}
+
+/// Reports any Rust panic to the console and to the listener given to [`on_panic`].
+#[wasm_bindgen(js_name = installPanicHook)]
+pub fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let message = info.to_string();
+        web_sys::console::error_1(&format!("eventline: Rust panicked: {message}").into());
+        PANIC_LISTENER.with(|listener| {
+            if let Some(listener) = listener.borrow().as_ref() {
+                let _ = listener.call1(&JsValue::NULL, &JsValue::from_str(&message));
+            }
+        });
+    }));
+}
+
+/// Registers the wrapper's panic listener.
+#[wasm_bindgen(js_name = onPanic)]
+pub fn on_panic(listener: Function) {
+    PANIC_LISTENER.with(|slot| *slot.borrow_mut() = Some(listener));
+}
+
+/// Panics on purpose, so tests can check the wrapper recovers. Never called otherwise.
+#[wasm_bindgen(js_name = __panicForTests)]
+pub fn panic_for_tests() {
+    panic!("a panic requested by a test");
+}
+
+fn to_js<T: Serialize>(value: &T) -> JsValue {
+    match serde_json::to_string(value) {
+        Ok(json) => JSON::parse(&json).unwrap_or(JsValue::NULL),
+        Err(_) => JsValue::NULL,
+    }
+}
+
+fn reject(failure: Failure) -> JsValue {
+    to_js(&failure)
+}
+
+/// A JS value as JSON: `undefined` and functions become `null`; what JSON cannot hold is refused.
+fn json_of(value: &JsValue, what: &str) -> Result<Value, Failure> {
+    if value.is_undefined() || value.is_function() {
+        return Ok(Value::Null);
+    }
+    let text = JSON::stringify(value)
+        .map_err(|e| {
+            let reason = e.dyn_ref::<js_sys::Error>().map(|e| String::from(e.message())).unwrap_or_default();
+            Failure::new("InvalidArgument", format!("{what} cannot be written as JSON: {reason}"))
+        })?
+        .as_string()
+        .unwrap_or_else(|| "null".to_string());
+    serde_json::from_str(&text).map_err(|e| Failure::new("InvalidArgument", format!("{what}: {e}")))
+}
+
+fn parse<T: DeserializeOwned>(value: &JsValue, what: &str) -> Result<T, Failure> {
+    serde_json::from_value(json_of(value, what)?).map_err(|e| Failure::new("InvalidArgument", format!("{what}: {e}")))
+}
+
+fn string(value: &JsValue, what: &str) -> Result<String, Failure> {
+    value.as_string().ok_or_else(|| Failure::new("InvalidArgument", format!("{what} must be a string")))
+}
+
+fn event_json(event: &RecordedEvent) -> Result<String, Failure> {
+    event.to_json_line().map_err(|e| Failure::new("CorruptData", e.to_string()))
+}
+
+fn events_to_js(events: &[RecordedEvent]) -> Result<JsValue, Failure> {
+    let mut json = String::from("[");
+    for (i, event) in events.iter().enumerate() {
+        if i > 0 {
+            json.push(',');
+        }
+        json.push_str(&event_json(event)?);
+    }
+    json.push(']');
+    JSON::parse(&json).map_err(|_| Failure::new("CorruptData", "events are not JSON"))
+}
+
+fn commit_to_js(executed: &Executed) -> Result<JsValue, Failure> {
+    let receipt = &executed.receipt;
+    let result = js_sys::Object::new();
+    let set = |key: &str, value: &JsValue| js_sys::Reflect::set(&result, &key.into(), value).map(|_| ());
+    let fail = |_| Failure::new("CorruptData", "cannot build the commit object");
+    set("position", &JsValue::from_f64(receipt.last_position().0 as f64)).map_err(fail)?;
+    set("firstPosition", &JsValue::from_f64(receipt.first_position().0 as f64)).map_err(fail)?;
+    set("commandId", &JsValue::from_str(receipt.command_id.as_str())).map_err(fail)?;
+    set("replayed", &JsValue::from_bool(executed.replayed)).map_err(fail)?;
+    set("events", &events_to_js(&receipt.events)?).map_err(fail)?;
+    Ok(result.into())
+}
+
+/// `{ position }`, `{ time }` (ms since the epoch) or nothing (now).
+fn as_of(value: &JsValue) -> Result<AsOf, Failure> {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct At {
+        position: Option<u64>,
+        time: Option<u64>,
+    }
+    match parse::<Option<At>>(value, "the point in history")? {
+        None | Some(At { position: None, time: None }) => Ok(AsOf::Head),
+        Some(At { position: Some(p), time: None }) => Ok(AsOf::Position(Position(p))),
+        Some(At { position: None, time: Some(t) }) => Ok(AsOf::Time(Timestamp(t))),
+        Some(_) => Err(Failure::new("InvalidArgument", "give a position or a time, not both")),
+    }
+}
+
+fn progress_callback(options: &JsValue) -> Option<Function> {
+    js_sys::Reflect::get(options, &"onProgress".into()).ok().and_then(|f| f.dyn_into::<Function>().ok())
+}
+
+/// Runs `work` as a promise that rejects with a `{code, message}` object. Boxed: one promise
+/// adapter for every method, instead of one compiled per method.
+fn promise(work: impl Future<Output = Result<JsValue, Failure>> + 'static) -> Promise {
+    settle(Box::pin(work))
+}
+
+fn settle(work: std::pin::Pin<Box<dyn Future<Output = Result<JsValue, Failure>>>>) -> Promise {
+    future_to_promise(async move { work.await.map_err(reject) })
+}
+
+/// One database, opened from JavaScript. The wrapper in `eventline.js` is the public class.
+#[wasm_bindgen]
+pub struct EventlineHandle {
+    runtime: Runtime,
+}
+
+#[wasm_bindgen]
+impl EventlineHandle {
+    /// Opens database `name`: a promise of a handle. `takeOver` takes the projections over from
+    /// this tab's previous instance, which died while running them.
+    pub fn open(name: JsValue, take_over: JsValue) -> Promise {
+        promise(async move {
+            let name = string(&name, "the database name")?;
+            if name.is_empty() || name.len() > 200 {
+                return Err(Failure::new("InvalidArgument", "a database name is 1 to 200 characters"));
+            }
+            let runtime = Runtime::open_with(&name, take_over.is_truthy()).await?;
+            Ok(EventlineHandle { runtime }.into())
+        })
+    }
+
+    pub fn close(&self) {
+        self.runtime.close();
+    }
+
+    #[wasm_bindgen(getter)]
+    pub fn database(&self) -> String {
+        self.runtime.database().to_string()
+    }
+
+    #[wasm_bindgen(getter, js_name = isLeader)]
+    pub fn is_leader(&self) -> bool {
+        self.runtime.is_leader()
+    }
+
+    pub fn execute(&self, command: JsValue) -> Promise {
+        let runtime = self.runtime.clone();
+        promise(async move {
+            let value =
+                json_of(&command, "the command").map_err(|f| Failure::of(&InvalidCommand { message: f.message }))?;
+            let request = parse_command_value(value)?;
+            commit_to_js(&runtime.execute(request).await?)
+        })
+    }
+
+    pub fn head(&self) -> Promise {
+        let runtime = self.runtime.clone();
+        promise(async move { Ok(JsValue::from_f64(runtime.head().await?.0 as f64)) })
+    }
+
+    pub fn query(&self, read_model: JsValue, args: JsValue) -> Promise {
+        let runtime = self.runtime.clone();
+        promise(async move {
+            let name = string(&read_model, "the read model")?;
+            let args = json_of(&args, "the query arguments")?;
+            Ok(to_js(&runtime.query(&name, &args).await?))
+        })
+    }
+
+    #[wasm_bindgen(js_name = queryAt)]
+    pub fn query_at(&self, read_model: JsValue, args: JsValue, at: JsValue) -> Promise {
+        let runtime = self.runtime.clone();
+        promise(async move {
+            let name = string(&read_model, "the read model")?;
+            let args = json_of(&args, "the query arguments")?;
+            let at = as_of(&at)?;
+            Ok(to_js(&runtime.query_at(&name, &args, at).await?))
+        })
+    }
+
+    #[wasm_bindgen(js_name = stateAt)]
+    pub fn state_at(&self, stream: JsValue, at: JsValue) -> Promise {
+        let runtime = self.runtime.clone();
+        promise(async move {
+            let stream = string(&stream, "the stream")?;
+            let (state, version) = runtime.state_at(&stream, as_of(&at)?).await?;
+            Ok(to_js(&json!({ "stream": stream, "version": version, "state": state })))
+        })
+    }
+
+    pub fn events(&self, filter: JsValue) -> Promise {
+        let runtime = self.runtime.clone();
+        promise(async move {
+            let filter: Option<EventFilter> = parse(&filter, "the event filter")?;
+            events_to_js(&runtime.events(&filter.unwrap_or_default()).await?)
+        })
+    }
+
+    #[wasm_bindgen(js_name = waitFor)]
+    pub fn wait_for(&self, position: JsValue, read_model: JsValue, timeout_ms: JsValue) -> Promise {
+        let runtime = self.runtime.clone();
+        promise(async move {
+            let position: u64 = parse(&position, "the position")?;
+            let name: Option<String> = parse(&read_model, "the read model")?;
+            let timeout: Option<u32> = parse(&timeout_ms, "the timeout")?;
+            let reached = runtime.wait_for(position, name.as_deref(), timeout.unwrap_or(30_000)).await?;
+            Ok(to_js(&reached))
+        })
+    }
+
+    pub fn projections(&self) -> Promise {
+        let runtime = self.runtime.clone();
+        promise(async move { Ok(to_js(&runtime.statuses().await?)) })
+    }
+
+    /// `control` is `{ action: 'pause' | 'resume' | 'rebuild' } | { action: 'delay', ms }`.
+    pub fn control(&self, read_model: JsValue, control: JsValue) -> Promise {
+        let runtime = self.runtime.clone();
+        promise(async move {
+            let name = string(&read_model, "the read model")?;
+            let control: Control = parse(&control, "the control")?;
+            runtime.control(&name, control).await?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    #[wasm_bindgen(js_name = deadLetters)]
+    pub fn dead_letters(&self) -> Promise {
+        let runtime = self.runtime.clone();
+        promise(async move { Ok(to_js(&runtime.dead_letters().await?)) })
+    }
+
+    #[wasm_bindgen(js_name = exportLog)]
+    pub fn export_log(&self, options: JsValue) -> Promise {
+        let runtime = self.runtime.clone();
+        promise(async move {
+            let on_progress = progress_callback(&options);
+            let report = |done: u64, total: u64| {
+                if let Some(f) = &on_progress {
+                    let _ = f.call2(&JsValue::NULL, &(done as f64).into(), &(total as f64).into());
+                }
+            };
+            Ok(JsValue::from_str(&runtime.export(&report).await?))
+        })
+    }
+
+    #[wasm_bindgen(js_name = importLog)]
+    pub fn import_log(&self, ndjson: JsValue, options: JsValue) -> Promise {
+        let runtime = self.runtime.clone();
+        promise(async move {
+            let text = string(&ndjson, "the log to import")?;
+            let on_progress = progress_callback(&options);
+            let report = |done: u64, total: u64| {
+                if let Some(f) = &on_progress {
+                    let _ = f.call2(&JsValue::NULL, &(done as f64).into(), &(total as f64).into());
+                }
+            };
+            Ok(to_js(&runtime.import(&text, &report).await?))
+        })
+    }
+
+    pub fn reset(&self) -> Promise {
+        let runtime = self.runtime.clone();
+        promise(async move {
+            runtime.reset().await?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// Calls `listener` with every notice; returns the id to unsubscribe with.
+    pub fn subscribe(&self, listener: Function) -> f64 {
+        let id = self.runtime.subscribe(move |notice: &Notice| {
+            let _ = listener.call1(&JsValue::NULL, &to_js(notice));
+        });
+        id as f64
+    }
+
+    pub fn unsubscribe(&self, id: f64) {
+        self.runtime.unsubscribe(id as u64);
+    }
+}
