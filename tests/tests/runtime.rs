@@ -415,3 +415,48 @@ async fn an_export_imports_into_an_identical_log() {
     assert_eq!(target.head().await.unwrap(), Position(6));
     target.close();
 }
+
+#[wasm_bindgen_test]
+async fn history_inspection_positions_and_generated_data() {
+    use eventline_core::temporal::AsOf;
+    use eventline_web::runtime::EventFilter;
+    let rt = fresh("rt-history").await;
+    for json in [
+        r#"{"type":"OpenAccount","account":"a"}"#,
+        r#"{"type":"Deposit","account":"a","amount":100}"#,
+        r#"{"type":"Deposit","account":"a","amount":50}"#,
+        r#"{"type":"Withdraw","account":"a","amount":30}"#,
+    ] {
+        run(&rt, json).await;
+    }
+    let past = rt.history_at(AsOf::Position(Position(3))).await.unwrap();
+    assert_eq!(past.position, 3);
+    assert_eq!(past.query("balances", &json!({ "account": "a" })).unwrap()["balance"], 150);
+    assert_eq!(past.query("auditLog", &json!({})).unwrap()["total"], 3);
+
+    let inspection = rt.inspect(4).await.unwrap();
+    assert_eq!(&*inspection.event.event_type, "MoneyWithdrawn");
+    assert_eq!(inspection.state_before.as_ref().unwrap()["balance"], 150);
+    assert_eq!(inspection.state_after.as_ref().unwrap()["balance"], 120);
+    let balances: Vec<_> = inspection.changes.iter().filter(|c| c.read_model == "balances").collect();
+    assert_eq!(balances.len(), 1);
+    assert_eq!(balances[0].key, "a");
+    let doc = |json: &Option<String>| serde_json::from_str::<Value>(json.as_deref().unwrap()).unwrap();
+    assert_eq!((doc(&balances[0].before)["balance"].clone(), doc(&balances[0].after)["balance"].clone()), (json!(150), json!(120)));
+    let touched: std::collections::BTreeSet<&str> = inspection.changes.iter().map(|c| c.read_model.as_str()).collect();
+    assert_eq!(touched, ["accountSummaries", "auditLog", "balances", "topAccounts"].into_iter().collect());
+    assert_eq!(rt.inspect(0).await.unwrap_err().code, "InvalidArgument");
+    assert_eq!(rt.inspect(5).await.unwrap_err().code, "InvalidArgument");
+
+    let report = rt.generate(400, 42, &|_, _| {}).await.unwrap();
+    assert!(report.events >= 400, "{report:?}");
+    rt.wait_for(report.head, None, 20_000).await.unwrap();
+    assert!(rt.dead_letters().await.unwrap().is_empty());
+    let withdrawals = rt.positions(&EventFilter { event_type: Some("MoneyWithdrawn".into()), ..Default::default() }).await.unwrap();
+    assert!(withdrawals.len() > 5, "{withdrawals:?}");
+    let events = rt.events_at(&withdrawals).await.unwrap();
+    assert!(events.iter().all(|e| &*e.event_type == "MoneyWithdrawn"));
+    assert_eq!(events.iter().map(|e| e.meta.position.0).collect::<Vec<_>>(), withdrawals);
+    assert_eq!(rt.generate(0, 1, &|_, _| {}).await.unwrap_err().code, "InvalidArgument");
+    rt.close();
+}

@@ -23,6 +23,7 @@ use std::task::{Poll, Waker};
 use eventline_core::demo::DemoEvent;
 use eventline_core::demo::app::DemoApp;
 use eventline_core::demo::command::CommandRequest;
+use eventline_core::demo::generate::Generator;
 use eventline_core::demo::read_models::READ_MODEL_NAMES;
 use eventline_core::demo::saga::TransferSaga;
 use eventline_core::event::Event;
@@ -639,6 +640,87 @@ impl Runtime {
         Ok(QueryAnswer { data: slot.query(args)?, position: slot.checkpoint().0, lag: Lag::default() })
     }
 
+    /// Every read model as it was at `as_of`: one fold of the log from 0, each event decoded
+    /// once. The scrubber's view of the past.
+    pub async fn history_at(&self, as_of: AsOf) -> Result<History, Failure> {
+        self.ensure_open()?;
+        let mut slots = demo_slots();
+        let mut after = Position::ZERO;
+        'fold: loop {
+            let page = self.0.store.read_all(after, BATCH).await?;
+            if page.is_empty() {
+                break;
+            }
+            for recorded in &page {
+                if !as_of.includes(&recorded.meta) {
+                    break 'fold;
+                }
+                let decoded = DemoEvent::decode_recorded(recorded);
+                for slot in &mut slots {
+                    slot.apply(recorded, &decoded);
+                }
+                after = recorded.meta.position;
+            }
+        }
+        Ok(History { position: after.0, slots })
+    }
+
+    /// The event at `position`: its aggregate before and after it, and every read-model document
+    /// it changed, before and after.
+    pub async fn inspect(&self, position: u64) -> Result<Inspection, Failure> {
+        self.ensure_open()?;
+        let head = self.0.store.head().await?.0;
+        if position == 0 || position > head {
+            return Err(Failure::new("InvalidArgument", format!("no event at position {position}; the log ends at {head}")));
+        }
+        let mut history = self.history_at(AsOf::Position(Position(position - 1))).await?;
+        for slot in &mut history.slots {
+            slot.take_document_changes();
+        }
+        let before: Vec<Box<dyn Slot>> = history.slots.iter().map(|s| s.boxed_clone()).collect();
+        let event = self.0.store.read_all(Position(position - 1), 1).await?.pop().ok_or_else(|| Failure::new("CorruptData", "the event vanished"))?;
+        let decoded = DemoEvent::decode_recorded(&event);
+        let mut changes = Vec::new();
+        for (slot, before) in history.slots.iter_mut().zip(&before) {
+            slot.apply(&event, &decoded);
+            for (key, after) in slot.take_document_changes() {
+                let before = before.document(&key);
+                changes.push(DocumentChange { read_model: slot.name().to_string(), before, after, key });
+            }
+        }
+        let stream = event.meta.stream.clone();
+        let state = |at: u64| self.0.app.state_at(&stream, AsOf::Position(Position(at)));
+        let (state_before, state_after) = match (state(position - 1).await, state(position).await) {
+            (Ok((before, _)), Ok((after, _))) => (Some(before), Some(after)),
+            _ => (None, None),
+        };
+        Ok(Inspection { decode_error: decoded.err().map(|e| e.to_string()), event, state_before, state_after, changes })
+    }
+
+    /// Positions of every event matching the filter's stream, type and correlation id (its
+    /// `from` and `limit` are ignored): the rows of a filtered timeline.
+    pub async fn positions(&self, filter: &EventFilter) -> Result<Vec<u64>, Failure> {
+        self.ensure_open()?;
+        let all = EventFilter { from: None, limit: Some(10_000), ..filter.clone() };
+        let mut positions = Vec::new();
+        let mut from = 1;
+        loop {
+            let page = self.events(&EventFilter { from: Some(from), ..all.clone() }).await?;
+            let Some(last) = page.last() else { return Ok(positions) };
+            from = last.meta.position.0 + 1;
+            positions.extend(page.iter().map(|e| e.meta.position.0));
+            if filter.stream.is_some() {
+                return Ok(positions);
+            }
+        }
+    }
+
+    /// The events at these positions, in order.
+    pub async fn events_at(&self, positions: &[u64]) -> Result<Vec<RecordedEvent>, Failure> {
+        self.ensure_open()?;
+        Ok(self.0.store.read_at(positions).await?)
+    }
+
     /// Each projection's checkpoint, lag and status.
     pub async fn statuses(&self) -> Result<Vec<ProjectionStatus>, Failure> {
         self.ensure_open()?;
@@ -1067,11 +1149,14 @@ impl Runtime {
     pub async fn import(&self, ndjson: &str, on_progress: &dyn Fn(u64, u64)) -> Result<ImportReport, Failure> {
         self.ensure_open()?;
         let commits = parse_import(ndjson)?;
+        self.append_commits(commits, "import", on_progress).await
+    }
+
+    /// Appends commits in batches of about [`IMPORT_BATCH`] events, each batch one transaction.
+    async fn append_commits(&self, commits: Vec<Commit>, task: &str, on_progress: &dyn Fn(u64, u64)) -> Result<ImportReport, Failure> {
         let total: u64 = commits.iter().map(|c| c.event_count() as u64).sum();
-        let mut done = 0u64;
-        let mut batch: Vec<Commit> = Vec::new();
-        let mut batch_events = 0;
         let commit_count = commits.len() as u64;
+        let (mut done, mut batch, mut batch_events) = (0u64, Vec::new(), 0usize);
         let mut head = self.0.store.head().await?;
         let mut commits = commits.into_iter().peekable();
         while let Some(commit) = commits.next() {
@@ -1088,12 +1173,46 @@ impl Runtime {
                     head = last.last_position();
                 }
                 on_progress(done, total);
-                self.emit(Notice::Progress { task: "import".into(), done, total });
+                self.emit(Notice::Progress { task: task.into(), done, total });
+                // Let the page draw the progress and the leader catch up between batches.
+                self.committed(head);
+                sleep(0).await;
             }
         }
         self.0.app.clear_caches();
-        self.committed(head);
         Ok(ImportReport { events: total, commits: commit_count, head: head.0 })
+    }
+
+    /// Makes `count` random valid commands (seeded by `seed`) and appends what they decide: first
+    /// decided in memory (a command the domain refuses is dropped and another tried), then
+    /// appended in big batches. Ids are prefixed so they do not meet existing data.
+    pub async fn generate(&self, count: u64, seed: u64, on_progress: &dyn Fn(u64, u64)) -> Result<ImportReport, Failure> {
+        self.ensure_open()?;
+        if count == 0 || count > 200_000 {
+            return Err(Failure::new("InvalidArgument", format!("generate 1 to 200000 commands; not {count}")));
+        }
+        let simulated = eventline_core::memory::InMemoryStore::new();
+        let app = DemoApp::new(&simulated, BrowserEnv, SnapshotPolicy::Never);
+        let mut generator = Generator::new(seed, &format!("g{}-", seed % 100_000));
+        let (mut accepted, mut attempts) = (0u64, 0u64);
+        while accepted < count && attempts < count * 4 {
+            attempts += 1;
+            let command = generator.next_command();
+            if app.execute(CommandMeta::new(new_command_id()), &command).await.is_ok() {
+                generator.accepted(&command);
+                accepted += 1;
+            }
+            if attempts % 500 == 0 {
+                on_progress(accepted, count * 2);
+                self.emit(Notice::Progress { task: "generate".into(), done: accepted, total: count * 2 });
+                sleep(0).await;
+            }
+        }
+        app.run_saga(&mut SagaProgress::<TransferSaga>::default()).await.map_err(|e| Failure::new("InternalError", e.to_string()))?;
+        let events = simulated.read_all(Position::ZERO, usize::MAX).await?;
+        let commits = commits_from_events(events)?;
+        let progress = |done: u64, total: u64| on_progress(count + done * count / total.max(1), count * 2);
+        self.append_commits(commits, "generate", &progress).await
     }
 
     /// Empties the log, the read models and everything else of this database, in every tab.
@@ -1112,6 +1231,43 @@ impl Runtime {
         self.emit(Notice::Reset);
         Ok(())
     }
+}
+
+/// Every read model at a point in history.
+pub struct History {
+    /// The last position folded.
+    pub position: u64,
+    slots: Vec<Box<dyn Slot>>,
+}
+
+impl History {
+    pub fn query(&self, name: &str, args: &Value) -> Result<Value, Failure> {
+        Runtime::check_name(name)?;
+        let slot = self.slots.iter().find(|s| s.name() == name).expect("every read model has a slot");
+        Ok(slot.query(args)?)
+    }
+}
+
+/// A document an event changed: JSON before and after (`None` where it did not exist).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DocumentChange {
+    pub read_model: String,
+    pub key: String,
+    pub before: Option<String>,
+    pub after: Option<String>,
+}
+
+/// One event, and what it did.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Inspection {
+    pub event: RecordedEvent,
+    /// Why no read model could read it, if none could.
+    pub decode_error: Option<String>,
+    /// The event's aggregate before and after it, when its stream is a known aggregate.
+    pub state_before: Option<Value>,
+    pub state_after: Option<Value>,
+    pub changes: Vec<DocumentChange>,
 }
 
 /// Where a read model stands after `wait_for`.
@@ -1134,25 +1290,33 @@ fn fresh_runner() -> Runner {
     Runner { entries, saga: SagaProgress::default(), dead: Vec::new() }
 }
 
-/// Turns NDJSON lines into commits: consecutive events with the same command id are one commit,
-/// each stream's events in it one write expecting the version before its first event.
+/// Turns NDJSON lines into commits (see [`commits_from_events`]); every line is checked first.
 pub fn parse_import(ndjson: &str) -> Result<Vec<Commit>, Failure> {
-    let mut commits: Vec<Commit> = Vec::new();
-    let mut last_command: Option<CommandId> = None;
+    let mut events = Vec::new();
     for (number, line) in ndjson.lines().enumerate() {
         if line.trim().is_empty() {
             continue;
         }
-        let event = RecordedEvent::from_json_line(line)
-            .map_err(|e| Failure::new("InvalidImport", format!("line {}: {e}", number + 1)))?;
+        events.push(
+            RecordedEvent::from_json_line(line).map_err(|e| Failure::new("InvalidImport", format!("line {}: {e}", number + 1)))?,
+        );
+    }
+    commits_from_events(events)
+}
+
+/// Groups recorded events back into commits: consecutive events with the same command id are one
+/// commit, and each stream's events in it one write expecting the version before its first.
+pub fn commits_from_events(events: impl IntoIterator<Item = RecordedEvent>) -> Result<Vec<Commit>, Failure> {
+    let mut commits: Vec<Commit> = Vec::new();
+    let mut last_command: Option<CommandId> = None;
+    for (index, event) in events.into_iter().enumerate() {
         let new_event = NewEvent {
             event_id: event.meta.event_id,
             event_type: event.event_type.clone(),
             schema_version: event.schema_version,
             payload: event.payload.clone(),
         };
-        let same_commit = last_command.as_ref() == Some(&event.meta.command_id);
-        if !same_commit {
+        if last_command.as_ref() != Some(&event.meta.command_id) {
             commits.push(Commit {
                 command_id: event.meta.command_id.clone(),
                 correlation_id: event.meta.correlation_id.clone(),
@@ -1172,12 +1336,7 @@ pub fn parse_import(ndjson: &str) -> Result<Vec<Commit>, Failure> {
                 if event.meta.version.0 != expected {
                     return Err(Failure::new(
                         "InvalidImport",
-                        format!(
-                            "line {}: {} jumps to version {}, expected {expected}",
-                            number + 1,
-                            event.meta.stream,
-                            event.meta.version.0
-                        ),
+                        format!("event {}: {} jumps to version {}, expected {expected}", index + 1, event.meta.stream, event.meta.version.0),
                     ));
                 }
                 write.events.push(new_event);

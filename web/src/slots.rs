@@ -35,6 +35,12 @@ pub trait Slot {
     fn query(&self, args: &Value) -> Result<Value, InvalidQuery>;
     /// A new, empty slot of the same read model.
     fn empty(&self) -> Box<dyn Slot>;
+    /// Documents changed since the last call (one by one, whatever the storage records are),
+    /// as JSON text.
+    fn take_document_changes(&mut self) -> Vec<(String, Option<String>)>;
+    /// One document, as JSON text.
+    fn document(&self, key: &str) -> Option<String>;
+    fn boxed_clone(&self) -> Box<dyn Slot>;
 }
 
 impl<R> Slot for Projection<R>
@@ -106,6 +112,19 @@ where
 
     fn empty(&self) -> Box<dyn Slot> {
         Box::new(Projection::<R>::new())
+    }
+
+    fn take_document_changes(&mut self) -> Vec<(String, Option<String>)> {
+        let changes = self.read_model.take_changes();
+        changes.into_iter().map(|c| (c.key, c.doc.as_ref().map(to_json))).collect()
+    }
+
+    fn document(&self, key: &str) -> Option<String> {
+        self.read_model.documents().get(key).map(to_json)
+    }
+
+    fn boxed_clone(&self) -> Box<dyn Slot> {
+        Box::new(self.clone())
     }
 }
 

@@ -411,6 +411,17 @@ impl IdbStore {
 }
 
 impl IdbStore {
+    /// The events at `positions` (sorted, existing), reading only the chunks that hold them.
+    pub async fn read_at(&self, positions: &[u64]) -> Result<Vec<RecordedEvent>, StoreError> {
+        let mut sorted = positions.to_vec();
+        sorted.sort_unstable();
+        sorted.dedup();
+        let db = self.database()?;
+        let tx = Self::transaction(&db, &[LOG], TransactionMode::Readonly)?;
+        let log = tx.object_store(LOG).map_err(store_error)?;
+        read_positions(&log, &sorted).await
+    }
+
     /// The first commit of whichever command in `commits` had already committed.
     async fn duplicate(&self, commits: &[Commit]) -> Result<AppendError, StoreError> {
         for commit in commits {
