@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh >/dev/null
-cargo build -q --profile wasm-release -p eventline-web --target wasm32-unknown-unknown
+cargo build -q --profile wasm-release -p eventline-web --features js-api --target wasm32-unknown-unknown
 rm -rf pkg && mkdir -p pkg/wasm
 wasm-bindgen --target web --out-dir pkg/wasm target/wasm32-unknown-unknown/wasm-release/eventline_web.wasm
 node_modules/.bin/wasm-opt -Oz \

@@ -5,3 +5,4 @@ cd "$(dirname "$0")/.."
 cargo fmt --all --check
 cargo clippy -q --workspace --all-targets -- -D warnings
 cargo clippy -q --workspace --all-targets --target wasm32-unknown-unknown -- -D warnings
+cargo clippy -q -p eventline-web --features js-api --target wasm32-unknown-unknown -- -D warnings

@@ -5,7 +5,8 @@
 #   2. the same suites compiled to wasm32, in headless Chromium (wasm-bindgen-test);
 #   3. the npm package: built, its TypeScript declarations checked with tsc --strict on a typed
 #      example, and the package used from JavaScript pages in headless Chromium (Playwright);
-#   4. a build of the demo page with Trunk.
+#   4. the demo page: built by Trunk, then end-to-end tests against it in headless Chromium
+#      (Playwright), screenshots kept in tests/e2e/artifacts/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -24,7 +25,8 @@ scripts/build-npm.sh
 tsc -p tests/npm
 node --test --test-concurrency=1 tests/npm/
 
-step "demo page builds"
+step "demo page: Trunk build, end-to-end tests in headless Chromium"
 trunk build --offline --release
+node --test --test-concurrency=1 tests/e2e/
 
 step "all tests passed"

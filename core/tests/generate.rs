@@ -45,7 +45,16 @@ fn generated_traffic_is_mostly_accepted_and_reproducible() {
         });
         types
     };
-    for expected in ["AccountOpened", "MoneyDeposited", "MoneyWithdrawn", "TransferSent", "TransferDebited", "TransferCompleted", "OrderPaid", "OrderShipped"] {
+    for expected in [
+        "AccountOpened",
+        "MoneyDeposited",
+        "MoneyWithdrawn",
+        "TransferSent",
+        "TransferDebited",
+        "TransferCompleted",
+        "OrderPaid",
+        "OrderShipped",
+    ] {
         assert!(types.contains(expected), "no {expected} in {types:?}");
     }
 }

@@ -442,7 +442,10 @@ async fn history_inspection_positions_and_generated_data() {
     assert_eq!(balances.len(), 1);
     assert_eq!(balances[0].key, "a");
     let doc = |json: &Option<String>| serde_json::from_str::<Value>(json.as_deref().unwrap()).unwrap();
-    assert_eq!((doc(&balances[0].before)["balance"].clone(), doc(&balances[0].after)["balance"].clone()), (json!(150), json!(120)));
+    assert_eq!(
+        (doc(&balances[0].before)["balance"].clone(), doc(&balances[0].after)["balance"].clone()),
+        (json!(150), json!(120))
+    );
     let touched: std::collections::BTreeSet<&str> = inspection.changes.iter().map(|c| c.read_model.as_str()).collect();
     assert_eq!(touched, ["accountSummaries", "auditLog", "balances", "topAccounts"].into_iter().collect());
     assert_eq!(rt.inspect(0).await.unwrap_err().code, "InvalidArgument");
@@ -452,7 +455,8 @@ async fn history_inspection_positions_and_generated_data() {
     assert!(report.events >= 400, "{report:?}");
     rt.wait_for(report.head, None, 20_000).await.unwrap();
     assert!(rt.dead_letters().await.unwrap().is_empty());
-    let withdrawals = rt.positions(&EventFilter { event_type: Some("MoneyWithdrawn".into()), ..Default::default() }).await.unwrap();
+    let withdrawals =
+        rt.positions(&EventFilter { event_type: Some("MoneyWithdrawn".into()), ..Default::default() }).await.unwrap();
     assert!(withdrawals.len() > 5, "{withdrawals:?}");
     let events = rt.events_at(&withdrawals).await.unwrap();
     assert!(events.iter().all(|e| &*e.event_type == "MoneyWithdrawn"));

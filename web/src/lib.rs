@@ -16,6 +16,7 @@ pub mod chunk;
 pub mod env;
 pub mod failure;
 pub mod idb;
+#[cfg(feature = "js-api")]
 pub mod js;
 pub mod persist;
 pub mod runtime;

@@ -671,14 +671,23 @@ impl Runtime {
         self.ensure_open()?;
         let head = self.0.store.head().await?.0;
         if position == 0 || position > head {
-            return Err(Failure::new("InvalidArgument", format!("no event at position {position}; the log ends at {head}")));
+            return Err(Failure::new(
+                "InvalidArgument",
+                format!("no event at position {position}; the log ends at {head}"),
+            ));
         }
         let mut history = self.history_at(AsOf::Position(Position(position - 1))).await?;
         for slot in &mut history.slots {
             slot.take_document_changes();
         }
         let before: Vec<Box<dyn Slot>> = history.slots.iter().map(|s| s.boxed_clone()).collect();
-        let event = self.0.store.read_all(Position(position - 1), 1).await?.pop().ok_or_else(|| Failure::new("CorruptData", "the event vanished"))?;
+        let event = self
+            .0
+            .store
+            .read_all(Position(position - 1), 1)
+            .await?
+            .pop()
+            .ok_or_else(|| Failure::new("CorruptData", "the event vanished"))?;
         let decoded = DemoEvent::decode_recorded(&event);
         let mut changes = Vec::new();
         for (slot, before) in history.slots.iter_mut().zip(&before) {
@@ -1153,7 +1162,12 @@ impl Runtime {
     }
 
     /// Appends commits in batches of about [`IMPORT_BATCH`] events, each batch one transaction.
-    async fn append_commits(&self, commits: Vec<Commit>, task: &str, on_progress: &dyn Fn(u64, u64)) -> Result<ImportReport, Failure> {
+    async fn append_commits(
+        &self,
+        commits: Vec<Commit>,
+        task: &str,
+        on_progress: &dyn Fn(u64, u64),
+    ) -> Result<ImportReport, Failure> {
         let total: u64 = commits.iter().map(|c| c.event_count() as u64).sum();
         let commit_count = commits.len() as u64;
         let (mut done, mut batch, mut batch_events) = (0u64, Vec::new(), 0usize);
@@ -1186,7 +1200,12 @@ impl Runtime {
     /// Makes `count` random valid commands (seeded by `seed`) and appends what they decide: first
     /// decided in memory (a command the domain refuses is dropped and another tried), then
     /// appended in big batches. Ids are prefixed so they do not meet existing data.
-    pub async fn generate(&self, count: u64, seed: u64, on_progress: &dyn Fn(u64, u64)) -> Result<ImportReport, Failure> {
+    pub async fn generate(
+        &self,
+        count: u64,
+        seed: u64,
+        on_progress: &dyn Fn(u64, u64),
+    ) -> Result<ImportReport, Failure> {
         self.ensure_open()?;
         if count == 0 || count > 200_000 {
             return Err(Failure::new("InvalidArgument", format!("generate 1 to 200000 commands; not {count}")));
@@ -1208,7 +1227,9 @@ impl Runtime {
                 sleep(0).await;
             }
         }
-        app.run_saga(&mut SagaProgress::<TransferSaga>::default()).await.map_err(|e| Failure::new("InternalError", e.to_string()))?;
+        app.run_saga(&mut SagaProgress::<TransferSaga>::default())
+            .await
+            .map_err(|e| Failure::new("InternalError", e.to_string()))?;
         let events = simulated.read_all(Position::ZERO, usize::MAX).await?;
         let commits = commits_from_events(events)?;
         let progress = |done: u64, total: u64| on_progress(count + done * count / total.max(1), count * 2);
@@ -1298,7 +1319,8 @@ pub fn parse_import(ndjson: &str) -> Result<Vec<Commit>, Failure> {
             continue;
         }
         events.push(
-            RecordedEvent::from_json_line(line).map_err(|e| Failure::new("InvalidImport", format!("line {}: {e}", number + 1)))?,
+            RecordedEvent::from_json_line(line)
+                .map_err(|e| Failure::new("InvalidImport", format!("line {}: {e}", number + 1)))?,
         );
     }
     commits_from_events(events)
@@ -1336,7 +1358,12 @@ pub fn commits_from_events(events: impl IntoIterator<Item = RecordedEvent>) -> R
                 if event.meta.version.0 != expected {
                     return Err(Failure::new(
                         "InvalidImport",
-                        format!("event {}: {} jumps to version {}, expected {expected}", index + 1, event.meta.stream, event.meta.version.0),
+                        format!(
+                            "event {}: {} jumps to version {}, expected {expected}",
+                            index + 1,
+                            event.meta.stream,
+                            event.meta.version.0
+                        ),
                     ));
                 }
                 write.events.push(new_event);

@@ -1,66 +1,67 @@
 //! # eventline-www
 //!
-//! The Eventline demo page. For now a placeholder that runs the core in the page: it executes a
-//! few commands of the bank domain on the in-memory store and shows the resulting balances.
+//! The Eventline demo page: event sourcing and CQRS working live in the browser. The command side
+//! ([`commands`]) sends commands to the domain; the query side ([`query`]) shows every read model
+//! with how current it is; [`projections`] shows each projection's lag and controls; the
+//! [`timeline`] lists every event, inspects one, and moves the query side through history;
+//! [`data`] generates, exports, imports and resets. Components share signals ([`state`]) and the
+//! browser runtime of `eventline-web`; no rule of the domain is repeated here.
 
-use std::future::Future;
-use std::pin::pin;
-use std::task::{Context, Poll, Waker};
+mod commands;
+mod data;
+mod format;
+mod projections;
+mod query;
+mod state;
+mod timeline;
 
-use eventline_core::demo::app::DemoApp;
-use eventline_core::demo::command::parse_command;
-use eventline_core::demo::read_models::AccountBalances;
-use eventline_core::handler::CommandMeta;
-use eventline_core::memory::InMemoryStore;
-use eventline_core::projection::Projection;
-use eventline_core::snapshot::SnapshotPolicy;
-use eventline_core::temporal::{AsOf, read_model_at};
-use eventline_core::testing::TestEnv;
 use leptos::prelude::*;
 
-/// The in-memory store never waits, so its futures finish on the first poll.
-fn ready<F: Future>(future: F) -> F::Output {
-    match pin!(future).as_mut().poll(&mut Context::from_waker(Waker::noop())) {
-        Poll::Ready(output) => output,
-        Poll::Pending => unreachable!("in-memory futures complete at once"),
-    }
-}
+use state::Demo;
 
-fn sample_balances() -> Vec<(String, u64)> {
-    let (store, env) = (InMemoryStore::new(), TestEnv::default());
-    let app = DemoApp::new(&store, &env, SnapshotPolicy::Never);
-    let commands = [
-        r#"{"type":"OpenAccount","account":"alice"}"#,
-        r#"{"type":"OpenAccount","account":"bob"}"#,
-        r#"{"type":"Deposit","account":"alice","amount":10000}"#,
-        r#"{"type":"Transfer","from":"alice","to":"bob","amount":2500}"#,
-    ];
-    for (i, json) in commands.iter().enumerate() {
-        let request = parse_command(json).expect("sample commands parse");
-        let _ = ready(app.execute(CommandMeta::new(format!("sample-{i}")), &request.command));
+/// The demo's database: every tab of this origin shares it.
+const DATABASE: &str = "eventline-demo";
+
+#[component]
+fn Header() -> impl IntoView {
+    let demo = expect_context::<Demo>();
+    view! {
+        <header class="top">
+            <h1>"Eventline"</h1>
+            <p class="tagline">"Event sourcing and CQRS in your browser: commands on the left, read models in the middle, lag on the right, history below."</p>
+            <div class="status">
+                <span class="head" data-head=move || demo.head.get()>{move || format!("Log at #{}", demo.head.get())}</span>
+                <span class=move || if demo.leader.get() { "tab leader" } else { "tab follower" } data-tab-role=move || if demo.leader.get() { "leader" } else { "follower" }>
+                    {move || if demo.leader.get() { "This tab runs the projections" } else { "Another tab runs the projections" }}
+                </span>
+            </div>
+        </header>
     }
-    let balances: Projection<AccountBalances> = ready(read_model_at(&store, AsOf::Head)).unwrap_or_default();
-    balances.read_model.all().into_iter().map(|b| (b.account.clone(), b.balance)).collect()
 }
 
 #[component]
-fn Placeholder() -> impl IntoView {
-    let balances = sample_balances();
+fn App() -> impl IntoView {
+    let demo = Demo::new();
+    provide_context(demo);
+    demo.open(DATABASE);
     view! {
-        <main>
-            <h1>"Eventline"</h1>
-            <p>"Event sourcing and CQRS in your browser. The full demo is coming; this page runs the core:"</p>
-            <ul id="sample-balances">
-                {balances
-                    .into_iter()
-                    .map(|(account, balance)| view! { <li>{account}": "{balance}</li> })
-                    .collect_view()}
-            </ul>
-        </main>
+        <Header />
+        {move || demo.failure.get().map(|f| view! { <p class="rejected" role="alert">{format!("The log cannot be opened: {f}")}</p> })}
+        <Show when=move || demo.ready.get() fallback=|| view! { <p class="opening">"Opening the log…"</p> }>
+            <main class="layout" data-ready="true">
+                <commands::CommandSide />
+                <query::QuerySide />
+                <div class="side">
+                    <projections::Projections />
+                    <data::DataTools />
+                </div>
+                <timeline::Timeline />
+            </main>
+        </Show>
     }
 }
 
 fn main() {
     console_error_panic_hook::set_once();
-    leptos::mount::mount_to_body(Placeholder);
+    leptos::mount::mount_to_body(App);
 }

@@ -75,9 +75,8 @@ impl Generator {
 
     fn id(&mut self, kind: &str) -> EntityId {
         self.made += 1;
-        EntityId::parse(&format!("{}{kind}-{}", self.prefix, self.made)).unwrap_or_else(|_| {
-            EntityId::parse(&format!("{kind}-{}", self.made)).expect("a short id is valid")
-        })
+        EntityId::parse(&format!("{}{kind}-{}", self.prefix, self.made))
+            .unwrap_or_else(|_| EntityId::parse(&format!("{kind}-{}", self.made)).expect("a short id is valid"))
     }
 
     fn amount(&mut self, at_most: u64) -> Option<Amount> {
@@ -122,7 +121,10 @@ impl Generator {
                 if a.balance == 0 {
                     DemoCommand::CloseAccount { account: a.id }
                 } else {
-                    DemoCommand::Withdraw { account: a.id, amount: Amount::new(a.balance).unwrap_or(Amount::new(1).expect("1")) }
+                    DemoCommand::Withdraw {
+                        account: a.id,
+                        amount: Amount::new(a.balance).unwrap_or(Amount::new(1).expect("1")),
+                    }
                 }
             }
             _ => self.order_command(),
@@ -145,8 +147,13 @@ impl Generator {
                 DemoCommand::AddItem { order: o.id, sku, quantity, unit_price }
             }
             Stage::Draft => DemoCommand::ConfirmOrder { order: o.id },
-            Stage::Confirmed if self.rng.below(10) == 0 => DemoCommand::CancelOrder { order: o.id, reason: "changed their mind".into() },
-            Stage::Confirmed => DemoCommand::PayOrder { order: o.id, amount: Amount::new(o.total).unwrap_or(Amount::new(1).expect("1")) },
+            Stage::Confirmed if self.rng.below(10) == 0 => {
+                DemoCommand::CancelOrder { order: o.id, reason: "changed their mind".into() }
+            }
+            Stage::Confirmed => DemoCommand::PayOrder {
+                order: o.id,
+                amount: Amount::new(o.total).unwrap_or(Amount::new(1).expect("1")),
+            },
             Stage::Paid => DemoCommand::ShipOrder { order: o.id },
             Stage::Shipped | Stage::Done => DemoCommand::DeliverOrder { order: o.id },
         }

@@ -1,0 +1,218 @@
+// End-to-end tests of the demo page, as built by Trunk into dist/, in headless Chromium (the
+// system's) driven by Playwright. Screenshots go to tests/e2e/artifacts/. Run by scripts/test.sh.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdir } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+import { serve } from "../npm/server.mjs";
+
+const DIST = fileURLToPath(new URL("../../dist", import.meta.url));
+const ARTIFACTS = fileURLToPath(new URL("./artifacts", import.meta.url));
+const FLAGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+
+let server;
+let browser;
+let base;
+
+before(async () => {
+  await mkdir(ARTIFACTS, { recursive: true });
+  server = await serve(DIST);
+  base = `http://127.0.0.1:${server.address().port}/`;
+  browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium", args: FLAGS });
+});
+
+after(async () => {
+  await browser?.close();
+  server?.close();
+});
+
+async function open(context, viewport = { width: 1280, height: 800 }) {
+  context ??= await browser.newContext({ viewport });
+  const page = await context.newPage();
+  const problems = [];
+  page.on("pageerror", (error) => problems.push(error.message));
+  await page.goto(base);
+  await page.waitForSelector("main[data-ready]", { timeout: 20000 });
+  return { page, context, problems };
+}
+
+/** Fills and sends one command form, returning its outcome element. */
+async function send(page, command, values = {}) {
+  await page.click(`[data-pick=${command}]`);
+  const form = page.locator(`form[data-command=${command}]`);
+  for (const [name, value] of Object.entries(values)) {
+    const field = form.locator(`[name=${name}]`);
+    if ((await field.evaluate((el) => el.tagName)) === "SELECT") await field.selectOption(value);
+    else await field.fill(String(value));
+  }
+  await form.locator("button[type=submit]").click();
+  return form.locator(".outcome");
+}
+
+async function accepted(page, command, values) {
+  const outcome = await send(page, command, values);
+  await outcome.locator("text=Accepted at").waitFor({ timeout: 10000 });
+  return outcome;
+}
+
+function setRange(locator, value) {
+  return locator.evaluate((el, v) => {
+    el.value = String(v);
+    el.dispatchEvent(new Event("input", { bubbles: true }));
+    el.dispatchEvent(new Event("change", { bubbles: true }));
+  }, value);
+}
+
+const balanceOf = (page, account) => page.locator(`[data-read-model=balances] tr[data-account="${account}"] .balance`);
+
+test("a command shows pending, then accepted with its position and events", async () => {
+  const { page, context, problems } = await open();
+  await page.click("[data-pick=OpenAccount]");
+  await page.evaluate(() => {
+    window.seen = [];
+    const form = document.querySelector("form[data-command=OpenAccount]");
+    new MutationObserver(() => window.seen.push(form.querySelector(".outcome")?.textContent ?? "")).observe(form, {
+      subtree: true,
+      childList: true,
+      characterData: true,
+    });
+  });
+  const outcome = await accepted(page, "OpenAccount", { account: "acc-1" });
+  assert.match(await outcome.textContent(), /Accepted at #1/);
+  assert.match(await outcome.textContent(), /#1 AccountOpened/);
+  const seen = await page.evaluate(() => window.seen.filter(Boolean));
+  const pending = seen.findIndex((s) => s.startsWith("Pending"));
+  const done = seen.findIndex((s) => s.startsWith("Accepted"));
+  assert.ok(pending >= 0 && done > pending, `pending, then accepted: ${JSON.stringify(seen)}`);
+
+  await page.check("text=Read your writes");
+  const deposit = await accepted(page, "Deposit", { account: "acc-1", amount: 12345 });
+  assert.match(await deposit.textContent(), /Accepted at #2/);
+  // With read-your-writes on, the result shows only once the read models have it.
+  assert.equal(await balanceOf(page, "acc-1").textContent(), "123.45 EUR");
+  await page.screenshot({ path: `${ARTIFACTS}/accepted.png` });
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test("a rejected command shows the domain's error and changes nothing", async () => {
+  const { page, context, problems } = await open();
+  await accepted(page, "OpenAccount", { account: "acc-1" });
+  await accepted(page, "Deposit", { account: "acc-1", amount: 500 });
+  const refused = await send(page, "Withdraw", { account: "acc-1", amount: 100000 });
+  await refused.locator("text=InsufficientFunds").waitFor();
+  assert.match(await refused.textContent(), /has 500 available, less than the 100000 requested/);
+  const malformed = await send(page, "Deposit", { account: "acc-1", amount: "ten" });
+  await malformed.locator("text=InvalidCommand").waitFor();
+  const closed = await send(page, "CloseAccount", { account: "acc-1" });
+  await closed.locator("text=AccountNotEmpty").waitFor();
+  await page.screenshot({ path: `${ARTIFACTS}/rejected.png` });
+  assert.equal(await page.locator("[data-head]").getAttribute("data-head"), "2");
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test("with a delay, a read model falls behind and catches up", async () => {
+  const { page, context, problems } = await open();
+  await accepted(page, "OpenAccount", { account: "acc-1" });
+  const badge = page.locator("[data-badge=balances]");
+  await badge.locator("text=up to date at #1").waitFor();
+  await setRange(page.locator("#delay-balances"), 700);
+  await page.locator("[data-projection=balances] >> text=Delay 700 ms per event").waitFor();
+  for (let i = 0; i < 4; i++) await accepted(page, "Deposit", { account: "acc-1", amount: 100 });
+  await badge.locator("text=/behind by \\d+ events/").waitFor({ timeout: 5000 });
+  await page.screenshot({ path: `${ARTIFACTS}/behind.png` });
+  await badge.locator("text=up to date at #5").waitFor({ timeout: 15000 });
+  assert.equal(await balanceOf(page, "acc-1").textContent(), "4.00 EUR");
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test("scrubbing the timeline shows an old balance, and back to live", async () => {
+  const { page, context, problems } = await open();
+  await accepted(page, "OpenAccount", { account: "acc-1" });
+  await accepted(page, "Deposit", { account: "acc-1", amount: 10000 });
+  await accepted(page, "Deposit", { account: "acc-1", amount: 5000 });
+  await page.locator("[data-badge=balances] >> text=up to date at #3").waitFor();
+  assert.equal(await balanceOf(page, "acc-1").textContent(), "150.00 EUR");
+  await setRange(page.locator("#scrubber"), 2);
+  await page.locator("[data-badge=balances] >> text=as of #2").waitFor();
+  await page.locator('[data-read-model=balances] tr[data-account="acc-1"] .balance:text("100.00 EUR")').waitFor();
+  await page.screenshot({ path: `${ARTIFACTS}/scrubbed.png` });
+  await page.click("text=Back to live");
+  await page.locator('[data-read-model=balances] tr[data-account="acc-1"] .balance:text("150.00 EUR")').waitFor();
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test("a second tab sees a command from the first, and says which tab runs the projections", async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const first = await open(context);
+  await first.page.locator("[data-tab-role=leader]").waitFor();
+  const second = await open(context);
+  await second.page.locator("[data-tab-role=follower]").waitFor();
+  assert.match(await second.page.locator(".tab").textContent(), /Another tab runs the projections/);
+  await accepted(first.page, "OpenAccount", { account: "shared" });
+  await accepted(first.page, "Deposit", { account: "shared", amount: 4200 });
+  await second.page.locator('[data-read-model=balances] tr[data-account="shared"] .balance:text("42.00 EUR")').waitFor({ timeout: 10000 });
+  await accepted(second.page, "Deposit", { account: "shared", amount: 800 });
+  await first.page.locator('[data-read-model=balances] tr[data-account="shared"] .balance:text("50.00 EUR")').waitFor({ timeout: 10000 });
+  await second.page.screenshot({ path: `${ARTIFACTS}/second-tab.png` });
+  assert.deepEqual([...first.problems, ...second.problems], []);
+  await context.close();
+});
+
+test("the timeline inspects an event: its envelope, its aggregate's change, what it did to read models", async () => {
+  const { page, context, problems } = await open();
+  await accepted(page, "OpenAccount", { account: "a" });
+  await accepted(page, "OpenAccount", { account: "b" });
+  await accepted(page, "Deposit", { account: "a", amount: 1000 });
+  await accepted(page, "Transfer", { from: "a", to: "b", amount: 300, mode: "saga" });
+  await page.locator("[data-read-model=transfers] li[data-status=completed]").waitFor({ timeout: 10000 });
+  await page.selectOption("#filter-type", "TransferDebited");
+  await page.locator(".timeline .row").first().click();
+  const inspector = page.locator(".inspector");
+  await inspector.locator("text=TransferDebited on account-a").waitFor();
+  assert.match(await inspector.textContent(), /"type": "TransferDebited"/);
+  // The aggregate's balance went from 10.00 to 7.00, and the held money appeared.
+  await inspector.locator(".diff td:text('balance')").first().waitFor();
+  assert.match(await inspector.textContent(), /balances \/ a/);
+  // Keyboard: the next matching event.
+  await page.selectOption("#filter-type", "");
+  await page.locator(".timeline").focus();
+  await page.keyboard.press("ArrowDown");
+  await inspector.locator("text=/#\\d+ TransferReceived on account-b/").waitFor();
+  await page.screenshot({ path: `${ARTIFACTS}/inspector.png`, fullPage: true });
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test("generated data streams in with progress, and the timeline stays virtualized", async () => {
+  const { page, context, problems } = await open();
+  await page.fill("#generate-count", "3000");
+  await page.click("text=Generate demo data");
+  await page.locator(".data .message:text('Generated 3000 commands')").waitFor({ timeout: 60000 });
+  const head = Number(await page.locator("[data-head]").getAttribute("data-head"));
+  assert.ok(head >= 3000, `log at #${head}`);
+  const rows = await page.locator(".timeline .row").count();
+  assert.ok(rows < 60, `only the rows in view are drawn: ${rows}`);
+  await page.locator(".timeline").evaluate((el) => {
+    el.scrollTop = el.scrollHeight;
+  });
+  await page.locator(`.timeline .row[data-position="${head}"]`).waitFor();
+  await page.screenshot({ path: `${ARTIFACTS}/generated.png` });
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.screenshot({ path: `${ARTIFACTS}/phone.png`, fullPage: false });
+  assert.deepEqual(problems, []);
+  await context.close();
+});

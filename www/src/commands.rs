@@ -1,0 +1,294 @@
+//! The command side: a form for every command. Nothing is checked here: the command goes to the
+//! domain as the user typed it, and the page shows what the domain answered.
+
+use eventline_core::demo::command::parse_command_value;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use serde_json::{Map, Value, json};
+
+use crate::format;
+use crate::state::Demo;
+
+#[derive(Clone, Copy)]
+enum Kind {
+    Text,
+    /// A whole number sent as a JSON number (when it is one).
+    Number,
+    Choice(&'static [&'static str]),
+}
+
+#[derive(Clone, Copy)]
+struct Field {
+    name: &'static str,
+    label: &'static str,
+    kind: Kind,
+    initial: &'static str,
+    /// Left out of the command when empty.
+    optional: bool,
+}
+
+const fn text(name: &'static str, label: &'static str, initial: &'static str) -> Field {
+    Field { name, label, kind: Kind::Text, initial, optional: false }
+}
+
+const fn number(name: &'static str, label: &'static str, initial: &'static str) -> Field {
+    Field { name, label, kind: Kind::Number, initial, optional: false }
+}
+
+const fn choice(name: &'static str, label: &'static str, options: &'static [&'static str]) -> Field {
+    Field { name, label, kind: Kind::Choice(options), initial: options[0], optional: false }
+}
+
+const fn optional(field: Field) -> Field {
+    Field { optional: true, ..field }
+}
+
+const BANK: &[(&str, &str, &[Field])] = &[
+    (
+        "OpenAccount",
+        "Open an account",
+        &[text("account", "Account", "acc-1"), choice("currency", "Currency", &["EUR", "USD", "GBP"])],
+    ),
+    ("Deposit", "Deposit", &[text("account", "Account", "acc-1"), number("amount", "Amount (cents)", "10000")]),
+    ("Withdraw", "Withdraw", &[text("account", "Account", "acc-1"), number("amount", "Amount (cents)", "2500")]),
+    ("CloseAccount", "Close an account", &[text("account", "Account", "acc-1")]),
+    (
+        "Transfer",
+        "Transfer",
+        &[
+            text("from", "From", "acc-1"),
+            text("to", "To", "acc-2"),
+            number("amount", "Amount (cents)", "1000"),
+            choice("mode", "Mode", &["atomic", "saga"]),
+        ],
+    ),
+];
+
+const ORDERS: &[(&str, &str, &[Field])] = &[
+    ("CreateOrder", "Create an order", &[text("order", "Order", "o-1"), text("customer", "Customer", "alice")]),
+    (
+        "AddItem",
+        "Add an item",
+        &[
+            text("order", "Order", "o-1"),
+            text("sku", "SKU", "book"),
+            number("quantity", "Quantity", "2"),
+            number("unitPrice", "Unit price (cents)", "1250"),
+        ],
+    ),
+    ("ConfirmOrder", "Confirm", &[text("order", "Order", "o-1")]),
+    ("PayOrder", "Pay", &[text("order", "Order", "o-1"), number("amount", "Amount (cents)", "2500")]),
+    ("ShipOrder", "Ship", &[text("order", "Order", "o-1")]),
+    ("DeliverOrder", "Deliver", &[text("order", "Order", "o-1")]),
+    ("CancelOrder", "Cancel", &[text("order", "Order", "o-1"), optional(text("reason", "Reason", ""))]),
+];
+
+#[derive(Clone, Debug, PartialEq)]
+enum Outcome {
+    Idle,
+    Pending,
+    /// Committed; waiting for the read models (read-your-writes).
+    Waiting(u64),
+    Accepted {
+        position: u64,
+        events: Vec<String>,
+        saga: Option<String>,
+    },
+    Rejected {
+        code: String,
+        message: String,
+    },
+}
+
+/// The command as JSON, from the form's values as typed.
+fn command_json(command: &str, fields: &[Field], values: &[String]) -> Value {
+    let mut object = Map::new();
+    object.insert("type".into(), command.into());
+    for (field, value) in fields.iter().zip(values) {
+        if field.optional && value.is_empty() {
+            continue;
+        }
+        let json = match field.kind {
+            // What is not a number is sent as typed, for the domain to refuse.
+            Kind::Number => serde_json::from_str::<serde_json::Number>(value.trim())
+                .map(Value::Number)
+                .unwrap_or_else(|_| value.clone().into()),
+            Kind::Text | Kind::Choice(_) => value.clone().into(),
+        };
+        object.insert(field.name.into(), json);
+    }
+    Value::Object(object)
+}
+
+async fn submit(demo: Demo, json: Value, outcome: RwSignal<Outcome>) {
+    let Some(runtime) = demo.runtime() else { return };
+    let saga = json["mode"] == "saga";
+    let request = match parse_command_value(json) {
+        Ok(request) => request,
+        Err(e) => return outcome.set(Outcome::Rejected { code: "InvalidCommand".into(), message: e.message }),
+    };
+    match runtime.execute(request).await {
+        Ok(executed) => {
+            let position = executed.receipt.last_position().0;
+            if demo.read_your_writes.get_untracked() {
+                outcome.set(Outcome::Waiting(position));
+                let _ = runtime.wait_for(position, None, 15_000).await;
+            }
+            let events =
+                executed.receipt.events.iter().map(|e| format!("#{} {}", e.meta.position.0, e.event_type)).collect();
+            let saga = saga.then(|| executed.receipt.command_id.to_string());
+            outcome.set(Outcome::Accepted { position, events, saga });
+            demo.refresh.update(|n| *n += 1);
+        }
+        Err(failure) => outcome.set(Outcome::Rejected { code: failure.code, message: failure.message }),
+    }
+}
+
+#[component]
+fn CommandForm(
+    command: &'static str,
+    title: &'static str,
+    fields: &'static [Field],
+    chosen: RwSignal<&'static str>,
+) -> impl IntoView {
+    let demo = expect_context::<Demo>();
+    let values: Vec<RwSignal<String>> = fields.iter().map(|f| RwSignal::new(f.initial.to_string())).collect();
+    let outcome = RwSignal::new(Outcome::Idle);
+    let inputs = fields
+        .iter()
+        .zip(values.clone())
+        .map(|(field, value)| {
+            let id = format!("{command}-{}", field.name);
+            let input = match field.kind {
+                Kind::Choice(options) => view! {
+                    <select id=id.clone() name=field.name on:change=move |ev| value.set(event_target_value(&ev))>
+                        {options.iter().map(|o| view! { <option value=*o selected=move || value.get() == *o>{*o}</option> }).collect_view()}
+                    </select>
+                }
+                .into_any(),
+                Kind::Number => view! {
+                    <input id=id.clone() name=field.name inputmode="numeric" prop:value=move || value.get()
+                        on:input=move |ev| value.set(event_target_value(&ev)) />
+                }
+                .into_any(),
+                Kind::Text => view! {
+                    <input id=id.clone() name=field.name prop:value=move || value.get()
+                        on:input=move |ev| value.set(event_target_value(&ev)) />
+                }
+                .into_any(),
+            };
+            view! { <label for=id>{field.label}</label>{input} }
+        })
+        .collect_view();
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if outcome.get_untracked() == Outcome::Pending {
+            return;
+        }
+        let typed: Vec<String> = values.iter().map(|v| v.get_untracked()).collect();
+        let json = command_json(command, fields, &typed);
+        outcome.set(Outcome::Pending);
+        spawn_local(submit(demo, json, outcome));
+    };
+    view! {
+        <form class="command" data-command=command on:submit=on_submit hidden=move || chosen.get() != command>
+            <h3>{title}</h3>
+            <div class="fields">{inputs}</div>
+            <button type="submit" disabled=move || outcome.get() == Outcome::Pending>{title}</button>
+            <OutcomeView outcome />
+        </form>
+    }
+}
+
+#[component]
+fn OutcomeView(outcome: RwSignal<Outcome>) -> impl IntoView {
+    move || {
+        match outcome.get() {
+        Outcome::Idle => view! { <p class="outcome" role="status"></p> }.into_any(),
+        Outcome::Pending => view! { <p class="outcome pending" role="status">"Pending…"</p> }.into_any(),
+        Outcome::Waiting(position) => {
+            view! { <p class="outcome pending" role="status">{format!("Committed at #{position}; waiting for the read models…")}</p> }
+                .into_any()
+        }
+        Outcome::Accepted { position, events, saga } => view! {
+            <div class="outcome accepted" role="status">
+                <p>{format!("Accepted at #{position}")}</p>
+                <ul class="events">{events.into_iter().map(|e| view! { <li>{e}</li> }).collect_view()}</ul>
+                {saga.map(|transfer| view! { <SagaSteps transfer /> })}
+            </div>
+        }
+        .into_any(),
+        Outcome::Rejected { code, message } => view! {
+            <p class="outcome rejected" role="alert"><strong>{code}</strong>": "{message}</p>
+        }
+        .into_any(),
+    }
+    }
+}
+
+/// A saga transfer's steps, as the transfers read model sees them, live.
+#[component]
+fn SagaSteps(transfer: String) -> impl IntoView {
+    let demo = expect_context::<Demo>();
+    let steps = LocalResource::new(move || {
+        let transfer = transfer.clone();
+        demo.refresh.track();
+        async move {
+            let runtime = demo.runtime()?;
+            let answer = runtime.query("transfers", &json!({ "transferId": transfer })).await.ok()?;
+            Some(answer.data)
+        }
+    });
+    move || {
+        let view = steps.get().flatten().filter(|v| !v.is_null())?;
+        let steps: Vec<String> = view["steps"]
+            .as_array()?
+            .iter()
+            .map(|s| format!("#{} {}", format::text(&s["position"]), format::text(&s["step"])))
+            .collect();
+        Some(view! {
+            <p class="saga">{format!("Saga: {}", format::text(&view["status"]))}</p>
+            <ol class="saga-steps">{steps.into_iter().map(|s| view! { <li>{s}</li> }).collect_view()}</ol>
+        })
+    }
+}
+
+#[component]
+pub fn CommandSide() -> impl IntoView {
+    let demo = expect_context::<Demo>();
+    // One form shows at a time; each keeps what was typed into it.
+    let chosen = RwSignal::new("OpenAccount");
+    let picker = |list: &'static [(&'static str, &'static str, &'static [Field])]| {
+        list.iter()
+            .map(|&(command, title, _)| {
+                view! {
+                    <button type="button" data-pick=command aria-pressed=move || (chosen.get() == command).to_string()
+                        on:click=move |_| chosen.set(command)>{title}</button>
+                }
+            })
+            .collect_view()
+    };
+    let forms = move |list: &'static [(&'static str, &'static str, &'static [Field])]| {
+        list.iter()
+            .map(|&(command, title, fields)| view! { <CommandForm command title fields chosen /> })
+            .collect_view()
+    };
+    view! {
+        <section class="panel commands" aria-labelledby="command-side">
+            <h2 id="command-side">"Command side"</h2>
+            <label class="switch">
+                <input type="checkbox" prop:checked=move || demo.read_your_writes.get()
+                    on:change=move |ev| demo.read_your_writes.set(event_target_checked(&ev)) />
+                "Read your writes: wait for the read models before showing a result"
+            </label>
+            <nav class="picker" aria-label="Commands">
+                <h3 class="group">"Bank"</h3>
+                <div>{picker(BANK)}</div>
+                <h3 class="group">"Orders"</h3>
+                <div>{picker(ORDERS)}</div>
+            </nav>
+            {forms(BANK)}
+            {forms(ORDERS)}
+        </section>
+    }
+}

@@ -1,0 +1,70 @@
+//! Showing numbers, times and JSON to people.
+
+use serde_json::Value;
+
+/// Minor units as money: `1234` in EUR is `12.34 EUR`.
+pub fn money(minor_units: u64, currency: &str) -> String {
+    format!("{}.{:02} {currency}", minor_units / 100, minor_units % 100)
+}
+
+/// A JSON number of minor units as money; anything else as it is.
+pub fn money_of(value: &Value, currency: &str) -> String {
+    value.as_u64().map_or_else(|| value.to_string(), |n| money(n, currency))
+}
+
+/// Milliseconds since the epoch as a local time of day.
+pub fn time(ms: u64) -> String {
+    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms as f64));
+    format!(
+        "{:02}:{:02}:{:02}.{:03}",
+        date.get_hours(),
+        date.get_minutes(),
+        date.get_seconds(),
+        date.get_milliseconds()
+    )
+}
+
+pub fn text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        Value::Null => "—".to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// One line of a diff between two JSON values.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Changed {
+    pub path: String,
+    pub before: Option<Value>,
+    pub after: Option<Value>,
+}
+
+/// The leaves that differ between `before` and `after`, with their paths (`balance`,
+/// `pending.t-1`, `lines[0].quantity`).
+pub fn diff(before: &Value, after: &Value) -> Vec<Changed> {
+    let mut out = Vec::new();
+    walk("", Some(before), Some(after), &mut out);
+    out
+}
+
+fn walk(path: &str, before: Option<&Value>, after: Option<&Value>, out: &mut Vec<Changed>) {
+    match (before, after) {
+        (Some(Value::Object(a)), Some(Value::Object(b))) => {
+            let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
+            keys.sort();
+            keys.dedup();
+            for key in keys {
+                let child = if path.is_empty() { key.clone() } else { format!("{path}.{key}") };
+                walk(&child, a.get(key), b.get(key), out);
+            }
+        }
+        (Some(Value::Array(a)), Some(Value::Array(b))) => {
+            for i in 0..a.len().max(b.len()) {
+                walk(&format!("{path}[{i}]"), a.get(i), b.get(i), out);
+            }
+        }
+        (a, b) if a != b => out.push(Changed { path: path.to_string(), before: a.cloned(), after: b.cloned() }),
+        _ => {}
+    }
+}

@@ -1,0 +1,100 @@
+//! Projection lag made visible: per projection a gauge, a minute of lag as a sparkline, and the
+//! controls (pause, resume, a per-event delay, rebuild with its progress).
+
+use eventline_web::runtime::{Control, ProjectionStatus};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use crate::state::{Demo, LAG_SAMPLES};
+
+const WIDTH: f64 = 120.0;
+const HEIGHT: f64 = 28.0;
+
+fn control(demo: Demo, name: String, control: Control) {
+    spawn_local(async move {
+        if let Some(runtime) = demo.runtime() {
+            let _ = runtime.control(&name, control).await;
+        }
+    });
+}
+
+/// SVG points for lag samples, scaled to the largest one.
+fn sparkline(samples: &[u64]) -> String {
+    let max = samples.iter().copied().max().unwrap_or(0).max(1) as f64;
+    let step = WIDTH / (LAG_SAMPLES - 1) as f64;
+    let offset = LAG_SAMPLES.saturating_sub(samples.len());
+    samples
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| {
+            format!("{:.1},{:.1}", (offset + i) as f64 * step, HEIGHT - 1.0 - v as f64 / max * (HEIGHT - 2.0))
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[component]
+fn ProjectionRow(name: String) -> impl IntoView {
+    let demo = expect_context::<Demo>();
+    let key = name.clone();
+    let status = Memo::new(move |_| demo.statuses.get().into_iter().find(|s| s.name == key));
+    let key = name.clone();
+    let samples = Memo::new(move |_| {
+        demo.lag_history.with(|h| h.get(&key).map(|s| s.iter().copied().collect::<Vec<_>>()).unwrap_or_default())
+    });
+    let delay = RwSignal::new(0u32);
+    Effect::new(move || {
+        if let Some(s) = status.get() {
+            delay.set(s.delay_ms);
+        }
+    });
+    let field = move |f: fn(&ProjectionStatus) -> String| move || status.get().map(|s| f(&s)).unwrap_or_default();
+    let (pause_name, delay_name, rebuild_name) = (name.clone(), name.clone(), name.clone());
+    let slider_id = format!("delay-{name}");
+    view! {
+        <div class="projection" data-projection=name.clone()>
+            <div class="head">
+                <strong>{name.clone()}</strong>
+                <span class=move || format!("state {}", field(|s| s.status.to_string())())>{field(|s| s.status.to_string())}</span>
+            </div>
+            <div class="lag">
+                <meter min="0" max=move || status.get().map_or(1, |s| s.lag.events.max(20)) value=move || status.get().map_or(0, |s| s.lag.events)
+                    aria-label=format!("{name} lag in events")></meter>
+                <span class="figures">{field(|s| format!("#{} of #{}, lag {} events / {} ms", s.checkpoint, s.head, s.lag.events, s.lag.ms))}</span>
+                <svg class="sparkline" viewBox=format!("0 0 {WIDTH} {HEIGHT}") role="img" aria-label=format!("{name} lag over the last minute")>
+                    <polyline points=move || sparkline(&samples.get()) />
+                </svg>
+            </div>
+            <div class="controls">
+                <button type="button" on:click=move |_| {
+                    let paused = status.get_untracked().is_some_and(|s| s.paused);
+                    control(demo, pause_name.clone(), if paused { Control::Resume } else { Control::Pause });
+                }>{move || if status.get().is_some_and(|s| s.paused) { "Resume" } else { "Pause" }}</button>
+                <label for=slider_id.clone()>{move || format!("Delay {} ms per event", delay.get())}</label>
+                <input id=slider_id type="range" min="0" max="2000" step="50" prop:value=move || delay.get().to_string()
+                    on:input=move |ev| delay.set(event_target_value(&ev).parse().unwrap_or(0))
+                    on:change=move |ev| control(demo, delay_name.clone(), Control::Delay { ms: event_target_value(&ev).parse().unwrap_or(0) }) />
+                <button type="button" on:click=move |_| control(demo, rebuild_name.clone(), Control::Rebuild)>"Rebuild"</button>
+                {move || status.get().and_then(|s| s.progress).map(|p| view! {
+                    <progress max="1" value=p aria-label="rebuild progress"></progress>
+                })}
+            </div>
+        </div>
+    }
+}
+
+#[component]
+pub fn Projections() -> impl IntoView {
+    let demo = expect_context::<Demo>();
+    view! {
+        <section class="panel projections" aria-labelledby="projections">
+            <h2 id="projections">"Projections"</h2>
+            <p class="runner" data-runner=move || if demo.leader.get() { "here" } else { "elsewhere" }>
+                {move || if demo.leader.get() { "This tab runs the projections." } else { "Another tab runs the projections; this one reads what it writes." }}
+            </p>
+            <For each=move || demo.statuses.get() key=|s| s.name.clone() let:status>
+                <ProjectionRow name=status.name />
+            </For>
+        </section>
+    }
+}

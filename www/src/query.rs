@@ -1,0 +1,305 @@
+//! The query side: every read model in a panel, with how current it is. When the timeline's
+//! scrubber is set, every panel shows the read model as it was then.
+
+use std::rc::Rc;
+
+use eventline_core::ids::Position;
+use eventline_core::temporal::AsOf;
+use eventline_web::runtime::History;
+use leptos::prelude::*;
+use serde_json::{Value, json};
+
+use crate::format::{self, money_of, text};
+use crate::state::Demo;
+
+/// Rows shown per table; the rest is counted.
+const ROWS: usize = 12;
+
+type Render = fn(&Value) -> AnyView;
+
+/// "up to date at #N", "behind by K events / T ms", or the point in history shown.
+fn badge(demo: Demo, name: &'static str) -> impl Fn() -> (String, &'static str) + Copy + 'static {
+    move || {
+        if let Some(at) = demo.as_of.get() {
+            return (format!("as of #{at}"), "history");
+        }
+        let statuses = demo.statuses.get();
+        let Some(status) = statuses.iter().find(|s| s.name == name) else { return ("…".into(), "unknown") };
+        let state = if status.lag.events == 0 {
+            (format!("up to date at #{}", status.checkpoint), "current")
+        } else {
+            (format!("behind by {} events / {} ms", status.lag.events, status.lag.ms), "behind")
+        };
+        match status.status {
+            "paused" => (format!("paused · {}", state.0), "behind"),
+            "rebuilding" => (format!("rebuilding {:.0}%", status.progress.unwrap_or(0.0) * 100.0), "behind"),
+            "failed" => ("failed".into(), "failed"),
+            _ => state,
+        }
+    }
+}
+
+#[component]
+fn Panel(
+    name: &'static str,
+    title: &'static str,
+    args: Value,
+    render: Render,
+    history: LocalResource<Option<Rc<History>>>,
+) -> impl IntoView {
+    let demo = expect_context::<Demo>();
+    let live_args = args.clone();
+    let live = LocalResource::new(move || {
+        let args = live_args.clone();
+        demo.refresh.track();
+        async move { demo.runtime()?.query(name, &args).await.ok().map(|answer| answer.data) }
+    });
+    let data = move || match demo.as_of.get() {
+        Some(_) => history.get().flatten().and_then(|h| h.query(name, &args).ok()),
+        None => live.get().flatten(),
+    };
+    let badge = badge(demo, name);
+    let badge_text = move || badge().0;
+    view! {
+        <article class="read-model" data-read-model=name aria-labelledby=format!("rm-{name}")>
+            <header>
+                <h3 id=format!("rm-{name}")>{title}</h3>
+                <span class=move || format!("badge {}", badge().1) data-badge=name aria-live="polite">{badge_text}</span>
+            </header>
+            <div class="body">{move || data().map(|d| render(&d))}</div>
+        </article>
+    }
+}
+
+fn more(total: usize) -> Option<AnyView> {
+    (total > ROWS).then(|| view! { <p class="more">{format!("and {} more", total - ROWS)}</p> }.into_any())
+}
+
+fn balances(data: &Value) -> AnyView {
+    let accounts = data["accounts"].as_array().cloned().unwrap_or_default();
+    let total = accounts.len();
+    view! {
+        <table>
+            <thead><tr><th>"Account"</th><th class="n">"Balance"</th><th class="n">"Held"</th><th>"State"</th></tr></thead>
+            <tbody>
+                {accounts.into_iter().take(ROWS).map(|a| {
+                    let currency = text(&a["currency"]);
+                    view! {
+                        <tr data-account=text(&a["account"])>
+                            <td>{text(&a["account"])}</td>
+                            <td class="n balance">{money_of(&a["balance"], &currency)}</td>
+                            <td class="n">{money_of(&a["pending"], &currency)}</td>
+                            <td>{text(&a["state"])}</td>
+                        </tr>
+                    }
+                }).collect_view()}
+            </tbody>
+        </table>
+        {more(total)}
+        <p class="total">{format!("Money in all accounts: {}", money_of(&data["total"], "EUR"))}</p>
+    }
+    .into_any()
+}
+
+fn summaries(data: &Value) -> AnyView {
+    let rows = data.as_array().cloned().unwrap_or_default();
+    let total = rows.len();
+    view! {
+        <table>
+            <thead><tr><th>"Account"</th><th class="n">"In"</th><th class="n">"Out"</th><th class="n">"Tx"</th><th>"Last"</th></tr></thead>
+            <tbody>
+                {rows.into_iter().take(ROWS).map(|s| {
+                    let deposits = s["totalDeposits"].as_u64().unwrap_or(0) + s["totalTransferredIn"].as_u64().unwrap_or(0);
+                    let withdrawals = s["totalWithdrawals"].as_u64().unwrap_or(0) + s["totalTransferredOut"].as_u64().unwrap_or(0);
+                    view! {
+                        <tr>
+                            <td>{text(&s["account"])}</td>
+                            <td class="n">{format::money(deposits, "")}</td>
+                            <td class="n">{format::money(withdrawals, "")}</td>
+                            <td class="n">{text(&s["transactionCount"])}</td>
+                            <td>{format::time(s["lastActivity"].as_u64().unwrap_or(0))}</td>
+                        </tr>
+                    }
+                }).collect_view()}
+            </tbody>
+        </table>
+        {more(total)}
+    }
+    .into_any()
+}
+
+fn top(data: &Value) -> AnyView {
+    let rows = data.as_array().cloned().unwrap_or_default();
+    view! {
+        <ol class="ranking">
+            {rows.into_iter().map(|r| view! {
+                <li><span>{text(&r["account"])}</span><span class="n">{money_of(&r["balance"], &text(&r["currency"]))}</span></li>
+            }).collect_view()}
+        </ol>
+    }
+    .into_any()
+}
+
+fn board(data: &Value) -> AnyView {
+    let counts: Vec<(String, String)> =
+        data["counts"].as_object().map(|m| m.iter().map(|(k, v)| (k.clone(), text(v))).collect()).unwrap_or_default();
+    let orders = data["orders"].as_array().cloned().unwrap_or_default();
+    let mut to_ship: Vec<Value> = orders.iter().filter(|o| o["status"] == "paid").cloned().collect();
+    to_ship.sort_by_key(|o| o["updatedAt"].as_u64());
+    let shown = to_ship.len();
+    view! {
+        <ul class="counts">{counts.into_iter().map(|(status, n)| view! { <li><span>{status}</span>" "<strong>{n}</strong></li> }).collect_view()}</ul>
+        <h4>"Warehouse: paid, to ship"</h4>
+        <table>
+            <thead><tr><th>"Order"</th><th>"Customer"</th><th class="n">"Units"</th><th class="n">"Total"</th></tr></thead>
+            <tbody>
+                {to_ship.into_iter().take(ROWS).map(|o| view! {
+                    <tr><td>{text(&o["order"])}</td><td>{text(&o["customer"])}</td><td class="n">{text(&o["units"])}</td><td class="n">{money_of(&o["total"], "")}</td></tr>
+                }).collect_view()}
+            </tbody>
+        </table>
+        {more(shown)}
+    }
+    .into_any()
+}
+
+fn transfers(data: &Value) -> AnyView {
+    let mut rows = data.as_array().cloned().unwrap_or_default();
+    rows.sort_by_key(|t| std::cmp::Reverse(t["steps"][0]["position"].as_u64()));
+    let total = rows.len();
+    view! {
+        <ul class="transfers">
+            {rows.into_iter().take(ROWS).map(|t| {
+                let steps: Vec<String> = t["steps"].as_array().map(|s| s.iter().map(|s| text(&s["step"])).collect()).unwrap_or_default();
+                view! {
+                    <li data-status=text(&t["status"])>
+                        <strong>{text(&t["transferId"])}</strong>
+                        {format!(" {} → {} {} ({}): {}", text(&t["from"]), text(&t["to"]), money_of(&t["amount"], ""), text(&t["mode"]), text(&t["status"]))}
+                        <small>{steps.join(" → ")}</small>
+                        {t["reason"].as_str().map(|r| view! { <small class="reason">{r.to_string()}</small> })}
+                    </li>
+                }
+            }).collect_view()}
+        </ul>
+        {more(total)}
+    }
+    .into_any()
+}
+
+fn audit(data: &Value) -> AnyView {
+    let entries = data["entries"].as_array().cloned().unwrap_or_default();
+    view! {
+        <p class="total">{format!("{} events", text(&data["total"]))}</p>
+        <table>
+            <thead><tr><th class="n">"#"</th><th>"Time"</th><th>"Event"</th><th>"Stream"</th></tr></thead>
+            <tbody>
+                {entries.into_iter().map(|e| view! {
+                    <tr class:undecodable=!e["undecodable"].is_null()>
+                        <td class="n">{text(&e["position"])}</td>
+                        <td>{format::time(e["recordedAt"].as_u64().unwrap_or(0))}</td>
+                        <td>{text(&e["eventType"])}</td>
+                        <td>{text(&e["stream"])}</td>
+                    </tr>
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+    .into_any()
+}
+
+/// Each customer's orders: pick a customer, see their history.
+#[component]
+fn CustomerPanel(history: LocalResource<Option<Rc<History>>>) -> impl IntoView {
+    let demo = expect_context::<Demo>();
+    let chosen = RwSignal::new(String::new());
+    let read = move |args: Value| async move {
+        match demo.as_of.get_untracked() {
+            Some(_) => None,
+            None => demo.runtime()?.query("customerOrders", &args).await.ok().map(|a| a.data),
+        }
+    };
+    let customers = LocalResource::new(move || {
+        demo.refresh.track();
+        read(Value::Null)
+    });
+    let orders = LocalResource::new(move || {
+        demo.refresh.track();
+        let customer = chosen.get();
+        read(json!({ "customer": customer }))
+    });
+    let list = move || match demo.as_of.get() {
+        Some(_) => history.get().flatten().and_then(|h| h.query("customerOrders", &Value::Null).ok()),
+        None => customers.get().flatten(),
+    };
+    let shown = move || match demo.as_of.get() {
+        Some(_) => {
+            history.get().flatten().and_then(|h| h.query("customerOrders", &json!({ "customer": chosen.get() })).ok())
+        }
+        None => orders.get().flatten(),
+    };
+    Effect::new(move || {
+        if chosen.get().is_empty()
+            && let Some(first) = list().and_then(|l| l.get(0).and_then(Value::as_str).map(str::to_string))
+        {
+            chosen.set(first);
+        }
+    });
+    let badge = badge(demo, "customerOrders");
+    let badge_text = move || badge().0;
+    view! {
+        <article class="read-model" data-read-model="customerOrders" aria-labelledby="rm-customerOrders">
+            <header>
+                <h3 id="rm-customerOrders">"Customer order history"</h3>
+                <span class=move || format!("badge {}", badge().1) data-badge="customerOrders" aria-live="polite">{badge_text}</span>
+            </header>
+            <div class="body">
+                <label for="customer-pick">"Customer"</label>
+                <select id="customer-pick" on:change=move |ev| chosen.set(event_target_value(&ev))>
+                    {move || list().and_then(|l| l.as_array().cloned()).unwrap_or_default().into_iter().map(|c| {
+                        let c = text(&c);
+                        let selected = c == chosen.get();
+                        view! { <option value=c.clone() selected=selected>{c.clone()}</option> }
+                    }).collect_view()}
+                </select>
+                {move || shown().filter(|v| !v.is_null()).map(|h| view! {
+                    <table>
+                        <thead><tr><th>"Order"</th><th>"Status"</th><th class="n">"Total"</th></tr></thead>
+                        <tbody>
+                            {h["orders"].as_array().cloned().unwrap_or_default().into_iter().rev().take(ROWS).map(|o| view! {
+                                <tr><td>{text(&o["order"])}</td><td>{text(&o["status"])}</td><td class="n">{money_of(&o["total"], "")}</td></tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                })}
+            </div>
+        </article>
+    }
+}
+
+#[component]
+pub fn QuerySide() -> impl IntoView {
+    let demo = expect_context::<Demo>();
+    // Every panel's past comes from one fold of the log, computed once per position.
+    let history = LocalResource::new(move || {
+        let at = demo.as_of.get();
+        async move {
+            let at = at?;
+            let history = demo.runtime()?.history_at(AsOf::Position(Position(at))).await.ok()?;
+            Some(Rc::new(history))
+        }
+    });
+    view! {
+        <section class="panel queries" aria-labelledby="query-side">
+            <h2 id="query-side">"Query side"</h2>
+            <div class="read-models">
+                <Panel name="balances" title="Balances" args=Value::Null render=balances history />
+                <Panel name="accountSummaries" title="Account summaries" args=Value::Null render=summaries history />
+                <Panel name="topAccounts" title="Top accounts" args=json!({ "limit": 5 }) render=top history />
+                <Panel name="orderBoard" title="Order board" args=Value::Null render=board history />
+                <CustomerPanel history />
+                <Panel name="transfers" title="Transfers and sagas" args=Value::Null render=transfers history />
+                <Panel name="auditLog" title="Audit log" args=json!({ "limit": 12 }) render=audit history />
+            </div>
+        </section>
+    }
+}

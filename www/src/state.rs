@@ -1,0 +1,146 @@
+//! What the page's components share: the runtime, and signals for what they show.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use eventline_web::Runtime;
+use eventline_web::runtime::{Notice, ProjectionStatus};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+/// Lag samples kept per projection: one every half second, one minute.
+pub const LAG_SAMPLES: usize = 120;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Progress {
+    pub task: String,
+    pub done: u64,
+    pub total: u64,
+}
+
+/// Signals of the whole page. Copy: every component gets its own handle.
+#[derive(Clone, Copy)]
+pub struct Demo {
+    runtime: StoredValue<Option<Runtime>, LocalStorage>,
+    pub ready: RwSignal<bool>,
+    pub failure: RwSignal<Option<String>>,
+    /// The last position this tab knows of.
+    pub head: RwSignal<u64>,
+    /// Whether this tab runs the projections.
+    pub leader: RwSignal<bool>,
+    pub statuses: RwSignal<Vec<ProjectionStatus>>,
+    /// Lag in events per projection, oldest first.
+    pub lag_history: RwSignal<BTreeMap<String, VecDeque<u64>>>,
+    /// Wait for the read models before showing the result of one's own command.
+    pub read_your_writes: RwSignal<bool>,
+    /// The query side's point in history; `None` is live.
+    pub as_of: RwSignal<Option<u64>>,
+    /// Bumped when the query side should look again.
+    pub refresh: RwSignal<u64>,
+    pub progress: RwSignal<Option<Progress>>,
+    /// The event selected in the timeline.
+    pub selected: RwSignal<Option<u64>>,
+    refresh_pending: StoredValue<bool>,
+}
+
+impl Demo {
+    pub fn new() -> Demo {
+        Demo {
+            runtime: StoredValue::new_local(None),
+            ready: RwSignal::new(false),
+            failure: RwSignal::new(None),
+            head: RwSignal::new(0),
+            leader: RwSignal::new(false),
+            statuses: RwSignal::new(Vec::new()),
+            lag_history: RwSignal::new(BTreeMap::new()),
+            read_your_writes: RwSignal::new(false),
+            as_of: RwSignal::new(None),
+            refresh: RwSignal::new(0),
+            progress: RwSignal::new(None),
+            selected: RwSignal::new(None),
+            refresh_pending: StoredValue::new(false),
+        }
+    }
+
+    pub fn runtime(&self) -> Option<Runtime> {
+        self.runtime.with_value(Clone::clone)
+    }
+
+    /// Opens the demo's database and starts listening to it.
+    pub fn open(self, database: &'static str) {
+        spawn_local(async move {
+            match Runtime::open(database).await {
+                Ok(runtime) => {
+                    let demo = self;
+                    runtime.subscribe(move |notice| demo.hear(notice));
+                    if let Ok(head) = runtime.head().await {
+                        self.head.set(head.0);
+                    }
+                    self.runtime.set_value(Some(runtime));
+                    self.ready.set(true);
+                    self.sample();
+                    let _ = set_interval_with_handle(move || self.sample(), std::time::Duration::from_millis(500));
+                }
+                Err(failure) => self.failure.set(Some(format!("{}: {}", failure.code, failure.message))),
+            }
+        });
+    }
+
+    fn hear(self, notice: &Notice) {
+        match notice {
+            Notice::Committed { position, .. } => {
+                self.head.update(|head| *head = (*head).max(*position));
+                self.refresh_soon();
+            }
+            Notice::Projections => self.refresh_soon(),
+            Notice::Leadership { leader } => self.leader.set(*leader),
+            Notice::Reset => {
+                self.head.set(0);
+                self.as_of.set(None);
+                self.selected.set(None);
+                self.lag_history.set(BTreeMap::new());
+                self.refresh_soon();
+            }
+            Notice::Progress { task, done, total } => {
+                let progress = Progress { task: task.clone(), done: *done, total: *total };
+                self.progress.set((done < total).then_some(progress));
+            }
+        }
+    }
+
+    /// Asks the query side to look again, at most every 150 ms however many notices arrive.
+    pub fn refresh_soon(self) {
+        if self.refresh_pending.get_value() {
+            return;
+        }
+        self.refresh_pending.set_value(true);
+        set_timeout(
+            move || {
+                self.refresh_pending.set_value(false);
+                self.refresh.update(|n| *n += 1);
+            },
+            std::time::Duration::from_millis(150),
+        );
+    }
+
+    /// Reads the projections' statuses and records their lag.
+    fn sample(self) {
+        let Some(runtime) = self.runtime() else { return };
+        spawn_local(async move {
+            let Ok(statuses) = runtime.statuses().await else { return };
+            if let Some(head) = statuses.first().map(|s| s.head) {
+                self.head.update(|h| *h = (*h).max(head));
+            }
+            self.leader.set(runtime.is_leader());
+            self.lag_history.update(|history| {
+                for status in &statuses {
+                    let samples = history.entry(status.name.clone()).or_default();
+                    samples.push_back(status.lag.events);
+                    while samples.len() > LAG_SAMPLES {
+                        samples.pop_front();
+                    }
+                }
+            });
+            self.statuses.set(statuses);
+        });
+    }
+}
