@@ -89,7 +89,8 @@ fn a_rejected_command_appends_nothing_and_says_why() {
     let error = refused.unwrap_err();
     assert_eq!(error.code(), "InsufficientFunds");
     assert_eq!(error.to_string(), "account a has 0 available, less than the 5 requested");
-    assert_eq!(error.details()["requested"], 5);
+    let details: serde_json::Value = serde_json::from_str(&error.details().unwrap()).unwrap();
+    assert_eq!(details["requested"], 5);
     assert_eq!(store.len(), 1);
 }
 

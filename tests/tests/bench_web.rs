@@ -226,9 +226,9 @@ async fn benchmark() {
     for _ in 0..3 {
         let start = now();
         let runtime = Runtime::open("bench-c").await.unwrap();
-        let answer = runtime.query("balances", &json!({ "account": "a7" })).await.unwrap();
+        let answer = runtime.query("balances", &json!({ "account": "a7" }).to_string()).await.unwrap();
         ours.push(now() - start);
-        assert!(answer.data["balance"].as_u64().unwrap() > 0);
+        assert!(answer.value()["balance"].as_u64().unwrap() > 0);
         runtime.close();
     }
     raw_prepare_open_and_get("bench-d-raw").await;

@@ -9,20 +9,29 @@ use eventline_core::demo::command::InvalidCommand;
 use eventline_core::demo::queries::InvalidQuery;
 use eventline_core::store::StoreError;
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::value::RawValue;
 
-#[derive(Clone, Debug, PartialEq, Serialize, thiserror::Error)]
+#[derive(Clone, Debug, Serialize, thiserror::Error)]
 #[error("{message}")]
 pub struct Failure {
     pub code: String,
     pub message: String,
-    #[serde(skip_serializing_if = "Value::is_null")]
-    pub details: Value,
+    /// JSON of the domain's fields, when there are any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub details: Option<Box<RawValue>>,
+}
+
+impl PartialEq for Failure {
+    fn eq(&self, other: &Failure) -> bool {
+        self.code == other.code
+            && self.message == other.message
+            && self.details.as_ref().map(|d| d.get()) == other.details.as_ref().map(|d| d.get())
+    }
 }
 
 impl Failure {
     pub fn new(code: &str, message: impl Into<String>) -> Failure {
-        Failure { code: code.to_string(), message: message.into(), details: Value::Null }
+        Failure { code: code.to_string(), message: message.into(), details: None }
     }
 
     pub fn of<E: ErrorCode + Display>(error: &E) -> Failure {
@@ -38,7 +47,8 @@ impl From<StoreError> for Failure {
 
 impl From<AppError> for Failure {
     fn from(e: AppError) -> Failure {
-        Failure { details: e.details(), ..Failure::of(&e) }
+        let details = e.details().and_then(|json| RawValue::from_string(json).ok());
+        Failure { details, ..Failure::of(&e) }
     }
 }
 

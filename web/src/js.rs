@@ -12,19 +12,18 @@
 use std::cell::RefCell;
 
 use eventline_core::RecordedEvent;
-use eventline_core::demo::command::{InvalidCommand, parse_command_value};
+use eventline_core::demo::command::{InvalidCommand, parse_command};
 use eventline_core::handler::Executed;
 use eventline_core::ids::{Position, Timestamp};
 use eventline_core::temporal::AsOf;
 use js_sys::{Function, JSON, Promise};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde_json::{Value, json};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
 use crate::failure::Failure;
-use crate::runtime::{Control, EventFilter, Notice, Runtime};
+use crate::runtime::{Control, ControlWire, EventFilter, Notice, Runtime};
 
 thread_local! {
     static PANIC_LISTENER: RefCell<Option<Function>> = const { RefCell::new(None) };
@@ -63,27 +62,29 @@ fn to_js<T: Serialize>(value: &T) -> JsValue {
     }
 }
 
+fn to_json_string(text: &str) -> String {
+    serde_json::to_string(text).unwrap_or_else(|_| "null".into())
+}
+
 fn reject(failure: Failure) -> JsValue {
     to_js(&failure)
 }
 
-/// A JS value as JSON: `undefined` and functions become `null`; what JSON cannot hold is refused.
-fn json_of(value: &JsValue, what: &str) -> Result<Value, Failure> {
+/// A JS value as JSON text: `undefined` and functions become `null`; what JSON cannot hold (a
+/// BigInt, a cycle) is refused.
+fn json_of(value: &JsValue, what: &str) -> Result<String, Failure> {
     if value.is_undefined() || value.is_function() {
-        return Ok(Value::Null);
+        return Ok("null".into());
     }
-    let text = JSON::stringify(value)
-        .map_err(|e| {
-            let reason = e.dyn_ref::<js_sys::Error>().map(|e| String::from(e.message())).unwrap_or_default();
-            Failure::new("InvalidArgument", format!("{what} cannot be written as JSON: {reason}"))
-        })?
-        .as_string()
-        .unwrap_or_else(|| "null".to_string());
-    serde_json::from_str(&text).map_err(|e| Failure::new("InvalidArgument", format!("{what}: {e}")))
+    let text = JSON::stringify(value).map_err(|e| {
+        let reason = e.dyn_ref::<js_sys::Error>().map(|e| String::from(e.message())).unwrap_or_default();
+        Failure::new("InvalidArgument", format!("{what} cannot be written as JSON: {reason}"))
+    })?;
+    Ok(text.as_string().unwrap_or_else(|| "null".to_string()))
 }
 
 fn parse<T: DeserializeOwned>(value: &JsValue, what: &str) -> Result<T, Failure> {
-    serde_json::from_value(json_of(value, what)?).map_err(|e| Failure::new("InvalidArgument", format!("{what}: {e}")))
+    serde_json::from_str(&json_of(value, what)?).map_err(|e| Failure::new("InvalidArgument", format!("{what}: {e}")))
 }
 
 fn string(value: &JsValue, what: &str) -> Result<String, Failure> {
@@ -187,9 +188,9 @@ impl EventlineHandle {
     pub fn execute(&self, command: JsValue) -> Promise {
         let runtime = self.runtime.clone();
         promise(async move {
-            let value =
+            let json =
                 json_of(&command, "the command").map_err(|f| Failure::of(&InvalidCommand { message: f.message }))?;
-            let request = parse_command_value(value)?;
+            let request = parse_command(&json)?;
             commit_to_js(&runtime.execute(request).await?)
         })
     }
@@ -225,7 +226,8 @@ impl EventlineHandle {
         promise(async move {
             let stream = string(&stream, "the stream")?;
             let (state, version) = runtime.state_at(&stream, as_of(&at)?).await?;
-            Ok(to_js(&json!({ "stream": stream, "version": version, "state": state })))
+            let json = format!(r#"{{"stream":{},"version":{version},"state":{state}}}"#, to_json_string(&stream));
+            JSON::parse(&json).map_err(|_| Failure::new("InternalError", "a state is not JSON"))
         })
     }
 
@@ -259,7 +261,10 @@ impl EventlineHandle {
         let runtime = self.runtime.clone();
         promise(async move {
             let name = string(&read_model, "the read model")?;
-            let control: Control = parse(&control, "the control")?;
+            let wire: ControlWire = parse(&control, "the control")?;
+            let control = Control::from_wire(&wire).ok_or_else(|| {
+                Failure::new("InvalidArgument", "a control is pause, resume, rebuild, or delay with ms")
+            })?;
             runtime.control(&name, control).await?;
             Ok(JsValue::UNDEFINED)
         })

@@ -38,6 +38,7 @@ use eventline_core::version::ExpectedVersion;
 use eventline_core::{Environment, NewEvent, RecordedEvent};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use serde_json::value::RawValue;
 use wasm_bindgen::JsValue;
 
 use crate::env::{BrowserEnv, new_command_id};
@@ -184,8 +185,7 @@ pub enum Notice {
 }
 
 /// A projection control, sent to whichever tab runs the projections.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "action", rename_all = "camelCase", rename_all_fields = "camelCase")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Control {
     Pause,
     Resume,
@@ -193,13 +193,54 @@ pub enum Control {
     Rebuild,
 }
 
-#[derive(Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "camelCase", rename_all_fields = "camelCase")]
-enum Message {
-    Committed { position: u64 },
-    Flushed,
-    Control { name: String, control: Control },
-    Reset,
+/// A control as JSON: `{"action": "pause" | "resume" | "rebuild"}` or `{"action": "delay", "ms": n}`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ControlWire {
+    pub action: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ms: Option<u32>,
+}
+
+impl Control {
+    pub fn from_wire(wire: &ControlWire) -> Option<Control> {
+        match (wire.action.as_str(), wire.ms) {
+            ("pause", None) => Some(Control::Pause),
+            ("resume", None) => Some(Control::Resume),
+            ("rebuild", None) => Some(Control::Rebuild),
+            ("delay", Some(ms)) => Some(Control::Delay { ms }),
+            _ => None,
+        }
+    }
+
+    pub fn to_wire(self) -> ControlWire {
+        let (action, ms) = match self {
+            Control::Pause => ("pause", None),
+            Control::Resume => ("resume", None),
+            Control::Rebuild => ("rebuild", None),
+            Control::Delay { ms } => ("delay", Some(ms)),
+        };
+        ControlWire { action: action.into(), ms }
+    }
+}
+
+/// What tabs tell each other: `committed` (with `position`), `flushed`, `control` (with `name`
+/// and `control`), `reset`. Flat, so decoding it needs no buffering.
+#[derive(Default, Serialize, Deserialize)]
+struct Message {
+    kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    position: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    control: Option<ControlWire>,
+}
+
+impl Message {
+    fn of(kind: &str) -> Message {
+        Message { kind: kind.into(), ..Message::default() }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -221,13 +262,26 @@ pub struct ProjectionStatus {
 }
 
 /// A read model's answer, with how current it is.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct QueryAnswer {
-    pub data: Value,
+    /// The answer's JSON.
+    pub data: Box<RawValue>,
     /// The last position the read model has seen.
     pub position: u64,
     pub lag: Lag,
+}
+
+impl QueryAnswer {
+    fn new(data: String, position: u64, lag: Lag) -> Result<QueryAnswer, Failure> {
+        let data = RawValue::from_string(data).map_err(|e| Failure::new("InternalError", e.to_string()))?;
+        Ok(QueryAnswer { data, position, lag })
+    }
+
+    /// The answer as a `serde_json::Value`.
+    pub fn value(&self) -> Value {
+        serde_json::from_str(self.data.get()).unwrap_or(Value::Null)
+    }
 }
 
 /// Which events to list.
@@ -444,24 +498,25 @@ impl Runtime {
 
     fn on_message(&self, text: &str) {
         let Ok(message) = serde_json::from_str::<Message>(text) else { return };
-        match message {
-            Message::Committed { position } => {
+        match message.kind.as_str() {
+            "committed" => {
                 self.0.wake.notify();
-                self.emit(Notice::Committed { position, local: false });
+                self.emit(Notice::Committed { position: message.position.unwrap_or(0), local: false });
             }
-            Message::Flushed => {
+            "flushed" => {
                 self.0.progress.notify();
                 self.emit(Notice::Projections);
             }
-            Message::Control { name, control } => {
-                if self.is_leader() {
+            "control" => {
+                let control = message.control.as_ref().and_then(Control::from_wire);
+                if let (true, Some(name), Some(control)) = (self.is_leader(), message.name, control) {
                     let this = self.clone();
                     wasm_bindgen_futures::spawn_local(async move {
                         let _ = this.apply_control(&name, control).await;
                     });
                 }
             }
-            Message::Reset => {
+            "reset" => {
                 self.0.app.clear_caches();
                 self.0.follower.borrow_mut().clear();
                 if self.is_leader() {
@@ -471,11 +526,13 @@ impl Runtime {
                 self.0.progress.notify();
                 self.emit(Notice::Reset);
             }
+            // A message from a newer version of the page: nothing this one knows to do.
+            _ => {}
         }
     }
 
     fn committed(&self, position: Position) {
-        self.broadcast(&Message::Committed { position: position.0 });
+        self.broadcast(&Message { position: Some(position.0), ..Message::of("committed") });
         self.0.wake.notify();
         self.emit(Notice::Committed { position: position.0, local: true });
     }
@@ -523,7 +580,8 @@ impl Runtime {
     }
 
     /// A stream's state as of a point in history, with its version.
-    pub async fn state_at(&self, stream: &str, as_of: AsOf) -> Result<(Value, u64), Failure> {
+    /// A stream's state (JSON text) as of a point in history, with its version.
+    pub async fn state_at(&self, stream: &str, as_of: AsOf) -> Result<(String, u64), Failure> {
         self.ensure_open()?;
         Ok(self.0.app.state_at(&StreamId::from(stream), as_of).await?)
     }
@@ -580,7 +638,8 @@ impl Runtime {
     }
 
     /// Asks read model `name`, wherever it runs.
-    pub async fn query(&self, name: &str, args: &Value) -> Result<QueryAnswer, Failure> {
+    /// `args` is JSON text: an object, or empty for none.
+    pub async fn query(&self, name: &str, args: &str) -> Result<QueryAnswer, Failure> {
         self.ensure_open()?;
         Self::check_name(name)?;
         let (data, checkpoint) = if self.is_leader() {
@@ -594,7 +653,7 @@ impl Runtime {
             (slot.query(args)?, slot.checkpoint())
         };
         let head = self.0.store.head().await?;
-        Ok(QueryAnswer { data, position: checkpoint.0, lag: self.lag(checkpoint, head).await? })
+        QueryAnswer::new(data, checkpoint.0, self.lag(checkpoint, head).await?)
     }
 
     /// Reloads a persisted read model if its persisted checkpoint moved.
@@ -621,7 +680,7 @@ impl Runtime {
     }
 
     /// Read model `name` as it was at `as_of`, folded from the log.
-    pub async fn query_at(&self, name: &str, args: &Value, as_of: AsOf) -> Result<QueryAnswer, Failure> {
+    pub async fn query_at(&self, name: &str, args: &str, as_of: AsOf) -> Result<QueryAnswer, Failure> {
         self.ensure_open()?;
         Self::check_name(name)?;
         let mut slot = slot_named(name).expect("a known name");
@@ -637,7 +696,7 @@ impl Runtime {
                 slot.apply(recorded, &DemoEvent::decode_recorded(recorded));
             }
         }
-        Ok(QueryAnswer { data: slot.query(args)?, position: slot.checkpoint().0, lag: Lag::default() })
+        QueryAnswer::new(slot.query(args)?, slot.checkpoint().0, Lag::default())
     }
 
     /// Every read model as it was at `as_of`: one fold of the log from 0, each event decoded
@@ -843,7 +902,11 @@ impl Runtime {
         if self.is_leader() {
             self.apply_control(name, control).await
         } else {
-            self.broadcast(&Message::Control { name: name.to_string(), control });
+            self.broadcast(&Message {
+                name: Some(name.to_string()),
+                control: Some(control.to_wire()),
+                ..Message::of("control")
+            });
             Ok(())
         }
     }
@@ -885,7 +948,7 @@ impl Runtime {
     }
 
     fn projections_moved(&self) {
-        self.broadcast(&Message::Flushed);
+        self.broadcast(&Message::of("flushed"));
         self.0.progress.notify();
         self.emit(Notice::Projections);
     }
@@ -1246,7 +1309,7 @@ impl Runtime {
         if self.is_leader() {
             *self.0.runner.borrow_mut() = fresh_runner();
         }
-        self.broadcast(&Message::Reset);
+        self.broadcast(&Message::of("reset"));
         self.0.wake.notify();
         self.0.progress.notify();
         self.emit(Notice::Reset);
@@ -1262,7 +1325,8 @@ pub struct History {
 }
 
 impl History {
-    pub fn query(&self, name: &str, args: &Value) -> Result<Value, Failure> {
+    /// `args` and the answer are JSON text, as for [`Runtime::query`].
+    pub fn query(&self, name: &str, args: &str) -> Result<String, Failure> {
         Runtime::check_name(name)?;
         let slot = self.slots.iter().find(|s| s.name() == name).expect("every read model has a slot");
         Ok(slot.query(args)?)
@@ -1285,9 +1349,10 @@ pub struct Inspection {
     pub event: RecordedEvent,
     /// Why no read model could read it, if none could.
     pub decode_error: Option<String>,
-    /// The event's aggregate before and after it, when its stream is a known aggregate.
-    pub state_before: Option<Value>,
-    pub state_after: Option<Value>,
+    /// The event's aggregate before and after it (JSON text), when its stream is a known
+    /// aggregate.
+    pub state_before: Option<String>,
+    pub state_after: Option<String>,
     pub changes: Vec<DocumentChange>,
 }
 

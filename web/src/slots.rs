@@ -9,7 +9,6 @@ use eventline_core::ids::Position;
 use eventline_core::projection::{Applied, Documents, Projection, ReadModel, bucket_of};
 use eventline_core::store::StoreError;
 use eventline_core::{Envelope, RecordedEvent};
-use serde_json::Value;
 
 pub type Decoded = Result<Envelope<DemoEvent>, DecodeError>;
 
@@ -32,7 +31,8 @@ pub trait Slot {
     /// Rebuilds the read model from its storage records.
     fn restore(&mut self, checkpoint: Position, records: Vec<(String, String)>) -> Result<(), StoreError>;
     fn reset(&mut self);
-    fn query(&self, args: &Value) -> Result<Value, InvalidQuery>;
+    /// Answers a JSON question (text) with JSON text.
+    fn query(&self, args: &str) -> Result<String, InvalidQuery>;
     /// A new, empty slot of the same read model.
     fn empty(&self) -> Box<dyn Slot>;
     /// Documents changed since the last call (one by one, whatever the storage records are),
@@ -106,7 +106,7 @@ where
         *self = Projection::new();
     }
 
-    fn query(&self, args: &Value) -> Result<Value, InvalidQuery> {
+    fn query(&self, args: &str) -> Result<String, InvalidQuery> {
         self.read_model.query(args)
     }
 

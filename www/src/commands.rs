@@ -235,8 +235,8 @@ fn SagaSteps(transfer: String) -> impl IntoView {
         demo.refresh.track();
         async move {
             let runtime = demo.runtime()?;
-            let answer = runtime.query("transfers", &json!({ "transferId": transfer })).await.ok()?;
-            Some(answer.data)
+            let answer = runtime.query("transfers", &json!({ "transferId": transfer }).to_string()).await.ok()?;
+            Some(answer.value())
         }
     });
     move || {

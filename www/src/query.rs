@@ -52,10 +52,14 @@ fn Panel(
     let live = LocalResource::new(move || {
         let args = live_args.clone();
         demo.refresh.track();
-        async move { demo.runtime()?.query(name, &args).await.ok().map(|answer| answer.data) }
+        async move { demo.runtime()?.query(name, &args.to_string()).await.ok().map(|answer| answer.value()) }
     });
     let data = move || match demo.as_of.get() {
-        Some(_) => history.get().flatten().and_then(|h| h.query(name, &args).ok()),
+        Some(_) => history
+            .get()
+            .flatten()
+            .and_then(|h| h.query(name, &args.to_string()).ok())
+            .and_then(|j| serde_json::from_str(&j).ok()),
         None => live.get().flatten(),
     };
     let badge = badge(demo, name);
@@ -215,7 +219,7 @@ fn CustomerPanel(history: LocalResource<Option<Rc<History>>>) -> impl IntoView {
     let read = move |args: Value| async move {
         match demo.as_of.get_untracked() {
             Some(_) => None,
-            None => demo.runtime()?.query("customerOrders", &args).await.ok().map(|a| a.data),
+            None => demo.runtime()?.query("customerOrders", &args.to_string()).await.ok().map(|a| a.value()),
         }
     };
     let customers = LocalResource::new(move || {
@@ -228,13 +232,19 @@ fn CustomerPanel(history: LocalResource<Option<Rc<History>>>) -> impl IntoView {
         read(json!({ "customer": customer }))
     });
     let list = move || match demo.as_of.get() {
-        Some(_) => history.get().flatten().and_then(|h| h.query("customerOrders", &Value::Null).ok()),
+        Some(_) => history
+            .get()
+            .flatten()
+            .and_then(|h| h.query("customerOrders", "").ok())
+            .and_then(|j| serde_json::from_str(&j).ok()),
         None => customers.get().flatten(),
     };
     let shown = move || match demo.as_of.get() {
-        Some(_) => {
-            history.get().flatten().and_then(|h| h.query("customerOrders", &json!({ "customer": chosen.get() })).ok())
-        }
+        Some(_) => history
+            .get()
+            .flatten()
+            .and_then(|h| h.query("customerOrders", &json!({ "customer": chosen.get() }).to_string()).ok())
+            .and_then(|j| serde_json::from_str(&j).ok()),
         None => orders.get().flatten(),
     };
     Effect::new(move || {

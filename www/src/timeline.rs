@@ -256,11 +256,9 @@ fn Inspector() -> impl IntoView {
         let envelope: Value =
             inspection.event.to_json_line().ok().and_then(|l| serde_json::from_str(&l).ok()).unwrap_or(Value::Null);
         let pretty = serde_json::to_string_pretty(&envelope).unwrap_or_default();
-        let aggregate = match (&inspection.state_before, &inspection.state_after) {
-            (Some(before), Some(after)) => {
-                Some((serde_json::to_string_pretty(after).unwrap_or_default(), diff(before, after)))
-            }
-            _ => None,
+        let aggregate = match (parse(&inspection.state_before), parse(&inspection.state_after)) {
+            (Value::Null, _) | (_, Value::Null) => None,
+            (before, after) => Some((serde_json::to_string_pretty(&after).unwrap_or_default(), diff(&before, &after))),
         };
         let at = inspection.event.meta.position.0;
         Some(

@@ -1,8 +1,6 @@
 //! The demo's command side: routes commands to their aggregates' handlers, and is where the
 //! transfer saga sends its commands.
 
-use serde_json::Value;
-
 use crate::aggregate::{Aggregate, ErrorCode};
 use crate::handler::{CommandHandler, CommandMeta, Environment, ExecuteError, Executed, LoadError, Loaded};
 use crate::ids::StreamId;
@@ -68,18 +66,18 @@ impl AppError {
         )
     }
 
-    /// The domain error's fields, for callers that show more than the message.
-    pub fn details(&self) -> Value {
-        let rejected = match self {
-            AppError::Account(ExecuteError::Rejected(e)) => serde_json::to_value(e),
-            AppError::Transfer(ExecuteError::Rejected(e)) => serde_json::to_value(e),
-            AppError::Order(ExecuteError::Rejected(e)) => serde_json::to_value(e),
+    /// The domain error's fields as JSON text, for callers that show more than the message.
+    pub fn details(&self) -> Option<String> {
+        let details = match self {
+            AppError::Account(ExecuteError::Rejected(e)) => serde_json::to_string(e),
+            AppError::Transfer(ExecuteError::Rejected(e)) => serde_json::to_string(e),
+            AppError::Order(ExecuteError::Rejected(e)) => serde_json::to_string(e),
             AppError::Account(ExecuteError::Conflict { last, .. })
             | AppError::Transfer(ExecuteError::Conflict { last, .. })
-            | AppError::Order(ExecuteError::Conflict { last, .. }) => serde_json::to_value(last),
-            _ => return Value::Null,
+            | AppError::Order(ExecuteError::Conflict { last, .. }) => serde_json::to_string(last),
+            _ => return None,
         };
-        rejected.unwrap_or(Value::Null)
+        details.ok()
     }
 }
 
@@ -155,11 +153,11 @@ where
         Ok(self.transfers.load(id).await?)
     }
 
-    /// The state of any demo stream as of a point in history, as JSON with its version.
-    pub async fn state_at(&self, stream: &StreamId, as_of: AsOf) -> Result<(Value, u64), AppError> {
-        async fn of<A: Aggregate, S: EventStore>(store: &S, id: &str, as_of: AsOf) -> Result<(Value, u64), AppError> {
+    /// The state of any demo stream as of a point in history, as JSON text with its version.
+    pub async fn state_at(&self, stream: &StreamId, as_of: AsOf) -> Result<(String, u64), AppError> {
+        async fn of<A: Aggregate, S: EventStore>(store: &S, id: &str, as_of: AsOf) -> Result<(String, u64), AppError> {
             let loaded = aggregate_at::<A, S>(store, id, as_of).await?;
-            let json = serde_json::to_value(&loaded.state).unwrap_or(Value::Null);
+            let json = serde_json::to_string(&loaded.state).unwrap_or_else(|_| "null".into());
             Ok((json, loaded.version.0))
         }
         let id = stream.aggregate_id();

@@ -6,8 +6,9 @@
 //! cannot credit an account without debiting another. Parsing never panics and answers anything
 //! that is not a well-formed command with an [`InvalidCommand`] naming the problem.
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::value::RawValue;
 
 use crate::aggregate::{Aggregate, ErrorCode};
 use crate::ids::{CommandId, CorrelationId, StreamId};
@@ -18,7 +19,8 @@ use super::money::{Amount, Currency, EntityId};
 use super::orders::{Order, OrderCommand};
 use super::read_models::TransferMode;
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// A user's command. Serialized as `{"type": ..., fields}`; parsed by [`parse_command`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "type", rename_all_fields = "camelCase")]
 pub enum DemoCommand {
     OpenAccount {
@@ -121,59 +123,152 @@ fn invalid(message: impl Into<String>) -> InvalidCommand {
     InvalidCommand { message: message.into() }
 }
 
-/// Parses a command from JSON text.
-pub fn parse_command(json: &str) -> Result<CommandRequest, InvalidCommand> {
-    let value: Value = serde_json::from_str(json).map_err(|e| invalid(format!("not JSON: {e}")))?;
-    parse_command_value(value)
+/// Every field a user command may have, as raw JSON: each command type parses the ones it uses,
+/// so a field another type would need is never looked at, and an error names its field.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Fields<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Option<&'a RawValue>,
+    #[serde(borrow)]
+    command_id: Option<&'a RawValue>,
+    #[serde(borrow)]
+    correlation_id: Option<&'a RawValue>,
+    #[serde(borrow)]
+    account: Option<&'a RawValue>,
+    #[serde(borrow)]
+    currency: Option<&'a RawValue>,
+    #[serde(borrow)]
+    amount: Option<&'a RawValue>,
+    #[serde(borrow)]
+    from: Option<&'a RawValue>,
+    #[serde(borrow)]
+    to: Option<&'a RawValue>,
+    #[serde(borrow)]
+    mode: Option<&'a RawValue>,
+    #[serde(borrow)]
+    transfer_id: Option<&'a RawValue>,
+    #[serde(borrow)]
+    order: Option<&'a RawValue>,
+    #[serde(borrow)]
+    customer: Option<&'a RawValue>,
+    #[serde(borrow)]
+    sku: Option<&'a RawValue>,
+    #[serde(borrow)]
+    quantity: Option<&'a RawValue>,
+    #[serde(borrow)]
+    unit_price: Option<&'a RawValue>,
+    #[serde(borrow)]
+    reason: Option<&'a RawValue>,
 }
 
-/// Parses a command from a JSON value.
-pub fn parse_command_value(value: Value) -> Result<CommandRequest, InvalidCommand> {
-    let Value::Object(mut fields) = value else {
-        return Err(invalid(format!("a command is an object with a `type`, not {}", describe(&value))));
+/// A JSON value's kind, from its first character.
+fn describe(json: &str) -> &'static str {
+    match json.trim_start().as_bytes().first() {
+        Some(b'n') => "null",
+        Some(b't' | b'f') => "a boolean",
+        Some(b'"') => "a string",
+        Some(b'[') => "an array",
+        Some(b'{') => "an object",
+        _ => "a number",
+    }
+}
+
+/// A serde error without the position within the field's own text.
+fn reason(error: serde_json::Error) -> String {
+    let text = error.to_string();
+    text.rsplit_once(" at line ").map_or(text.clone(), |(reason, _)| reason.to_string())
+}
+
+/// `null` counts as absent, like a missing field.
+fn present(raw: Option<&RawValue>) -> Option<&RawValue> {
+    raw.filter(|r| r.get() != "null")
+}
+
+fn required<T: DeserializeOwned>(raw: Option<&RawValue>, name: &str) -> Result<T, InvalidCommand> {
+    let raw = present(raw).ok_or_else(|| invalid(format!("missing field `{name}`")))?;
+    serde_json::from_str(raw.get()).map_err(|e| invalid(format!("`{name}`: {}", reason(e))))
+}
+
+fn optional<T: DeserializeOwned>(raw: Option<&RawValue>, name: &str) -> Result<Option<T>, InvalidCommand> {
+    present(raw).map(|_| required(raw, name)).transpose()
+}
+
+fn optional_id(raw: Option<&RawValue>, name: &str) -> Result<Option<String>, InvalidCommand> {
+    match present(raw) {
+        None => Ok(None),
+        Some(raw) if raw.get().starts_with('"') => {
+            let text: String = required(Some(raw), name)?;
+            EntityId::parse(&text).map(|id| Some(id.to_string())).map_err(|e| invalid(format!("`{name}`: {e}")))
+        }
+        Some(raw) => Err(invalid(format!("`{name}` is a string, not {}", describe(raw.get())))),
+    }
+}
+
+/// Parses a command from JSON text: what a JS caller's object becomes with `JSON.stringify`.
+pub fn parse_command(json: &str) -> Result<CommandRequest, InvalidCommand> {
+    if !json.trim_start().starts_with('{') {
+        serde_json::from_str::<serde::de::IgnoredAny>(json).map_err(|e| invalid(format!("not JSON: {e}")))?;
+        return Err(invalid(format!("a command is an object with a `type`, not {}", describe(json))));
+    }
+    let f: Fields<'_> = serde_json::from_str(json).map_err(|e| invalid(format!("not JSON: {e}")))?;
+    let kind: String = match present(f.kind) {
+        None => return Err(invalid("a command needs a `type`")),
+        Some(raw) if raw.get().starts_with('"') => required(Some(raw), "type")?,
+        Some(raw) => return Err(invalid(format!("`type` is a string, not {}", describe(raw.get())))),
     };
-    let command_id = take_id(&mut fields, "commandId")?.map(CommandId::from);
-    let correlation_id = take_id(&mut fields, "correlationId")?.map(CorrelationId::from);
-    match fields.get("type") {
-        Some(Value::String(t)) if COMMAND_TYPES.contains(&t.as_str()) => {}
-        Some(Value::String(t)) => {
+    let command_id = optional_id(f.command_id, "commandId")?.map(CommandId::from);
+    let correlation_id = optional_id(f.correlation_id, "correlationId")?.map(CorrelationId::from);
+    use DemoCommand as D;
+    let command = match kind.as_str() {
+        "OpenAccount" => D::OpenAccount {
+            account: required(f.account, "account")?,
+            currency: optional(f.currency, "currency")?.unwrap_or_default(),
+        },
+        "Deposit" => D::Deposit { account: required(f.account, "account")?, amount: required(f.amount, "amount")? },
+        "Withdraw" => D::Withdraw { account: required(f.account, "account")?, amount: required(f.amount, "amount")? },
+        "CloseAccount" => D::CloseAccount { account: required(f.account, "account")? },
+        "Transfer" => D::Transfer {
+            from: required(f.from, "from")?,
+            to: required(f.to, "to")?,
+            amount: required(f.amount, "amount")?,
+            mode: optional(f.mode, "mode")?.unwrap_or_default(),
+            transfer_id: optional(f.transfer_id, "transferId")?,
+        },
+        "CreateOrder" => {
+            D::CreateOrder { order: required(f.order, "order")?, customer: required(f.customer, "customer")? }
+        }
+        "AddItem" => D::AddItem {
+            order: required(f.order, "order")?,
+            sku: required(f.sku, "sku")?,
+            quantity: required(f.quantity, "quantity")?,
+            unit_price: required(f.unit_price, "unitPrice")?,
+        },
+        "ConfirmOrder" => D::ConfirmOrder { order: required(f.order, "order")? },
+        "PayOrder" => D::PayOrder { order: required(f.order, "order")?, amount: required(f.amount, "amount")? },
+        "ShipOrder" => D::ShipOrder { order: required(f.order, "order")? },
+        "DeliverOrder" => D::DeliverOrder { order: required(f.order, "order")? },
+        "CancelOrder" => {
+            let reason: String = optional(f.reason, "reason")?.unwrap_or_default();
+            if reason.chars().count() > MAX_REASON {
+                return Err(invalid(format!("a cancellation reason is at most {MAX_REASON} characters")));
+            }
+            D::CancelOrder { order: required(f.order, "order")?, reason }
+        }
+        other => {
             return Err(invalid(format!(
                 "unknown command type {:?}; expected one of {}",
-                t.chars().take(64).collect::<String>(),
+                other.chars().take(64).collect::<String>(),
                 COMMAND_TYPES.join(", ")
             )));
         }
-        Some(other) => return Err(invalid(format!("`type` is a string, not {}", describe(other)))),
-        None => return Err(invalid("a command needs a `type`")),
-    }
-    let command: DemoCommand = serde_json::from_value(Value::Object(fields)).map_err(|e| invalid(e.to_string()))?;
-    if let DemoCommand::CancelOrder { reason, .. } = &command
-        && reason.chars().count() > MAX_REASON
-    {
-        return Err(invalid(format!("a cancellation reason is at most {MAX_REASON} characters")));
-    }
+    };
     Ok(CommandRequest { command, command_id, correlation_id })
 }
 
-fn take_id(fields: &mut Map<String, Value>, name: &str) -> Result<Option<String>, InvalidCommand> {
-    match fields.remove(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(id)) => {
-            EntityId::parse(&id).map(|id| Some(id.to_string())).map_err(|e| invalid(format!("`{name}`: {e}")))
-        }
-        Some(other) => Err(invalid(format!("`{name}` is a string, not {}", describe(&other)))),
-    }
-}
-
-fn describe(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
+/// Parses a command from a JSON value (for callers that built one).
+pub fn parse_command_value(value: serde_json::Value) -> Result<CommandRequest, InvalidCommand> {
+    parse_command(&value.to_string())
 }
 
 /// What a command turns into for the command side.
@@ -274,8 +369,10 @@ mod tests {
             (r#"{"type":"Deposit","account":"a"}"#, "missing field `amount`"),
             (r#"{"type":"Deposit","account":"a","amount":-1}"#, "positive whole number"),
             (r#"{"type":"Deposit","account":"a","amount":0.5}"#, "positive whole number"),
-            (r#"{"type":"Deposit","account":"a","amount":"100"}"#, "invalid type"),
-            (r#"{"type":"Deposit","account":"a","amount":1e400}"#, "not JSON"),
+            (r#"{"type":"Deposit","account":"a","amount":"100"}"#, "`amount`: invalid type"),
+            (r#"{"type":"Deposit","account":"a","amount":1e400}"#, "`amount`"),
+            ("{", "not JSON"),
+            (r#"{"type":"Deposit","account":"a","amount":null}"#, "missing field `amount`"),
             (r#"{"type":"Deposit","account":"","amount":1}"#, "an id is"),
             (r#"{"type":"Deposit","account":7,"amount":1}"#, "invalid type"),
             (r#"{"type":"Deposit","account":"a","amount":1,"commandId":5}"#, "`commandId` is a string"),

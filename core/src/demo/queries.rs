@@ -1,11 +1,12 @@
-//! The query side's questions, as JSON: each read model answers `query(args)` from its documents.
+//! The query side's questions, as JSON text: each read model answers `query(args)` from its
+//! documents, with the answer's JSON.
 //!
 //! Arguments are validated like commands: unknown fields, wrong types and out-of-range limits are
-//! an [`InvalidQuery`], never a panic.
+//! an [`InvalidQuery`], never a panic. Text in and text out, not `serde_json::Value`: each answer
+//! type then needs only its serializer to text, which keeps the WebAssembly module small.
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
 
 use crate::aggregate::ErrorCode;
 
@@ -26,21 +27,25 @@ impl ErrorCode for InvalidQuery {
     }
 }
 
-/// A read model that answers JSON questions.
+/// A read model that answers JSON questions: `args` is JSON text (an object, `null` or empty),
+/// the answer is JSON text.
 pub trait Query {
-    fn query(&self, args: &Value) -> Result<Value, InvalidQuery>;
+    fn query(&self, args: &str) -> Result<String, InvalidQuery>;
 }
 
-fn args<T: DeserializeOwned + Default>(args: &Value) -> Result<T, InvalidQuery> {
-    match args {
-        Value::Null => Ok(T::default()),
-        Value::Object(_) => serde_json::from_value(args.clone()).map_err(|e| InvalidQuery { message: e.to_string() }),
-        _ => Err(InvalidQuery { message: "query arguments are an object".into() }),
+fn args<T: DeserializeOwned + Default>(args: &str) -> Result<T, InvalidQuery> {
+    let args = args.trim();
+    if args.is_empty() || args == "null" {
+        return Ok(T::default());
     }
+    if !args.starts_with('{') {
+        return Err(InvalidQuery { message: "query arguments are an object".into() });
+    }
+    serde_json::from_str(args).map_err(|e| InvalidQuery { message: e.to_string() })
 }
 
-fn to_json<T: Serialize>(value: T) -> Value {
-    serde_json::to_value(value).unwrap_or(Value::Null)
+fn to_json<T: Serialize>(value: T) -> String {
+    serde_json::to_string(&value).unwrap_or_else(|_| "null".into())
 }
 
 fn limit(requested: Option<usize>, default: usize, max: usize) -> Result<usize, InvalidQuery> {
@@ -59,18 +64,25 @@ struct AccountArgs {
 
 impl Query for AccountBalances {
     /// `{account}` → that balance or null; `{}` → `{accounts, total}`.
-    fn query(&self, a: &Value) -> Result<Value, InvalidQuery> {
+    fn query(&self, a: &str) -> Result<String, InvalidQuery> {
         let a: AccountArgs = args(a)?;
         Ok(match a.account {
             Some(account) => to_json(self.get(&account)),
-            None => json!({ "accounts": to_json(self.all()), "total": self.total() }),
+            None => {
+                #[derive(Serialize)]
+                struct All<'a> {
+                    accounts: Vec<&'a AccountBalance>,
+                    total: u64,
+                }
+                to_json(All { accounts: self.all(), total: self.total() })
+            }
         })
     }
 }
 
 impl Query for AccountSummaries {
     /// `{account}` → that summary or null; `{}` → every summary.
-    fn query(&self, a: &Value) -> Result<Value, InvalidQuery> {
+    fn query(&self, a: &str) -> Result<String, InvalidQuery> {
         let a: AccountArgs = args(a)?;
         Ok(match a.account {
             Some(account) => to_json(self.get(&account)),
@@ -87,7 +99,7 @@ struct TopArgs {
 
 impl Query for TopAccounts {
     /// `{limit = 10}` → the richest open accounts, richest first.
-    fn query(&self, a: &Value) -> Result<Value, InvalidQuery> {
+    fn query(&self, a: &str) -> Result<String, InvalidQuery> {
         let a: TopArgs = args(a)?;
         Ok(to_json(self.top(limit(a.limit, 10, 1000)?)))
     }
@@ -105,13 +117,20 @@ struct OrderArgs {
 impl Query for OrderBoard {
     /// `{order}` → that card; `{status}` → cards in it; `{pendingFulfilment: true}` → paid orders
     /// to ship, oldest first; `{}` → `{counts, orders}`.
-    fn query(&self, a: &Value) -> Result<Value, InvalidQuery> {
+    fn query(&self, a: &str) -> Result<String, InvalidQuery> {
         let a: OrderArgs = args(a)?;
         Ok(match (a.order, a.status, a.pending_fulfilment) {
             (Some(order), _, _) => to_json(self.get(&order)),
             (None, Some(status), _) => to_json(self.with_status(status)),
             (None, None, true) => to_json(self.pending_fulfilment()),
-            (None, None, false) => json!({ "counts": to_json(self.counts()), "orders": to_json(self.all()) }),
+            (None, None, false) => {
+                #[derive(Serialize)]
+                struct All<'a> {
+                    counts: std::collections::BTreeMap<&'static str, usize>,
+                    orders: Vec<&'a OrderCard>,
+                }
+                to_json(All { counts: self.counts(), orders: self.all() })
+            }
         })
     }
 }
@@ -124,7 +143,7 @@ struct CustomerArgs {
 
 impl Query for CustomerOrders {
     /// `{customer}` → that customer's history or null; `{}` → the customers' ids.
-    fn query(&self, a: &Value) -> Result<Value, InvalidQuery> {
+    fn query(&self, a: &str) -> Result<String, InvalidQuery> {
         let a: CustomerArgs = args(a)?;
         Ok(match a.customer {
             Some(customer) => to_json(self.history(&customer)),
@@ -144,7 +163,7 @@ struct TransferArgs {
 impl Query for TransferBoard {
     /// `{transferId}` → that transfer with its steps; `{inProgress: true}` → unfinished ones;
     /// `{}` → every transfer.
-    fn query(&self, a: &Value) -> Result<Value, InvalidQuery> {
+    fn query(&self, a: &str) -> Result<String, InvalidQuery> {
         let a: TransferArgs = args(a)?;
         Ok(match (a.transfer_id, a.in_progress) {
             (Some(id), _) => to_json(self.get(&id)),
@@ -162,9 +181,14 @@ struct AuditArgs {
 
 impl Query for AuditLog {
     /// `{limit = 50}` → `{total, entries}`, newest first.
-    fn query(&self, a: &Value) -> Result<Value, InvalidQuery> {
+    fn query(&self, a: &str) -> Result<String, InvalidQuery> {
         let a: AuditArgs = args(a)?;
-        Ok(json!({ "total": self.len(), "entries": to_json(self.latest(limit(a.limit, 50, 10_000)?)) }))
+        #[derive(Serialize)]
+        struct Page<'a> {
+            total: usize,
+            entries: Vec<&'a AuditEntry>,
+        }
+        Ok(to_json(Page { total: self.len(), entries: self.latest(limit(a.limit, 50, 10_000)?) }))
     }
 }
 
@@ -175,13 +199,14 @@ mod tests {
     #[test]
     fn bad_arguments_are_invalid_queries() {
         let balances = AccountBalances::default();
-        assert_eq!(balances.query(&json!({ "account": "nobody" })).unwrap(), Value::Null);
-        for bad in [json!(7), json!("a"), json!({ "account": 5 }), json!({ "acount": "a" })] {
-            assert_eq!(balances.query(&bad).unwrap_err().code(), "InvalidQuery", "{bad}");
+        assert_eq!(balances.query(r#"{"account":"nobody"}"#).unwrap(), "null");
+        assert_eq!(balances.query("").unwrap(), r#"{"accounts":[],"total":0}"#);
+        for bad in ["7", "\"a\"", r#"{"account":5}"#, r#"{"acount":"a"}"#, "{"] {
+            assert_eq!(balances.query(bad).unwrap_err().code(), "InvalidQuery", "{bad}");
         }
         let top = TopAccounts::default();
-        assert!(top.query(&json!({ "limit": 0 })).is_err());
-        assert!(top.query(&json!({ "limit": 1.5 })).is_err());
-        assert_eq!(top.query(&Value::Null).unwrap(), json!([]));
+        assert!(top.query(r#"{"limit":0}"#).is_err());
+        assert!(top.query(r#"{"limit":1.5}"#).is_err());
+        assert_eq!(top.query("null").unwrap(), "[]");
     }
 }
