@@ -1,0 +1,185 @@
+//! Hostile input, fuzzed with proptest: arbitrary JSON, strings and bytes thrown at every decoder
+//! a caller or a stored event can reach. Nothing may panic; every refusal is typed; a refused
+//! command appends nothing.
+//!
+//! Cases: 3,000 per property natively (`EVENTLINE_LONG=1` for 30,000), 150 in the browser.
+
+mod common;
+
+use common::run_ready;
+use eventline_core::demo::DemoEvent;
+use eventline_core::demo::app::DemoApp;
+use eventline_core::demo::command::{COMMAND_TYPES, parse_command};
+use eventline_core::demo::queries::Query;
+use eventline_core::demo::read_models::*;
+use eventline_core::event::Event;
+use eventline_core::handler::CommandMeta;
+use eventline_core::memory::InMemoryStore;
+use eventline_core::snapshot::SnapshotPolicy;
+use eventline_core::testing::TestEnv;
+use eventline_core::{ErrorCode, RecordedEvent};
+use proptest::prelude::*;
+use serde_json::{Map, Number, Value};
+use wasm_bindgen_test::wasm_bindgen_test;
+
+#[cfg(target_arch = "wasm32")]
+wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
+
+fn config() -> ProptestConfig {
+    let long = option_env!("EVENTLINE_LONG").is_some();
+    let cases = match (cfg!(target_arch = "wasm32"), long) {
+        (true, _) => 150,
+        (false, false) => 3_000,
+        (false, true) => 30_000,
+    };
+    ProptestConfig { cases, failure_persistence: None, ..ProptestConfig::default() }
+}
+
+const FIELDS: [&str; 17] = [
+    "type", "account", "amount", "currency", "from", "to", "mode", "transferId", "order", "customer", "sku", "quantity",
+    "unitPrice", "reason", "commandId", "correlationId", "limit",
+];
+
+fn number() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        any::<i64>().prop_map(Value::from),
+        any::<u64>().prop_map(Value::from),
+        any::<f64>().prop_map(|f| Number::from_f64(f).map_or(Value::Null, Value::Number)),
+        (0u64..100_000).prop_map(Value::from),
+        Just(Value::from(9_007_199_254_740_992u64)),
+        Just(Value::from(-0.0)),
+    ]
+}
+
+fn text() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "[a-z0-9._:@-]{0,70}",
+        any::<String>(),
+        prop::sample::select(&COMMAND_TYPES[..]).prop_map(str::to_string),
+        prop::sample::select(&["", " ", "EUR", "eur", "saga", "atomic", "teleport", "\u{0}", "é", "𝄞", "null"][..]).prop_map(str::to_string),
+    ]
+}
+
+/// Any JSON, biased towards objects with the field names commands and queries use.
+fn json() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![Just(Value::Null), any::<bool>().prop_map(Value::Bool), number(), text().prop_map(Value::String)];
+    leaf.prop_recursive(4, 48, 8, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+            prop::collection::vec((prop::sample::select(&FIELDS[..]).prop_map(str::to_string), inner.clone()), 0..8)
+                .prop_map(|pairs| Value::Object(pairs.into_iter().collect::<Map<_, _>>())),
+            prop::collection::vec((any::<String>(), inner), 0..4).prop_map(|pairs| Value::Object(pairs.into_iter().collect())),
+        ]
+    })
+}
+
+/// A command-shaped object: a real type, then fields of any kind.
+fn command_like() -> impl Strategy<Value = Value> {
+    (prop::sample::select(&COMMAND_TYPES[..]), prop::collection::vec((prop::sample::select(&FIELDS[1..]), json()), 0..8)).prop_map(
+        |(kind, fields)| {
+            let mut object: Map<String, Value> = fields.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+            object.insert("type".into(), kind.into());
+            Value::Object(object)
+        },
+    )
+}
+
+/// Text that is sometimes JSON and sometimes not quite.
+fn raw_text() -> impl Strategy<Value = String> {
+    prop_oneof![
+        json().prop_map(|v| v.to_string()),
+        command_like().prop_map(|v| v.to_string()),
+        any::<String>(),
+        prop::collection::vec(any::<u8>(), 0..200).prop_map(|b| String::from_utf8_lossy(&b).into_owned()),
+        command_like().prop_flat_map(|v| {
+            let s = v.to_string();
+            let len = s.len();
+            (Just(s), 0..=len).prop_map(|(s, cut)| s.get(..cut).unwrap_or("").to_string())
+        }),
+    ]
+}
+
+const APP_CODES: [&str; 27] = [
+    "InvalidCommand", "AccountNotFound", "AccountAlreadyExists", "AccountClosed", "InsufficientFunds", "AccountNotEmpty",
+    "TransferInProgress", "SameAccount", "CurrencyMismatch", "BalanceLimitExceeded", "UnknownTransfer",
+    "TransferAlreadyExists", "TransferNotFound", "InvalidTransferState", "OrderNotFound", "OrderAlreadyExists",
+    "InvalidOrderState", "EmptyOrder", "PaymentMismatch", "InvalidQuantity", "OrderTotalTooLarge", "WrongExpectedVersion",
+    "UnknownEventType", "InvalidEventPayload", "UnsupportedSchemaVersion", "StorageError", "InvalidCommit",
+];
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// Any text a caller might send is a command or an `InvalidCommand` saying why.
+    #[wasm_bindgen_test(unsupported = test)]
+    fn command_parsing_never_panics(input in raw_text()) {
+        if let Err(error) = parse_command(&input) {
+            prop_assert_eq!(error.code(), "InvalidCommand");
+            prop_assert!(!error.message.is_empty());
+        }
+    }
+
+    /// Whatever parses is decided: accepted (and appended whole) or refused with a known code and
+    /// nothing appended.
+    #[wasm_bindgen_test(unsupported = test)]
+    fn executing_hostile_commands_appends_only_what_is_accepted(commands in prop::collection::vec(command_like(), 1..12)) {
+        let (store, env) = (InMemoryStore::new(), TestEnv::default());
+        let app = DemoApp::new(&store, &env, SnapshotPolicy::Every(3));
+        // Something for the commands to act on.
+        for (i, json) in [r#"{"type":"OpenAccount","account":"a"}"#, r#"{"type":"Deposit","account":"a","amount":500}"#, r#"{"type":"CreateOrder","order":"o","customer":"c"}"#].iter().enumerate() {
+            run_ready(app.execute(CommandMeta::new(format!("setup-{i}")), &parse_command(json).unwrap().command)).unwrap();
+        }
+        for (i, json) in commands.iter().enumerate() {
+            let Ok(request) = parse_command(&json.to_string()) else { continue };
+            let before = store.len();
+            match run_ready(app.execute(CommandMeta::new(format!("c{i}")), &request.command)) {
+                Ok(executed) => prop_assert_eq!(store.len(), before + executed.receipt.events.len()),
+                Err(error) => {
+                    prop_assert!(APP_CODES.contains(&error.code()), "unexpected code {}", error.code());
+                    prop_assert_eq!(store.len(), before, "a refused command appended");
+                }
+            }
+        }
+    }
+
+    /// A stored event of any type, version and payload decodes or is refused, typed.
+    #[wasm_bindgen_test(unsupported = test)]
+    fn event_decoding_never_panics(
+        event_type in prop_oneof![prop::sample::select(&eventline_core::demo::EVENT_TYPES[..]).prop_map(str::to_string), any::<String>()],
+        version in 0u16..5,
+        payload in raw_text(),
+    ) {
+        if let Err(error) = DemoEvent::decode(&event_type, version, &payload) {
+            prop_assert!(["UnknownEventType", "InvalidEventPayload", "UnsupportedSchemaVersion"].contains(&error.code()));
+        }
+    }
+
+    /// An import line is an event or a `WireError`.
+    #[wasm_bindgen_test(unsupported = test)]
+    fn json_lines_never_panic(line in raw_text()) {
+        if let Ok(event) = RecordedEvent::from_json_line(&line) {
+            // What parses round-trips.
+            prop_assert_eq!(RecordedEvent::from_json_line(&event.to_json_line().unwrap()).unwrap(), event);
+        }
+    }
+
+    /// Query arguments of any shape are answered or refused with `InvalidQuery`.
+    #[wasm_bindgen_test(unsupported = test)]
+    fn queries_never_panic(args in raw_text()) {
+        let answers = [
+            AccountBalances::default().query(&args),
+            AccountSummaries::default().query(&args),
+            TopAccounts::default().query(&args),
+            OrderBoard::default().query(&args),
+            CustomerOrders::default().query(&args),
+            TransferBoard::default().query(&args),
+            AuditLog::default().query(&args),
+        ];
+        for answer in answers {
+            match answer {
+                Ok(json) => prop_assert!(serde_json::from_str::<Value>(&json).is_ok()),
+                Err(error) => prop_assert_eq!(error.code(), "InvalidQuery"),
+            }
+        }
+    }
+}
