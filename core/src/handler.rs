@@ -4,6 +4,9 @@
 //! - a commit's expected versions are the versions its decision was made on, so a decision made
 //!   on stale state never lands (the store refuses it and the handler decides again, at most
 //!   `max_attempts` times);
+//! - a caller's own `expected_version` is checked against the log, not the cache, before a
+//!   refusal, and a commit made under it carries it, so a decision on what the caller saw never
+//!   lands after that changed;
 //! - a command id that already produced a commit returns that first commit and appends nothing,
 //!   whether the retry arrives before the decision (the store refuses the duplicate atomically) or
 //!   is rejected by today's state (the handler looks the id up before reporting a rejection);
@@ -58,6 +61,9 @@ pub struct CommandMeta {
     pub command_id: CommandId,
     pub correlation_id: CorrelationId,
     pub causation_id: CausationId,
+    /// The version the caller saw of the command's first stream. With anything but `Any` the
+    /// handler does not retry on a conflict: the caller decided on what it saw, and that is gone.
+    pub expected_version: ExpectedVersion,
 }
 
 impl CommandMeta {
@@ -68,7 +74,14 @@ impl CommandMeta {
             correlation_id: CorrelationId::new(command_id.as_str()),
             causation_id: CausationId::new(command_id.as_str()),
             command_id,
+            expected_version: ExpectedVersion::Any,
         }
+    }
+
+    /// The command only applies if its first stream is at `expected` (KurrentDB's semantics).
+    pub fn expecting(mut self, expected: ExpectedVersion) -> CommandMeta {
+        self.expected_version = expected;
+        self
     }
 
     /// A command issued in reaction to an event: same conversation, caused by that event.
@@ -77,6 +90,7 @@ impl CommandMeta {
             command_id: command_id.into(),
             correlation_id: cause.correlation_id.clone(),
             causation_id: CausationId::new(cause.event_id.to_string()),
+            expected_version: ExpectedVersion::Any,
         }
     }
 }
@@ -124,6 +138,9 @@ pub enum ExecuteError<E> {
     /// Other writers kept changing the streams; the last conflict is kept.
     #[error("gave up after {attempts} conflicting attempts: {last}")]
     Conflict { attempts: u32, last: WrongExpectedVersion },
+    /// The caller's `expected_version` no longer holds; not retried.
+    #[error(transparent)]
+    WrongExpectedVersion(WrongExpectedVersion),
     #[error(transparent)]
     Load(#[from] LoadError),
     #[error(transparent)]
@@ -137,7 +154,7 @@ impl<E: ErrorCode> ErrorCode for ExecuteError<E> {
     fn code(&self) -> &'static str {
         match self {
             ExecuteError::Rejected(e) => e.code(),
-            ExecuteError::Conflict { .. } => "WrongExpectedVersion",
+            ExecuteError::Conflict { .. } | ExecuteError::WrongExpectedVersion(_) => "WrongExpectedVersion",
             ExecuteError::Load(e) => e.code(),
             ExecuteError::Store(e) => e.code(),
             ExecuteError::InvalidCommand(_) => "InvalidCommand",
@@ -150,6 +167,7 @@ impl<E> ExecuteError<E> {
         match self {
             ExecuteError::Rejected(e) => ExecuteError::Rejected(f(e)),
             ExecuteError::Conflict { attempts, last } => ExecuteError::Conflict { attempts, last },
+            ExecuteError::WrongExpectedVersion(e) => ExecuteError::WrongExpectedVersion(e),
             ExecuteError::Load(e) => ExecuteError::Load(e),
             ExecuteError::Store(e) => ExecuteError::Store(e),
             ExecuteError::InvalidCommand(m) => ExecuteError::InvalidCommand(m),
@@ -277,6 +295,14 @@ where
                     Some(hit) => hit,
                     None => self.load_stream(stream).await?,
                 });
+            }
+            if let Err(conflict) = meta.expected_version.check(&streams[0], loaded[0].version) {
+                // The cache may lag behind the log: only the log can prove the caller wrong.
+                if used_cache {
+                    fresh = true;
+                    continue;
+                }
+                return Err(ExecuteError::WrongExpectedVersion(conflict));
             }
             let states: Vec<&A> = loaded.iter().map(|l| &l.state).collect();
             let decided = match decide(&states) {

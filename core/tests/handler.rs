@@ -133,6 +133,38 @@ fn retries_are_bounded_and_end_in_a_typed_conflict() {
 }
 
 #[wasm_bindgen_test(unsupported = test)]
+fn a_callers_expected_version_is_checked_against_the_log_and_not_retried() {
+    let (store, env) = (InMemoryStore::new(), TestEnv::default());
+    let tab_one = app(&store, &env);
+    let tab_two = common::app(&store, &env);
+    let execute = |app: &App<'_>, id: &str, expected: ExpectedVersion, json: &str| {
+        run_ready(app.execute(CommandMeta::new(id).expecting(expected), &command(json)))
+    };
+    let open = r#"{"type":"OpenAccount","account":"a"}"#;
+    let deposit = r#"{"type":"Deposit","account":"a","amount":10}"#;
+
+    assert!(execute(&tab_one, "o", ExpectedVersion::NoStream, open).is_ok());
+    let refused = execute(&tab_one, "o-2", ExpectedVersion::NoStream, r#"{"type":"OpenAccount","account":"a"}"#);
+    assert_eq!(refused.unwrap_err().code(), "WrongExpectedVersion", "the stream exists: refused before deciding");
+    assert!(execute(&tab_two, "d-1", ExpectedVersion::Exact(StreamVersion(1)), deposit).is_ok());
+
+    // Tab one's cache says version 1, the log says 2: the log wins, a caller who saw 2 succeeds.
+    assert!(execute(&tab_one, "d-2", ExpectedVersion::Exact(StreamVersion(2)), deposit).is_ok());
+    // Both tabs saw version 3; the first to append wins, the second is told, not retried.
+    assert!(execute(&tab_two, "d-3", ExpectedVersion::Exact(StreamVersion(3)), deposit).is_ok());
+    let error = execute(&tab_one, "d-4", ExpectedVersion::Exact(StreamVersion(3)), deposit).unwrap_err();
+    assert_eq!(error.code(), "WrongExpectedVersion");
+    assert!(!error.is_conflict(), "a caller's expectation is final, not a conflict worth retrying");
+    let details: serde_json::Value = serde_json::from_str(&error.details().unwrap()).unwrap();
+    assert_eq!(details["expected"], serde_json::json!({"kind": "exact", "version": 3}));
+    assert_eq!((details["actual"].as_u64(), details["stream"].as_str()), (Some(4), Some("account-a")));
+    assert_eq!(store.len(), 4);
+
+    assert!(execute(&tab_one, "d-5", ExpectedVersion::StreamExists, deposit).is_ok());
+    assert_eq!(balance(&tab_two, "a"), 40);
+}
+
+#[wasm_bindgen_test(unsupported = test)]
 fn an_atomic_transfer_is_one_commit_to_two_streams_or_nothing() {
     let (store, env) = (InMemoryStore::new(), TestEnv::default());
     let app = app(&store, &env);

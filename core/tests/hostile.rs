@@ -35,9 +35,25 @@ fn config() -> ProptestConfig {
     ProptestConfig { cases, failure_persistence: None, ..ProptestConfig::default() }
 }
 
-const FIELDS: [&str; 17] = [
-    "type", "account", "amount", "currency", "from", "to", "mode", "transferId", "order", "customer", "sku", "quantity",
-    "unitPrice", "reason", "commandId", "correlationId", "limit",
+const FIELDS: [&str; 18] = [
+    "type",
+    "account",
+    "amount",
+    "currency",
+    "from",
+    "to",
+    "mode",
+    "transferId",
+    "order",
+    "customer",
+    "sku",
+    "quantity",
+    "unitPrice",
+    "reason",
+    "commandId",
+    "correlationId",
+    "expectedVersion",
+    "limit",
 ];
 
 fn number() -> impl Strategy<Value = Value> {
@@ -56,32 +72,37 @@ fn text() -> impl Strategy<Value = String> {
         "[a-z0-9._:@-]{0,70}",
         any::<String>(),
         prop::sample::select(&COMMAND_TYPES[..]).prop_map(str::to_string),
-        prop::sample::select(&["", " ", "EUR", "eur", "saga", "atomic", "teleport", "\u{0}", "é", "𝄞", "null"][..]).prop_map(str::to_string),
+        prop::sample::select(&["", " ", "EUR", "eur", "saga", "atomic", "teleport", "\u{0}", "é", "𝄞", "null"][..])
+            .prop_map(str::to_string),
     ]
 }
 
 /// Any JSON, biased towards objects with the field names commands and queries use.
 fn json() -> impl Strategy<Value = Value> {
-    let leaf = prop_oneof![Just(Value::Null), any::<bool>().prop_map(Value::Bool), number(), text().prop_map(Value::String)];
+    let leaf =
+        prop_oneof![Just(Value::Null), any::<bool>().prop_map(Value::Bool), number(), text().prop_map(Value::String)];
     leaf.prop_recursive(4, 48, 8, |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
             prop::collection::vec((prop::sample::select(&FIELDS[..]).prop_map(str::to_string), inner.clone()), 0..8)
                 .prop_map(|pairs| Value::Object(pairs.into_iter().collect::<Map<_, _>>())),
-            prop::collection::vec((any::<String>(), inner), 0..4).prop_map(|pairs| Value::Object(pairs.into_iter().collect())),
+            prop::collection::vec((any::<String>(), inner), 0..4)
+                .prop_map(|pairs| Value::Object(pairs.into_iter().collect())),
         ]
     })
 }
 
 /// A command-shaped object: a real type, then fields of any kind.
 fn command_like() -> impl Strategy<Value = Value> {
-    (prop::sample::select(&COMMAND_TYPES[..]), prop::collection::vec((prop::sample::select(&FIELDS[1..]), json()), 0..8)).prop_map(
-        |(kind, fields)| {
+    (
+        prop::sample::select(&COMMAND_TYPES[..]),
+        prop::collection::vec((prop::sample::select(&FIELDS[1..]), json()), 0..8),
+    )
+        .prop_map(|(kind, fields)| {
             let mut object: Map<String, Value> = fields.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
             object.insert("type".into(), kind.into());
             Value::Object(object)
-        },
-    )
+        })
 }
 
 /// Text that is sometimes JSON and sometimes not quite.
@@ -100,11 +121,33 @@ fn raw_text() -> impl Strategy<Value = String> {
 }
 
 const APP_CODES: [&str; 27] = [
-    "InvalidCommand", "AccountNotFound", "AccountAlreadyExists", "AccountClosed", "InsufficientFunds", "AccountNotEmpty",
-    "TransferInProgress", "SameAccount", "CurrencyMismatch", "BalanceLimitExceeded", "UnknownTransfer",
-    "TransferAlreadyExists", "TransferNotFound", "InvalidTransferState", "OrderNotFound", "OrderAlreadyExists",
-    "InvalidOrderState", "EmptyOrder", "PaymentMismatch", "InvalidQuantity", "OrderTotalTooLarge", "WrongExpectedVersion",
-    "UnknownEventType", "InvalidEventPayload", "UnsupportedSchemaVersion", "StorageError", "InvalidCommit",
+    "InvalidCommand",
+    "AccountNotFound",
+    "AccountAlreadyExists",
+    "AccountClosed",
+    "InsufficientFunds",
+    "AccountNotEmpty",
+    "TransferInProgress",
+    "SameAccount",
+    "CurrencyMismatch",
+    "BalanceLimitExceeded",
+    "UnknownTransfer",
+    "TransferAlreadyExists",
+    "TransferNotFound",
+    "InvalidTransferState",
+    "OrderNotFound",
+    "OrderAlreadyExists",
+    "InvalidOrderState",
+    "EmptyOrder",
+    "PaymentMismatch",
+    "InvalidQuantity",
+    "OrderTotalTooLarge",
+    "WrongExpectedVersion",
+    "UnknownEventType",
+    "InvalidEventPayload",
+    "UnsupportedSchemaVersion",
+    "StorageError",
+    "InvalidCommit",
 ];
 
 proptest! {

@@ -133,12 +133,14 @@ test("every method works as a JavaScript user calls it", async () => {
 
     const exportProgress = [];
     const log = await app.exportLog({ onProgress: (done, total) => exportProgress.push([done, total]) });
-    out.exportLines = log.trim().split("\n").length;
+    out.exportLines = log.trim().split("\n").length - 1;
+    out.endLine = JSON.parse(log.trim().split("\n").at(-1));
     out.exportProgress = exportProgress.at(-1);
     const copy = await Eventline.open("tour-copy");
     const importProgress = [];
     out.imported = await copy.importLog(log, { onProgress: (done, total) => importProgress.push([done, total]) });
     out.importProgress = importProgress.at(-1);
+    out.importedAgain = await copy.importLog(log);
     await copy.waitFor(out.imported.head);
     out.copyBalance = (await copy.query("balances", { account: "b" })).data.balance;
     copy.close();
@@ -203,6 +205,8 @@ test("every method works as a JavaScript user calls it", async () => {
   assert.equal(result.exportLines, result.exportProgress[1]);
   assert.deepEqual(result.importProgress, [result.exportLines, result.exportLines]);
   assert.equal(result.imported.events, result.exportLines);
+  assert.deepEqual(result.endLine, { eventlineExport: "end", events: result.exportLines });
+  assert.deepEqual(result.importedAgain, { events: 0, commits: 0, skipped: result.exportLines, head: result.imported.head });
   assert.equal(result.copyBalance, 259);
   for (const kind of ["committed", "projections", "progress"]) assert.ok(result.noticeKinds.includes(kind), kind);
   assert.ok(result.sawProjectionStatuses);

@@ -30,6 +30,8 @@ export async function tour(): Promise<void> {
       console.log(currency);
     }
   }
+  await app.execute({ type: "Withdraw", account: "acc-1", amount: 1, expectedVersion: commit.events[0].version });
+  await app.execute({ type: "OpenAccount", account: "acc-3", expectedVersion: "noStream" });
   await app.execute({ type: "Transfer", from: "acc-1", to: "acc-2", amount: 5, mode: "saga", transferId: "t-1" });
   await app.execute({ type: "AddItem", order: "o-1", sku: "book", quantity: 2, unitPrice: 1250 });
   const head: number = await app.head();
@@ -106,6 +108,8 @@ export async function mistakesTheTypesCatch(app: Eventline): Promise<void> {
   await app.execute({ type: "Mint", account: "acc-1", amount: 100 });
   // @ts-expect-error the saga's own steps cannot be sent
   await app.execute({ type: "DebitForTransfer", account: "acc-1", amount: 1 });
+  // @ts-expect-error expected versions are numbers or KurrentDB's three names
+  await app.execute({ type: "Deposit", account: "acc-1", amount: 1, expectedVersion: "exact" });
   // @ts-expect-error transfer modes are atomic or saga
   await app.execute({ type: "Transfer", from: "a", to: "b", amount: 1, mode: "teleport" });
   // @ts-expect-error no such read model

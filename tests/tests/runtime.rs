@@ -396,20 +396,39 @@ async fn an_export_imports_into_an_identical_log() {
     let progress: Rc<RefCell<Vec<(u64, u64)>>> = Rc::default();
     let seen = progress.clone();
     let ndjson = source.export(&move |done, total| seen.borrow_mut().push((done, total))).await.unwrap();
-    assert_eq!(ndjson.lines().count(), 6);
+    assert_eq!(ndjson.lines().count(), 7, "six events and the end line");
+    assert_eq!(ndjson.lines().last(), Some(r#"{"eventlineExport":"end","events":6}"#));
     assert_eq!(progress.borrow().last(), Some(&(6, 6)));
     let original = source.events(&Default::default()).await.unwrap();
     source.close();
 
     let target = fresh("rt-import").await;
+    // A log cut short is refused whole: its last commit may be torn (here, half a transfer).
+    let cut: String = ndjson.lines().take(4).map(|l| format!("{l}\n")).collect();
+    assert_eq!(target.import(&cut, &|_, _| {}).await.unwrap_err().code, "InvalidImport");
+    let gap: String = ndjson.lines().enumerate().filter(|(i, _)| *i != 1).map(|(_, l)| format!("{l}\n")).collect();
+    assert!(target.import(&gap, &|_, _| {}).await.unwrap_err().message.contains("events are missing"));
+    assert_eq!(target.head().await.unwrap(), Position(0));
+    // An earlier export of the first three commits, imported ...
+    let earlier = format!(
+        "{}\n{{\"eventlineExport\":\"end\",\"events\":3}}\n",
+        ndjson.lines().take(3).collect::<Vec<_>>().join("\n")
+    );
+    let partial = target.import(&earlier, &|_, _| {}).await.unwrap();
+    assert_eq!((partial.events, partial.commits, partial.head), (3, 3, 3));
+    // ... then the whole log: the prefix already there is skipped, not doubled.
     let report = target.import(&ndjson, &|_, _| {}).await.unwrap();
-    assert_eq!((report.events, report.commits, report.head), (6, 5, 6));
+    assert_eq!((report.skipped, report.events, report.commits, report.head), (3, 3, 2, 6));
     assert_eq!(target.events(&Default::default()).await.unwrap(), original);
     target.wait_for(6, None, 5_000).await.unwrap();
     assert_eq!(balance(&target, "b").await, 25);
-    // Importing the same log again is refused: its commands were already committed.
-    let again = target.import(&ndjson, &|_, _| {}).await.unwrap_err();
-    assert_eq!(again.code, "DuplicateCommand");
+    // And importing it once more appends nothing.
+    let again = target.import(&ndjson, &|_, _| {}).await.unwrap();
+    assert_eq!((again.skipped, again.events, again.head), (6, 0, 6));
+    // A log whose command ids are taken by other events is refused.
+    let forged = ndjson.replacen(&original[0].meta.event_id.to_string(), "0190a6d5-0000-7000-8000-000000000000", 1);
+    let clash = target.import(&forged, &|_, _| {}).await.unwrap_err();
+    assert_eq!(clash.code, "InvalidImport", "{}", clash.message);
     let broken = target.import("{\"not\":\"an event\"}\n", &|_, _| {}).await.unwrap_err();
     assert_eq!(broken.code, "InvalidImport");
     assert_eq!(target.head().await.unwrap(), Position(6));

@@ -17,7 +17,16 @@ interface CommandBase {
   commandId?: Id;
   /** Groups the command with what it causes (defaults to the command id). */
   correlationId?: Id;
+  /**
+   * The version of the command's aggregate the caller decided on (`0`: it must not exist yet).
+   * If the log moved on, the command fails with `WrongExpectedVersion` and is not retried.
+   * Not allowed on an atomic `Transfer`, which changes two accounts.
+   */
+  expectedVersion?: ExpectedVersion;
 }
+
+/** KurrentDB's expected versions: a stream version, or one of three names. */
+export type ExpectedVersion = number | "any" | "noStream" | "streamExists";
 
 export interface OpenAccount extends CommandBase {
   type: "OpenAccount";
@@ -343,8 +352,15 @@ export interface DeadLetter {
 }
 
 export interface ImportReport {
+  /** Events appended by this import. */
   events: number;
   commits: number;
+  /**
+   * Events at the start of the log that were already there from an earlier import of it: an
+   * import that failed part way (`QuotaExceeded`, say, whose details say how far it got) is
+   * resumed by importing the same log again, and a log imported twice lands once.
+   */
+  skipped: number;
   head: number;
 }
 
@@ -409,7 +425,10 @@ export type ErrorCode =
 export class EventlineError extends Error {
   readonly name: "EventlineError";
   readonly code: ErrorCode;
-  /** The domain's fields, e.g. `{ account, balance, requested }` for `InsufficientFunds`. */
+  /**
+   * The domain's fields, e.g. `{ account, balance, requested }` for `InsufficientFunds`, or
+   * `{ stream, expected, actual }` for `WrongExpectedVersion`.
+   */
   readonly details?: Record<string, unknown>;
   constructor(code: ErrorCode, message: string, details?: Record<string, unknown>);
 }
@@ -509,7 +528,10 @@ export class Eventline {
 
   /** The whole log as NDJSON, one event per line. */
   exportLog(options?: ProgressOptions): Promise<string>;
-  /** Appends an export's events after the head, commit by commit. Every line is checked first. */
+  /**
+   * Appends an export's events after the head, in batches of whole commits. Every line is checked
+   * first. Resumable: the commits an earlier import of the same log already appended are skipped.
+   */
   importLog(ndjson: string, options?: ProgressOptions): Promise<ImportReport>;
   /** Empties the database, in every tab. */
   reset(): Promise<void>;

@@ -301,8 +301,11 @@ pub struct EventFilter {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ImportReport {
+    /// Events appended by this import.
     pub events: u64,
     pub commits: u64,
+    /// Events at the start of the log that an earlier import of it had already appended.
+    pub skipped: u64,
     pub head: u64,
 }
 
@@ -553,6 +556,7 @@ impl Runtime {
             correlation_id: request.correlation_id.unwrap_or_else(|| CorrelationId::new(command_id.as_str())),
             causation_id: CausationId::new(command_id.as_str()),
             command_id,
+            expected_version: request.expected_version,
         };
         let streams = request.command.streams(&meta.command_id);
         let _turn = self.0.turns.take(&streams).await;
@@ -1213,15 +1217,56 @@ impl Runtime {
             on_progress(after.0, head.0);
             self.emit(Notice::Progress { task: "export".into(), done: after.0, total: head.0 });
         }
+        out.push_str(&ExportEnd { eventline_export: "end".into(), events: out.lines().count() as u64 }.to_line());
+        out.push('\n');
         Ok(out)
     }
 
     /// Appends the events of an NDJSON export after the current head, commit by commit, in
     /// batches. Every line is checked before anything is written; a batch is whole or absent.
+    ///
+    /// Resumable: an import that stopped part way (quota, a closed tab) left a prefix of whole
+    /// commits, and importing the same log again skips that prefix, found by the commits' ids.
+    /// So importing a log twice appends it once.
     pub async fn import(&self, ndjson: &str, on_progress: &dyn Fn(u64, u64)) -> Result<ImportReport, Failure> {
         self.ensure_open()?;
-        let commits = parse_import(ndjson)?;
-        self.append_commits(commits, "import", on_progress).await
+        let mut commits = parse_import(ndjson)?;
+        let landed = self.imported_prefix(&commits).await?;
+        let skipped: u64 = commits[..landed].iter().map(|c| c.event_count() as u64).sum();
+        let rest = commits.split_off(landed);
+        let report = self.append_commits(rest, "import", on_progress).await.map_err(|mut failure| {
+            failure.message = format!("{}; import the same log again to continue", failure.message);
+            failure
+        })?;
+        Ok(ImportReport { skipped, ..report })
+    }
+
+    /// How many leading commits of `commits` the log already holds. Imports land in order, so
+    /// the commits present form a prefix: found by bisection, a handful of reads.
+    async fn imported_prefix(&self, commits: &[Commit]) -> Result<usize, Failure> {
+        let store = &self.0.store;
+        let present = |i: usize| store.find_commit(&commits[i].command_id);
+        if commits.is_empty() || store.head().await?.0 == 0 || present(0).await?.is_none() {
+            return Ok(0);
+        }
+        let (mut found, mut missing) = (0, commits.len());
+        while missing - found > 1 {
+            let middle = found + (missing - found) / 2;
+            if present(middle).await?.is_some() { found = middle } else { missing = middle }
+        }
+        // The commits taken as imported must be these commits, not others that share their ids:
+        // the ends of the prefix are compared event by event.
+        for end in [0, found] {
+            let receipt = present(end).await?.expect("found above");
+            let stored = receipt.events.iter().map(|e| e.meta.event_id);
+            if !stored.eq(commits[end].writes.iter().flat_map(|w| w.events.iter().map(|e| e.event_id))) {
+                return Err(Failure::new(
+                    "InvalidImport",
+                    format!("the log already holds command {} with other events", commits[end].command_id),
+                ));
+            }
+        }
+        Ok(missing)
     }
 
     /// Appends commits in batches of about [`IMPORT_BATCH`] events, each batch one transaction.
@@ -1242,7 +1287,8 @@ impl Runtime {
             if batch_events >= IMPORT_BATCH || commits.peek().is_none() {
                 let receipts = self.0.store.append_batch(std::mem::take(&mut batch)).await.map_err(|e| {
                     self.0.app.clear_caches();
-                    Failure::of(&e)
+                    let details = format!(r#"{{"imported":{done},"total":{total},"head":{}}}"#, head.0);
+                    Failure { details: RawValue::from_string(details).ok(), ..Failure::of(&e) }
                 })?;
                 done += batch_events as u64;
                 batch_events = 0;
@@ -1257,7 +1303,7 @@ impl Runtime {
             }
         }
         self.0.app.clear_caches();
-        Ok(ImportReport { events: total, commits: commit_count, head: head.0 })
+        Ok(ImportReport { events: total, commits: commit_count, skipped: 0, head: head.0 })
     }
 
     /// Makes `count` random valid commands (seeded by `seed`) and appends what they decide: first
@@ -1376,19 +1422,62 @@ fn fresh_runner() -> Runner {
     Runner { entries, saga: SagaProgress::default(), dead: Vec::new() }
 }
 
-/// Turns NDJSON lines into commits (see [`commits_from_events`]); every line is checked first.
-pub fn parse_import(ndjson: &str) -> Result<Vec<Commit>, Failure> {
-    let mut events = Vec::new();
-    for (number, line) in ndjson.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        events.push(
-            RecordedEvent::from_json_line(line)
-                .map_err(|e| Failure::new("InvalidImport", format!("line {}: {e}", number + 1)))?,
-        );
+/// The last line of an export: how many events precede it. An import without it, or with
+/// fewer events, was cut short, and its last commit may be torn; it is refused.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ExportEnd {
+    eventline_export: String,
+    events: u64,
+}
+
+impl ExportEnd {
+    fn to_line(&self) -> String {
+        serde_json::to_string(self).expect("plain fields serialize")
     }
-    commits_from_events(events)
+}
+
+/// Turns an export's NDJSON lines into commits (see [`commits_from_events`]). Every line is
+/// checked first: events in order with consecutive positions, then the end line counting them.
+pub fn parse_import(ndjson: &str) -> Result<Vec<Commit>, Failure> {
+    let invalid = |line: usize, message: String| Failure::new("InvalidImport", format!("line {line}: {message}"));
+    let mut events: Vec<RecordedEvent> = Vec::new();
+    let mut end = None;
+    for (number, line) in ndjson.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        if end.is_some() {
+            return Err(invalid(number + 1, "nothing may follow the end line".into()));
+        }
+        match RecordedEvent::from_json_line(line) {
+            Ok(event) => {
+                if let Some(previous) = events.last()
+                    && event.meta.position.0 != previous.meta.position.0 + 1
+                {
+                    return Err(invalid(
+                        number + 1,
+                        format!(
+                            "position {} follows {}: events are missing",
+                            event.meta.position, previous.meta.position
+                        ),
+                    ));
+                }
+                events.push(event);
+            }
+            Err(e) => match serde_json::from_str::<ExportEnd>(line) {
+                Ok(marker) if marker.eventline_export == "end" => end = Some((number + 1, marker.events)),
+                _ => return Err(invalid(number + 1, e.to_string())),
+            },
+        }
+    }
+    match end {
+        None => Err(Failure::new(
+            "InvalidImport",
+            "the log has no end line: it was cut short, or is not an export of Eventline".to_string(),
+        )),
+        Some((line, count)) if count != events.len() as u64 => {
+            Err(invalid(line, format!("the export had {count} events; {} arrived", events.len())))
+        }
+        Some(_) => commits_from_events(events),
+    }
 }
 
 /// Groups recorded events back into commits: consecutive events with the same command id are one

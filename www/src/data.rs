@@ -52,7 +52,8 @@ pub fn DataTools() -> impl IntoView {
         run(Box::pin(async move {
             let runtime = demo.runtime().ok_or("not open")?;
             let log = runtime.export(&|_, _| {}).await.map_err(|f| f.message)?;
-            let lines = log.lines().count();
+            // Every line but the end line is an event.
+            let lines = log.lines().count().saturating_sub(1);
             download("eventline-log.ndjson", &log).map_err(|_| "the browser refused the download".to_string())?;
             Ok(format!("Exported {lines} events"))
         }));
@@ -66,7 +67,14 @@ pub fn DataTools() -> impl IntoView {
             let text = JsFuture::from(file.text()).await.map_err(|_| "the file cannot be read".to_string())?;
             let text = text.as_string().ok_or("the file is not text")?;
             let report = runtime.import(&text, &|_, _| {}).await.map_err(|f| format!("{}: {}", f.code, f.message))?;
-            Ok(format!("Imported {} events in {} commits; log at #{}", report.events, report.commits, report.head))
+            let skipped = match report.skipped {
+                0 => String::new(),
+                n => format!(" ({n} already there)"),
+            };
+            Ok(format!(
+                "Imported {} events in {} commits{skipped}; log at #{}",
+                report.events, report.commits, report.head
+            ))
         }));
     };
     let reset = move |_| {

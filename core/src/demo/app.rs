@@ -74,7 +74,10 @@ impl AppError {
             AppError::Order(ExecuteError::Rejected(e)) => serde_json::to_string(e),
             AppError::Account(ExecuteError::Conflict { last, .. })
             | AppError::Transfer(ExecuteError::Conflict { last, .. })
-            | AppError::Order(ExecuteError::Conflict { last, .. }) => serde_json::to_string(last),
+            | AppError::Order(ExecuteError::Conflict { last, .. })
+            | AppError::Account(ExecuteError::WrongExpectedVersion(last))
+            | AppError::Transfer(ExecuteError::WrongExpectedVersion(last))
+            | AppError::Order(ExecuteError::WrongExpectedVersion(last)) => serde_json::to_string(last),
             _ => return None,
         };
         details.ok()

@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use crate::aggregate::{Aggregate, ErrorCode};
-use crate::ids::{CommandId, CorrelationId, StreamId};
+use crate::ids::{CommandId, CorrelationId, StreamId, StreamVersion};
+use crate::version::ExpectedVersion;
 
 use super::DomainCommand;
 use super::bank::{Account, AccountCommand, Transfer, TransferCommand};
@@ -104,6 +105,8 @@ pub struct CommandRequest {
     pub command: DemoCommand,
     pub command_id: Option<CommandId>,
     pub correlation_id: Option<CorrelationId>,
+    /// The version the caller saw of the command's aggregate; `Any` unless given.
+    pub expected_version: ExpectedVersion,
 }
 
 /// The input is not a command this application accepts.
@@ -134,6 +137,8 @@ struct Fields<'a> {
     command_id: Option<&'a RawValue>,
     #[serde(borrow)]
     correlation_id: Option<&'a RawValue>,
+    #[serde(borrow)]
+    expected_version: Option<&'a RawValue>,
     #[serde(borrow)]
     account: Option<&'a RawValue>,
     #[serde(borrow)]
@@ -263,8 +268,43 @@ pub fn parse_command(json: &str) -> Result<CommandRequest, InvalidCommand> {
             )));
         }
     };
-    Ok(CommandRequest { command, command_id, correlation_id })
+    let expected_version = expected_version(f.expected_version)?;
+    if expected_version != ExpectedVersion::Any && matches!(command, D::Transfer { mode: TransferMode::Atomic, .. }) {
+        return Err(invalid("`expectedVersion` applies to a command on one aggregate; an atomic transfer changes two"));
+    }
+    Ok(CommandRequest { command, command_id, correlation_id, expected_version })
 }
+
+/// `expectedVersion`: a stream version (0 for "no stream yet") or `"any"`, `"noStream"`,
+/// `"streamExists"`.
+fn expected_version(raw: Option<&RawValue>) -> Result<ExpectedVersion, InvalidCommand> {
+    let Some(raw) = present(raw) else { return Ok(ExpectedVersion::Any) };
+    let text = raw.get();
+    if text.starts_with('"') {
+        let name: String = required(Some(raw), "expectedVersion")?;
+        return match name.as_str() {
+            "any" => Ok(ExpectedVersion::Any),
+            "noStream" => Ok(ExpectedVersion::NoStream),
+            "streamExists" => Ok(ExpectedVersion::StreamExists),
+            _ => Err(invalid("`expectedVersion` is a version number, \"any\", \"noStream\" or \"streamExists\"")),
+        };
+    }
+    match serde_json::from_str::<u64>(text) {
+        Ok(0) => Ok(ExpectedVersion::NoStream),
+        Ok(version) if version <= MAX_SAFE_INTEGER => Ok(ExpectedVersion::Exact(StreamVersion(version))),
+        _ => Err(invalid(format!(
+            "`expectedVersion` is a whole number from 0 to 2^53 - 1 or a name, not {}",
+            if describe(text) == "a number" {
+                text.chars().take(32).collect::<String>()
+            } else {
+                describe(text).into()
+            }
+        ))),
+    }
+}
+
+/// The largest integer a JavaScript number holds exactly.
+const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
 
 /// Parses a command from a JSON value (for callers that built one).
 pub fn parse_command_value(value: serde_json::Value) -> Result<CommandRequest, InvalidCommand> {
@@ -379,12 +419,31 @@ mod tests {
             (r#"{"type":"AddItem","order":"o","sku":"s","quantity":1.5,"unitPrice":1}"#, "invalid type"),
             (r#"{"type":"Transfer","from":"a","to":"b","amount":1,"mode":"teleport"}"#, "unknown variant"),
             (r#"{"type":"DebitForTransfer","account":"a"}"#, "unknown command type"),
+            (r#"{"type":"Deposit","account":"a","amount":1,"expectedVersion":-1}"#, "`expectedVersion` is a whole"),
+            (r#"{"type":"Deposit","account":"a","amount":1,"expectedVersion":1.5}"#, "not 1.5"),
+            (r#"{"type":"Deposit","account":"a","amount":1,"expectedVersion":[1]}"#, "not an array"),
+            (r#"{"type":"Deposit","account":"a","amount":1,"expectedVersion":"exact"}"#, "\"noStream\""),
+            (r#"{"type":"Transfer","from":"a","to":"b","amount":1,"expectedVersion":2}"#, "changes two"),
         ];
         for (json, expected) in cases {
             let error = parse_command(json).unwrap_err();
             assert_eq!(error.code(), "InvalidCommand");
             assert!(error.message.contains(expected), "{json}: {}", error.message);
         }
+    }
+
+    #[test]
+    fn an_expected_version_is_a_number_or_a_name() {
+        let expected = |json: &str| parse_command(json).unwrap().expected_version;
+        let deposit = |v: &str| format!(r#"{{"type":"Deposit","account":"a","amount":1,"expectedVersion":{v}}}"#);
+        assert_eq!(expected(r#"{"type":"Deposit","account":"a","amount":1}"#), ExpectedVersion::Any);
+        assert_eq!(expected(&deposit("null")), ExpectedVersion::Any);
+        assert_eq!(expected(&deposit("0")), ExpectedVersion::NoStream);
+        assert_eq!(expected(&deposit("7")), ExpectedVersion::Exact(StreamVersion(7)));
+        assert_eq!(expected(&deposit(r#""streamExists""#)), ExpectedVersion::StreamExists);
+        assert_eq!(expected(&deposit(r#""noStream""#)), ExpectedVersion::NoStream);
+        let saga = r#"{"type":"Transfer","from":"a","to":"b","amount":1,"mode":"saga","expectedVersion":0}"#;
+        assert_eq!(expected(saga), ExpectedVersion::NoStream, "a saga transfer starts one transfer stream");
     }
 
     #[test]

@@ -22,6 +22,7 @@ use serde::{Deserialize, Serialize};
 use crate::envelope::Envelope;
 use crate::handler::CommandMeta;
 use crate::saga::{Issued, ProcessManager, Rejection};
+use crate::version::ExpectedVersion;
 
 use super::bank::{AccountCommand, AccountEvent, TransferCommand, TransferEvent};
 use super::money::{Amount, EntityId};
@@ -183,6 +184,7 @@ impl ProcessManager for TransferSaga {
             command_id: format!("{transfer_id}:{step_name}").into(),
             correlation_id: issued.meta.correlation_id.clone(),
             causation_id: issued.meta.command_id.as_str().into(),
+            expected_version: ExpectedVersion::Any,
         };
         vec![Issued { meta, command: DomainCommand::Transfer(command) }]
     }
