@@ -2,9 +2,11 @@
 //!
 //! Suites that cross crates: the [`contract`] every `EventStore` must honour, run against the
 //! in-memory store here and against the IndexedDB store in the browser, and (in `tests/`) the
-//! browser integration suites.
+//! browser integration suites; `fixture` dumps and restores whole databases for the upgrade suite.
 
 pub mod contract;
+#[cfg(target_arch = "wasm32")]
+pub mod fixture;
 
 use std::future::Future;
 use std::pin::pin;
