@@ -21,6 +21,7 @@ use eventline_core::store::StoreError;
 use indexed_db_futures::database::{Database, VersionChangeEvent};
 use indexed_db_futures::error::{DomException, Error, OpenDbError};
 use indexed_db_futures::prelude::*;
+use indexed_db_futures::transaction::Transaction;
 
 pub const SCHEMA_VERSION: u32 = 2;
 
@@ -127,6 +128,18 @@ pub fn is_constraint(e: &Error) -> bool {
     dom_name(e).as_deref() == Some("ConstraintError")
 }
 
+/// Commits `tx`. When the browser aborts it at commit (a full quota is only reported so), the
+/// error is the transaction's own, not just "aborted".
+pub async fn commit(tx: Transaction<'_>) -> Result<(), Error> {
+    use indexed_db_futures::internals::SystemRepr;
+    use wasm_bindgen::JsCast;
+    let sys: web_sys::IdbTransaction = tx.as_sys().clone().unchecked_into();
+    tx.commit().await.map_err(|e| match sys.error() {
+        Some(cause) => Error::from(wasm_bindgen::JsValue::from(cause)),
+        None => e,
+    })
+}
+
 /// Maps an IndexedDB failure to the store's error: quota is its own case, because callers can do
 /// something about it.
 pub fn store_error(e: impl Into<Error>) -> StoreError {
@@ -135,7 +148,14 @@ pub fn store_error(e: impl Into<Error>) -> StoreError {
         Error::DomException(d) => {
             let d = dom(d);
             match d.name().as_str() {
-                "QuotaExceededError" => StoreError::QuotaExceeded { message: d.message() },
+                "QuotaExceededError" => StoreError::QuotaExceeded {
+                    message: match d.message() {
+                        m if m.is_empty() => {
+                            "the browser has no more room for this site's data; nothing was written".into()
+                        }
+                        m => m,
+                    },
+                },
                 name => StoreError::Backend { message: format!("{name}: {}", d.message()) },
             }
         }

@@ -11,7 +11,7 @@ use js_sys::Array;
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::JsValue;
 
-use crate::idb::{CHECKPOINTS, DEAD_LETTERS, DOCUMENTS, store_error};
+use crate::idb::{self, CHECKPOINTS, DEAD_LETTERS, DOCUMENTS, store_error};
 use crate::store::{IdbStore, delete, entries, get, get_all, put};
 
 /// A projection's persisted progress and controls.
@@ -131,7 +131,7 @@ pub async fn flush(store: &IdbStore, flushes: &[Flush], dead: &[DeadLetter]) -> 
     for letter in dead {
         put(&letters, JsValue::from_f64(letter.position as f64), json(letter))?;
     }
-    tx.commit().await.map_err(store_error)
+    idb::commit(tx).await.map_err(store_error)
 }
 
 /// Every dead letter, in log order.
@@ -156,5 +156,5 @@ pub async fn save_saga(store: &IdbStore, name: &str, progress: &str) -> Result<(
     let tx = IdbStore::transaction(&db, &[CHECKPOINTS], TransactionMode::Readwrite)?;
     let checkpoints = tx.object_store(CHECKPOINTS).map_err(store_error)?;
     put(&checkpoints, format!("saga:{name}").into(), JsValue::from_str(progress))?;
-    tx.commit().await.map_err(store_error)
+    idb::commit(tx).await.map_err(store_error)
 }

@@ -395,7 +395,7 @@ impl IdbStore {
                 .primitive()
                 .map_err(store_error)?;
         }
-        if let Err(error) = tx.commit().await {
+        if let Err(error) = idb::commit(tx).await {
             if idb::is_constraint(&error) {
                 return Err(self.duplicate(&commits).await?);
             }
@@ -568,7 +568,7 @@ impl IdbStore {
             // Already packed (an import, say): move the marker on and keep the chunks.
             let next = parse_chunk_key(&keys[keys.len() - 2])?.0.0;
             put(&meta, JsValue::from_str("compacted"), JsValue::from_f64(next as f64))?;
-            tx.commit().await.map_err(store_error)?;
+            idb::commit(tx).await.map_err(store_error)?;
             return Ok(0);
         }
         let packs = chunk::pack(commits.drain(..));
@@ -588,7 +588,7 @@ impl IdbStore {
             }
         }
         put(&meta, JsValue::from_str("compacted"), JsValue::from_f64(new_marker as f64))?;
-        tx.commit().await.map_err(store_error)?;
+        idb::commit(tx).await.map_err(store_error)?;
         Ok(keys.len())
     }
 
@@ -610,7 +610,7 @@ impl IdbStore {
         for name in stores {
             tx.object_store(name).map_err(store_error)?.clear().map_err(store_error)?;
         }
-        tx.commit().await.map_err(store_error)
+        idb::commit(tx).await.map_err(store_error)
     }
 }
 
@@ -662,6 +662,6 @@ impl SnapshotStore for IdbStore {
             let json = serde_json::to_string(&record).map_err(|e| StoreError::Corrupt { message: e.to_string() })?;
             put(&snapshots, key, JsValue::from_str(&json))?;
         }
-        tx.commit().await.map_err(store_error)
+        idb::commit(tx).await.map_err(store_error)
     }
 }
