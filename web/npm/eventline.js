@@ -83,11 +83,30 @@ const READ_MODELS = new Set([
   "auditLog",
 ]);
 
-function at(value) {
-  if (value === undefined || value === null) return undefined;
-  if (typeof value !== "object") return value;
-  if (value.time instanceof Date) return { ...value, time: value.time.getTime() };
-  return value;
+/**
+ * Reads `key` of a caller's options object. A value that cannot be read (a throwing getter, a
+ * hostile Proxy) is bad input from the caller, not an internal error.
+ */
+function option(options, key, what) {
+  if (options === undefined || options === null) return undefined;
+  try {
+    return options[key];
+  } catch (error) {
+    throw new EventlineError("InvalidArgument", `${what}: \`${key}\` cannot be read (${error?.message ?? error})`);
+  }
+}
+
+/** A point in history as the module takes it: a `Date` becomes milliseconds. */
+function at(point) {
+  if (point === undefined || point === null) return undefined;
+  if (typeof point !== "object") return point;
+  const time = option(point, "time", "a point in history");
+  if (!(time instanceof Date)) return point;
+  try {
+    return { ...point, time: time.getTime() };
+  } catch (error) {
+    throw new EventlineError("InvalidArgument", `a point in history cannot be read (${error?.message ?? error})`);
+  }
 }
 
 export class Eventline {
@@ -178,7 +197,9 @@ export class Eventline {
   }
 
   waitFor(position, options = {}) {
-    return this.#run((h) => h.waitFor(position, options?.readModel, options?.timeoutMs));
+    return this.#run((h) =>
+      h.waitFor(position, option(options, "readModel", "waitFor"), option(options, "timeoutMs", "waitFor")),
+    );
   }
 
   projections() {
@@ -213,11 +234,11 @@ export class Eventline {
   }
 
   exportLog(options = {}) {
-    return this.#run((h) => h.exportLog({ onProgress: options?.onProgress }));
+    return this.#run((h) => h.exportLog({ onProgress: option(options, "onProgress", "exportLog") }));
   }
 
   importLog(ndjson, options = {}) {
-    return this.#run((h) => h.importLog(ndjson, { onProgress: options?.onProgress }));
+    return this.#run((h) => h.importLog(ndjson, { onProgress: option(options, "onProgress", "importLog") }));
   }
 
   reset() {
