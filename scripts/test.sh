@@ -5,7 +5,9 @@
 #   2. the same suites compiled to wasm32, in headless Chromium (wasm-bindgen-test);
 #   3. the npm package: built, its TypeScript declarations checked with tsc --strict on a typed
 #      example, and the package used from JavaScript pages in headless Chromium (Playwright);
-#   4. the demo page: built by Trunk, then end-to-end tests against it in headless Chromium
+#   4. reliability (docs/RELIABILITY.md): contention across tabs, the browser killed mid-write,
+#      hostile input at the JS surface, a full quota; EVENTLINE_LONG=1 for the long variants;
+#   5. the demo page: built by Trunk, then end-to-end tests against it in headless Chromium
 #      (Playwright), screenshots kept in tests/e2e/artifacts/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +18,7 @@ step() { printf '\n==> %s\n' "$*"; }
 
 step "native suites"
 cargo test --workspace --exclude eventline-www --exclude eventline-web
+cargo test -p eventline-web --lib
 
 step "wasm32 suites in headless Chromium"
 cargo test --target wasm32-unknown-unknown -p eventline-core -p eventline-tests
@@ -24,6 +27,9 @@ step "npm package: build, types, JavaScript tests in headless Chromium"
 scripts/build-npm.sh
 tsc -p tests/npm
 node --test --test-concurrency=1 tests/npm/
+
+step "reliability: contention, crashes, hostile input, quota (headless Chromium)"
+node --test --test-concurrency=1 tests/reliability/
 
 step "demo page: Trunk build, end-to-end tests in headless Chromium"
 trunk build --offline --release

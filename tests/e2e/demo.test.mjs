@@ -4,21 +4,11 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdir } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
-import { chromium } from "playwright-core";
-import { serve } from "../npm/server.mjs";
+import { launch } from "../support/chromium.mjs";
+import { serve } from "../support/server.mjs";
 
 const DIST = fileURLToPath(new URL("../../dist", import.meta.url));
 const ARTIFACTS = fileURLToPath(new URL("./artifacts", import.meta.url));
-const FLAGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 
 let server;
 let browser;
@@ -28,7 +18,7 @@ before(async () => {
   await mkdir(ARTIFACTS, { recursive: true });
   server = await serve(DIST);
   base = `http://127.0.0.1:${server.address().port}/`;
-  browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium", args: FLAGS });
+  browser = await launch();
 });
 
 after(async () => {

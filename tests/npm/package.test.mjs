@@ -4,20 +4,10 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { chromium } from "playwright-core";
-import { serve } from "./server.mjs";
+import { launch } from "../support/chromium.mjs";
+import { serve } from "../support/server.mjs";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-const FLAGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 
 let server;
 let browser;
@@ -26,7 +16,7 @@ let base;
 before(async () => {
   server = await serve(ROOT);
   base = `http://127.0.0.1:${server.address().port}`;
-  browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium", args: FLAGS });
+  browser = await launch();
 });
 
 after(async () => {

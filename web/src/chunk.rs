@@ -215,6 +215,34 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 2_000, failure_persistence: None, ..Default::default() })]
+
+        /// Stored bytes are untrusted: a chunk from anywhere decodes or is refused as corrupt.
+        #[test]
+        fn arbitrary_bytes_decode_or_are_refused(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512)) {
+            if let Err(e) = decode(&bytes) {
+                proptest::prop_assert!(matches!(e, StoreError::Corrupt { .. }), "{e:?}");
+            }
+        }
+
+        /// One byte of a real chunk changed: never a panic, and what decodes is still a run of
+        /// consecutive positions.
+        #[test]
+        fn a_damaged_chunk_never_panics(at in 0usize..4096, byte in proptest::prelude::any::<u8>()) {
+            let events: Vec<RecordedEvent> =
+                (1..=5).map(|p| event(p, "account-a", "c", r#"{"amount":1}"#)).collect();
+            let mut bytes = encode(&events).unwrap();
+            let at = at % bytes.len();
+            bytes[at] = byte;
+            if let Ok(decoded) = decode(&bytes) {
+                for pair in decoded.windows(2) {
+                    proptest::prop_assert_eq!(pair[1].meta.position.0, pair[0].meta.position.0 + 1);
+                }
+            }
+        }
+    }
+
     #[test]
     fn packing_never_splits_a_commit() {
         let commit: Vec<RecordedEvent> = (1..=600).map(|p| event(p, "s", "big", "{}")).collect();

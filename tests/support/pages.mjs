@@ -1,0 +1,26 @@
+// Pages with the built npm package (pkg/) imported, as a user's page would, for the suites that
+// drive it from Node.
+import { fileURLToPath } from "node:url";
+import { serve } from "./server.mjs";
+
+export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+
+/** Serves the repository on localhost; `base` is the origin pages are opened at. */
+export async function serveRepository() {
+  const server = await serve(ROOT);
+  return { server, base: `http://127.0.0.1:${server.address().port}` };
+}
+
+/** A new page of `context` on the package harness, `window.eventline` ready. */
+export async function harness(context, base, { beforeLoad } = {}) {
+  const page = await context.newPage();
+  const problems = [];
+  page.on("pageerror", (error) => problems.push(process.env.EVENTLINE_VERBOSE ? error.stack : error.message));
+  if (beforeLoad) await beforeLoad(page);
+  await page.goto(`${base}/tests/npm/harness.html`);
+  await page.waitForFunction(() => document.title === "ready");
+  return { page, problems };
+}
+
+/** Whether the long variants run (`EVENTLINE_LONG=1`). */
+export const LONG = process.env.EVENTLINE_LONG === "1";
