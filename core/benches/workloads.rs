@@ -217,7 +217,7 @@ pub fn run(now: &dyn Fn() -> f64, rounds: usize) -> Vec<Figure> {
     for _ in 0..rounds {
         let store = InMemoryStore::new();
         let app = DemoApp::new(&store, &env, SnapshotPolicy::Never);
-        let open = DemoCommand::OpenAccount { account: id("acc"), currency: Default::default() };
+        let open = DemoCommand::OpenAccount { account: id("acc"), currency: Default::default(), holder: None };
         ready(app.execute(CommandMeta::new("open"), &open)).unwrap();
         let deposit = DemoCommand::Deposit { account: id("acc"), amount: Amount::new(5).unwrap() };
         let ids: Vec<String> = (0..COMMANDS).map(|i| format!("d{i}")).collect();

@@ -114,6 +114,12 @@ pub trait Event: Sized + Clone + fmt::Debug {
     fn encode(&self) -> EncodedEvent;
     fn decode(event_type: &str, schema_version: u16, payload: &str) -> Result<Self, DecodeError>;
 
+    /// The subject this event forgets, if it is a `SubjectForgotten`: every read model drops
+    /// or redacts what it holds about them ([`crate::projection::ReadModel::forget`]).
+    fn forgets(&self) -> Option<&str> {
+        None
+    }
+
     fn decode_recorded(recorded: &RecordedEvent) -> Result<Envelope<Self>, DecodeError> {
         let event = Self::decode(&recorded.event_type, recorded.schema_version, &recorded.payload)?;
         Ok(Envelope { meta: recorded.meta.clone(), event })

@@ -216,6 +216,10 @@ where
         &self.store
     }
 
+    pub fn env(&self) -> &X {
+        &self.env
+    }
+
     /// Forgets every cached state (another writer replaced the log, for example).
     pub fn clear_cache(&self) {
         self.cache.borrow_mut().clear();

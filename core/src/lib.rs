@@ -12,6 +12,7 @@
 //!   [`snapshot`]s;
 //! - [`projection`]: read models with checkpoints and lag; [`temporal`]: state as of a past
 //!   position or time; [`saga`]: process managers;
+//! - [`personal`]: personal values about data subjects, redaction and forgetting;
 //! - [`demo`]: the bank and order domains, their read models and the transfer saga;
 //! - [`testing`]: a given/when/then harness and a deterministic environment.
 //!
@@ -27,6 +28,7 @@ pub mod event;
 pub mod handler;
 pub mod ids;
 pub mod memory;
+pub mod personal;
 pub mod projection;
 pub mod saga;
 pub mod snapshot;

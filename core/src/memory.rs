@@ -2,11 +2,12 @@
 //! tests and benchmarks, and by the same contract suite that checks the IndexedDB store.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 
 use crate::envelope::RecordedEvent;
 use crate::ids::{CommandId, Position, StreamId, StreamVersion, Timestamp};
+use crate::personal::{self, SubjectStatus};
 use crate::snapshot::{Snapshot, SnapshotStore};
 use crate::store::{AppendError, Commit, CommitReceipt, EventStore, StoreError};
 
@@ -23,6 +24,10 @@ struct Log {
     streams: HashMap<StreamId, Vec<usize>>,
     commits: HashMap<CommandId, Range<usize>>,
     snapshots: HashMap<StreamId, Snapshot>,
+    /// Subjects with personal data here. Memory is not at rest: values are kept as written and
+    /// redacted on the way out once their subject is forgotten.
+    known: HashSet<String>,
+    forgotten: HashSet<String>,
 }
 
 impl Log {
@@ -40,7 +45,21 @@ impl Log {
 
     fn receipt(&self, command_id: &CommandId) -> Option<CommitReceipt> {
         let range = self.commits.get(command_id)?;
-        Some(CommitReceipt { command_id: command_id.clone(), events: self.events[range.clone()].to_vec() })
+        Some(CommitReceipt {
+            command_id: command_id.clone(),
+            events: self.events[range.clone()].iter().map(|e| self.out(e)).collect(),
+        })
+    }
+
+    /// An event as readers see it: personal values of forgotten subjects redacted.
+    fn out(&self, event: &RecordedEvent) -> RecordedEvent {
+        let mut event = event.clone();
+        if !self.forgotten.is_empty()
+            && let Some(redacted) = personal::redact_forgotten(&event.payload, |s| self.forgotten.contains(s))
+        {
+            event.payload = redacted.into();
+        }
+        event
     }
 
     /// Records `commits` against the current log without changing it, so a batch is all or none.
@@ -50,6 +69,7 @@ impl Log {
         let mut staged_versions: HashMap<StreamId, StreamVersion> = HashMap::new();
         let mut staged_ids: HashMap<&CommandId, usize> = HashMap::new();
         let mut staged = Vec::with_capacity(commits.len());
+        let mut forgetting: HashSet<String> = HashSet::new();
         for commit in commits {
             if let Some(receipt) = self.receipt(&commit.command_id) {
                 return Err(AppendError::DuplicateCommand(Box::new(receipt)));
@@ -59,6 +79,10 @@ impl Log {
                 let receipt = CommitReceipt { command_id: commit.command_id.clone(), events: events.clone() };
                 return Err(AppendError::DuplicateCommand(Box::new(receipt)));
             }
+            let events = commit.writes.iter().flat_map(|w| &w.events).map(|e| (&*e.event_type, &*e.payload));
+            let (_, forgets) =
+                personal::check_commit(events, |s| self.forgotten.contains(s) || forgetting.contains(s))?;
+            forgetting.extend(forgets);
             let recorded = commit.record(head, head_recorded_at, |stream| {
                 staged_versions.get(stream).copied().unwrap_or_else(|| self.version(stream))
             })?;
@@ -79,10 +103,17 @@ impl Log {
         let command_id = recorded[0].meta.command_id.clone();
         for (offset, event) in recorded.iter().enumerate() {
             self.streams.entry(event.meta.stream.clone()).or_default().push(start + offset);
+            if &*event.event_type == personal::SUBJECT_FORGOTTEN {
+                let subject = personal::forgotten_subject(&event.payload).expect("checked when staged");
+                self.known.remove(&subject);
+                self.forgotten.insert(subject);
+            } else {
+                self.known.extend(personal::subjects(&event.payload));
+            }
         }
         self.events.extend(recorded);
         self.commits.insert(command_id.clone(), start..self.events.len());
-        CommitReceipt { command_id, events: self.events[start..].to_vec() }
+        CommitReceipt { command_id, events: self.events[start..].iter().map(|e| self.out(e)).collect() }
     }
 }
 
@@ -130,12 +161,12 @@ impl EventStore for InMemoryStore {
     ) -> Result<Vec<RecordedEvent>, StoreError> {
         let log = self.log.borrow();
         let Some(indexes) = log.streams.get(stream) else { return Ok(Vec::new()) };
-        Ok(indexes.iter().skip(after.0 as usize).take(limit).map(|&i| log.events[i].clone()).collect())
+        Ok(indexes.iter().skip(after.0 as usize).take(limit).map(|&i| log.out(&log.events[i])).collect())
     }
 
     async fn read_all(&self, after: Position, limit: usize) -> Result<Vec<RecordedEvent>, StoreError> {
         let log = self.log.borrow();
-        Ok(log.events.iter().skip(after.0 as usize).take(limit).cloned().collect())
+        Ok(log.events.iter().skip(after.0 as usize).take(limit).map(|e| log.out(e)).collect())
     }
 
     async fn head(&self) -> Result<Position, StoreError> {
@@ -149,11 +180,27 @@ impl EventStore for InMemoryStore {
     async fn find_commit(&self, command_id: &CommandId) -> Result<Option<CommitReceipt>, StoreError> {
         Ok(self.log.borrow().receipt(command_id))
     }
+
+    async fn subject(&self, subject: &str) -> Result<SubjectStatus, StoreError> {
+        let log = self.log.borrow();
+        Ok(if log.forgotten.contains(subject) {
+            SubjectStatus::Forgotten
+        } else if log.known.contains(subject) {
+            SubjectStatus::Known
+        } else {
+            SubjectStatus::Unknown
+        })
+    }
 }
 
 impl SnapshotStore for InMemoryStore {
     async fn load_snapshot(&self, stream: &StreamId) -> Result<Option<Snapshot>, StoreError> {
-        Ok(self.log.borrow().snapshots.get(stream).cloned())
+        let log = self.log.borrow();
+        let Some(mut snapshot) = log.snapshots.get(stream).cloned() else { return Ok(None) };
+        if let Some(redacted) = personal::redact_forgotten(&snapshot.state, |s| log.forgotten.contains(s)) {
+            snapshot.state = redacted.into();
+        }
+        Ok(Some(snapshot))
     }
 
     async fn save_snapshot(&self, snapshot: Snapshot) -> Result<(), StoreError> {

@@ -102,6 +102,15 @@ impl<D> Documents<D> {
         true
     }
 
+    /// Changes every document `matches` picks; returns how many.
+    pub fn update_where(&mut self, matches: impl Fn(&D) -> bool, mut change: impl FnMut(&mut D)) -> usize {
+        let keys: Vec<String> = self.docs.iter().filter(|(_, d)| matches(d)).map(|(k, _)| k.clone()).collect();
+        for key in &keys {
+            self.update(key, &mut change);
+        }
+        keys.len()
+    }
+
     /// Changes the document at `key`, creating it with `create` first if needed.
     pub fn upsert(&mut self, key: &str, create: impl FnOnce() -> D, change: impl FnOnce(&mut D)) {
         let i = match self.index.get(key) {
@@ -179,6 +188,13 @@ pub trait ReadModel: Default + Clone + fmt::Debug {
 
     fn apply(&mut self, envelope: &Envelope<Self::Event>);
 
+    /// Drops or redacts everything held about `subject`, who was forgotten. Called for their
+    /// `SubjectForgotten` event before `apply`, and by a runtime at once when they are forgotten,
+    /// whatever the projection is doing (paused, delayed, behind): forgetting does not wait.
+    fn forget(&mut self, subject: &str) {
+        let _ = subject;
+    }
+
     /// Sees an event that does not decode. Most read models ignore it; an audit log records it.
     fn apply_undecodable(&mut self, recorded: &RecordedEvent, error: &DecodeError) {
         let _ = (recorded, error);
@@ -229,6 +245,9 @@ impl<R: ReadModel> Projection<R> {
     pub fn apply(&mut self, envelope: &Envelope<R::Event>) -> Applied {
         if envelope.meta.position <= self.checkpoint {
             return Applied::AlreadySeen;
+        }
+        if let Some(subject) = envelope.event.forgets() {
+            self.read_model.forget(subject);
         }
         self.read_model.apply(envelope);
         self.checkpoint = envelope.meta.position;

@@ -9,13 +9,17 @@
 //! - global positions continue from the head with no gap;
 //! - `recorded_at` never goes below the head's, so time order and log order agree;
 //! - a command id that already produced a commit never produces another
-//!   ([`AppendError::DuplicateCommand`] carries the first commit).
+//!   ([`AppendError::DuplicateCommand`] carries the first commit);
+//! - personal values ([`crate::personal`]) about a forgotten subject are refused, a commit that
+//!   records `SubjectForgotten` forgets its subject in the same atomic step, and everything read
+//!   back afterwards shows that subject's values as redacted ([`crate::personal::check_commit`]).
 
 use std::collections::HashSet;
 
 use crate::aggregate::ErrorCode;
 use crate::envelope::{EventMetadata, NewEvent, RecordedEvent};
 use crate::ids::{CausationId, CommandId, CorrelationId, Position, StreamId, StreamVersion, Timestamp};
+use crate::personal::SubjectStatus;
 use crate::version::{ExpectedVersion, WrongExpectedVersion};
 
 /// Events for one stream within a commit.
@@ -73,6 +77,9 @@ pub enum StoreError {
     Closed,
     #[error("storage failed: {message}")]
     Backend { message: String },
+    /// Personal data about a subject who was forgotten: a forgotten subject stays forgotten.
+    #[error("subject {subject} was forgotten: no personal data about them can be recorded again")]
+    SubjectForgotten { subject: String },
 }
 
 impl ErrorCode for StoreError {
@@ -83,6 +90,7 @@ impl ErrorCode for StoreError {
             StoreError::Corrupt { .. } => "CorruptData",
             StoreError::Closed => "StoreClosed",
             StoreError::Backend { .. } => "StorageError",
+            StoreError::SubjectForgotten { .. } => "SubjectForgotten",
         }
     }
 }
@@ -216,6 +224,9 @@ pub trait EventStore {
 
     /// The commit a command id produced, if it produced one.
     async fn find_commit(&self, command_id: &CommandId) -> Result<Option<CommitReceipt>, StoreError>;
+
+    /// Whether the store holds personal data about `subject`, readable or forgotten.
+    async fn subject(&self, subject: &str) -> Result<SubjectStatus, StoreError>;
 }
 
 /// Reads a whole stream, page by page.
@@ -269,6 +280,9 @@ macro_rules! forward_event_store {
             }
             async fn find_commit(&self, command_id: &CommandId) -> Result<Option<CommitReceipt>, StoreError> {
                 (**self).find_commit(command_id).await
+            }
+            async fn subject(&self, subject: &str) -> Result<SubjectStatus, StoreError> {
+                (**self).subject(subject).await
             }
         }
     )+};

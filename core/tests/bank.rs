@@ -50,17 +50,17 @@ fn debited(transfer: &str, n: u64) -> AccountEvent {
 #[wasm_bindgen_test(unsupported = test)]
 fn an_account_opens_in_its_currency() {
     Scenario::<Account>::given_no_previous_events()
-        .when(AccountCommand::Open { account: acc(), currency: usd() })
-        .then_expect_events(vec![AccountOpened { currency: usd() }.into()]);
+        .when(AccountCommand::Open { account: acc(), currency: usd(), holder: None })
+        .then_expect_events(vec![AccountOpened { currency: usd(), holder: None }.into()]);
 }
 
 #[wasm_bindgen_test(unsupported = test)]
 fn an_account_opens_once() {
     Scenario::<Account>::given(vec![opened()])
-        .when(AccountCommand::Open { account: acc(), currency: Currency::eur() })
+        .when(AccountCommand::Open { account: acc(), currency: Currency::eur(), holder: None })
         .then_expect_error(AccountError::AccountAlreadyExists { account: acc() });
     Scenario::<Account>::given(vec![opened(), AccountClosed {}.into()])
-        .when(AccountCommand::Open { account: acc(), currency: Currency::eur() })
+        .when(AccountCommand::Open { account: acc(), currency: Currency::eur(), holder: None })
         .then_expect_error_code("AccountAlreadyExists");
 }
 
@@ -156,7 +156,10 @@ fn an_atomic_transfer_is_refused_by_either_side() {
     assert_eq!(code(transfer(&rich, &account(vec![opened()]), 101)), "InsufficientFunds");
     assert_eq!(code(transfer(&rich, &account(vec![opened(), AccountClosed {}.into()]), 10)), "AccountClosed");
     assert_eq!(code(transfer(&rich, &account(vec![]), 10)), "AccountNotFound");
-    assert_eq!(code(transfer(&rich, &account(vec![AccountOpened { currency: usd() }.into()]), 10)), "CurrencyMismatch");
+    assert_eq!(
+        code(transfer(&rich, &account(vec![AccountOpened { currency: usd(), holder: None }.into()]), 10)),
+        "CurrencyMismatch"
+    );
     assert_eq!(code(transfer(&account(vec![opened(), AccountClosed {}.into()]), &rich, 10)), "AccountClosed");
     let same = decide_atomic_transfer(&rich, &rich, &id("t"), &id("a"), &id("a"), amount(1));
     assert_eq!(same.unwrap_err(), AccountError::SameAccount { account: id("a") });
@@ -196,7 +199,7 @@ fn a_saga_debit_holds_the_money_until_settled_or_refunded() {
 
 #[wasm_bindgen_test(unsupported = test)]
 fn a_credit_in_another_currency_is_refused() {
-    Scenario::<Account>::given(vec![AccountOpened { currency: usd() }.into()])
+    Scenario::<Account>::given(vec![AccountOpened { currency: usd(), holder: None }.into()])
         .when(AccountCommand::ReceiveTransfer {
             account: acc(),
             transfer_id: id("t"),
@@ -262,15 +265,18 @@ fn a_transfer_ends_once_and_compensates_only_after_a_refused_credit() {
 fn account_opened_v1_without_a_currency_is_upcast_to_euros() {
     let v1 = AccountEvent::decode("AccountOpened", 1, "{}").unwrap();
     assert_eq!(v1, AccountOpened::eur().into());
-    let current = AccountEvent::from(AccountOpened { currency: usd() }).encode();
+    let current = AccountEvent::from(AccountOpened { currency: usd(), holder: None }).encode();
     assert_eq!(
         (current.event_type, current.schema_version, current.payload.as_str()),
-        ("AccountOpened", 2, r#"{"currency":"USD"}"#)
+        ("AccountOpened", 3, r#"{"currency":"USD","holder":null}"#)
     );
-    // Without the upcaster, a v1 payload would not decode as v2: the field is required.
+    // v2 had no holder: it loads with none.
+    let v2 = AccountEvent::decode("AccountOpened", 2, r#"{"currency":"USD"}"#).unwrap();
+    assert_eq!(v2, AccountOpened { currency: usd(), holder: None }.into());
+    // Without the upcasters, a v1 payload would not decode: the currency is required.
     assert!(matches!(AccountEvent::decode("AccountOpened", 2, "{}"), Err(DecodeError::InvalidPayload { .. })));
     assert!(matches!(
-        AccountEvent::decode("AccountOpened", 3, "{}"),
+        AccountEvent::decode("AccountOpened", 4, "{}"),
         Err(DecodeError::UnsupportedSchemaVersion { .. })
     ));
 }

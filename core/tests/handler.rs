@@ -115,7 +115,7 @@ fn a_decision_on_stale_state_is_retried_on_fresh_state() {
 fn retries_are_bounded_and_end_in_a_typed_conflict() {
     let (store, env) = (InMemoryStore::new(), TestEnv::default());
     let handler: CommandHandler<Account, _, _> = CommandHandler::new(&store, &env).with_max_attempts(1);
-    let open = AccountCommand::Open { account: common::id("a"), currency: Currency::eur() };
+    let open = AccountCommand::Open { account: common::id("a"), currency: Currency::eur(), holder: None };
     run_ready(handler.execute(CommandMeta::new("open"), "a", &open)).unwrap();
     let deposit = AccountCommand::Deposit { account: common::id("a"), amount: common::amount(1) };
     run_ready(handler.load("a")).unwrap(); // cached at version 1

@@ -16,7 +16,7 @@ fn order() -> EntityId {
 }
 
 fn created() -> OrderEvent {
-    OrderCreated { customer: id("alice") }.into()
+    OrderCreated { customer: id("alice"), shipping_address: None }.into()
 }
 
 fn item(quantity: u32, price: u64) -> OrderEvent {
@@ -45,7 +45,7 @@ fn shipped() -> Vec<OrderEvent> {
 
 #[wasm_bindgen_test(unsupported = test)]
 fn an_order_is_created_once() {
-    let create = || OrderCommand::Create { order: order(), customer: id("alice") };
+    let create = || OrderCommand::Create { order: order(), customer: id("alice"), shipping_address: None };
     Scenario::<Order>::given_no_previous_events().when(create()).then_expect_events(vec![created()]);
     Scenario::<Order>::given(vec![created()])
         .when(create())

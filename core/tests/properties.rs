@@ -1,7 +1,8 @@
 //! Properties over random command sequences, some of them retries of earlier command ids:
 //! replay is deterministic, snapshot plus tail equals full replay, a projection rebuilt from 0
 //! equals one applied incrementally (and stored and restored between batches), money is never
-//! created, lost or overdrawn, and a retried command id appends nothing.
+//! created, lost or overdrawn, a retried command id appends nothing, and a forgotten customer
+//! leaves no readable personal value anywhere: log, past or present read models.
 
 mod common;
 
@@ -11,7 +12,7 @@ use common::{amount, id, run_ready};
 use eventline_core::demo::DemoEvent;
 use eventline_core::demo::app::DemoApp;
 use eventline_core::demo::bank::{Account, AccountEvent};
-use eventline_core::demo::command::DemoCommand;
+use eventline_core::demo::command::{DemoCommand, HolderDetails};
 use eventline_core::demo::orders::Order;
 use eventline_core::demo::read_models::*;
 use eventline_core::demo::saga::TransferSaga;
@@ -19,13 +20,14 @@ use eventline_core::event::Event;
 use eventline_core::handler::{CommandHandler, CommandMeta, Executed};
 use eventline_core::ids::{Position, StreamId};
 use eventline_core::memory::InMemoryStore;
+use eventline_core::personal;
 use eventline_core::projection::{Documents, Projection, ReadModel};
 use eventline_core::saga::SagaProgress;
 use eventline_core::snapshot::SnapshotPolicy;
 use eventline_core::store::EventStore;
 use eventline_core::temporal::{AsOf, aggregate_at, read_model_at};
 use eventline_core::testing::TestEnv;
-use eventline_core::{Aggregate, RecordedEvent};
+use eventline_core::{Aggregate, ErrorCode, RecordedEvent};
 use proptest::prelude::*;
 use proptest::sample::Index;
 use wasm_bindgen_test::wasm_bindgen_test;
@@ -52,6 +54,10 @@ fn order() -> impl Strategy<Value = &'static str> {
     prop::sample::select(&ORDERS[..])
 }
 
+fn customer() -> impl Strategy<Value = &'static str> {
+    prop::sample::select(&["alice", "bob"][..])
+}
+
 fn money() -> impl Strategy<Value = u64> {
     prop_oneof![4 => 1..300u64, 1 => 300..2_000u64]
 }
@@ -59,9 +65,10 @@ fn money() -> impl Strategy<Value = u64> {
 fn demo_command() -> impl Strategy<Value = DemoCommand> {
     use DemoCommand as D;
     prop_oneof![
-        2 => (account(), prop::bool::weighted(0.8)).prop_map(|(a, eur)| D::OpenAccount {
+        2 => (account(), prop::bool::weighted(0.8), prop::option::of(customer())).prop_map(|(a, eur, holder)| D::OpenAccount {
             account: id(a),
             currency: if eur { Default::default() } else { "USD".to_string().try_into().unwrap() },
+            holder: holder.map(|c| HolderDetails { customer: id(c), name: format!("{c} Doe"), email: format!("{c}@example.org") }),
         }),
         4 => (account(), money()).prop_map(|(a, n)| D::Deposit { account: id(a), amount: amount(n) }),
         3 => (account(), money()).prop_map(|(a, n)| D::Withdraw { account: id(a), amount: amount(n) }),
@@ -73,8 +80,12 @@ fn demo_command() -> impl Strategy<Value = DemoCommand> {
             mode: if saga { TransferMode::Saga } else { TransferMode::Atomic },
             transfer_id: None,
         }),
-        1 => (order(), prop::sample::select(&["alice", "bob"][..]))
-            .prop_map(|(o, c)| D::CreateOrder { order: id(o), customer: id(c) }),
+        1 => (order(), customer(), prop::bool::ANY).prop_map(|(o, c, address)| D::CreateOrder {
+            order: id(o),
+            customer: id(c),
+            shipping_address: address.then(|| format!("{c}'s street 1")),
+        }),
+        1 => prop::sample::select(&["alice", "bob", "carol"][..]).prop_map(|c| D::ForgetSubject { subject: id(c) }),
         2 => (order(), 1..4u32, 1..500u64)
             .prop_map(|(o, q, p)| D::AddItem { order: id(o), sku: id("sku"), quantity: q, unit_price: amount(p) }),
         1 => order().prop_map(|o| D::ConfirmOrder { order: id(o) }),
@@ -133,7 +144,9 @@ fn simulate(steps: &[Step], snapshots: SnapshotPolicy) -> (InMemoryStore, Vec<Ou
             let log_len_before = store.len();
             let result = run_ready(app.execute(CommandMeta::new(command_id.as_str()), &command));
             if let Err(error) = &result {
-                assert!(error.is_rejection(), "only the domain refuses here: {error}");
+                // Besides the domain: forgetting no one, or recording about someone forgotten.
+                let forgetting = matches!(error.code(), "UnknownSubject" | "SubjectForgotten");
+                assert!(error.is_rejection() || forgetting, "only the domain refuses here: {error}");
                 assert_eq!(store.len(), log_len_before, "a refused command appends nothing");
             }
             outcomes.push(Outcome { command_id, result: result.ok(), log_len_before, log_len_after: store.len() });
@@ -297,7 +310,12 @@ proptest! {
                     if let Some(committed) = &earlier.result {
                         let retried = outcome.result.as_ref().expect("a committed command's retry succeeds");
                         prop_assert!(retried.replayed);
-                        prop_assert_eq!(&retried.receipt, &committed.receipt);
+                        // The same commit, as it reads now: a forgotten holder reads redacted.
+                        let shape = |e: &RecordedEvent| (e.meta.clone(), e.event_type.clone());
+                        prop_assert_eq!(
+                            retried.receipt.events.iter().map(shape).collect::<Vec<_>>(),
+                            committed.receipt.events.iter().map(shape).collect::<Vec<_>>()
+                        );
                         prop_assert_eq!(outcome.log_len_after, outcome.log_len_before);
                     }
                 }
@@ -305,6 +323,49 @@ proptest! {
                     first.insert(outcome.command_id.as_str(), outcome);
                 }
             }
+        }
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn a_forgotten_customer_leaves_no_readable_personal_value(steps in steps()) {
+        let (store, _) = simulate(&steps, SnapshotPolicy::Every(2));
+        let events = log(&store);
+        let forgotten: Vec<(Position, String)> = events
+            .iter()
+            .filter_map(|e| match DemoEvent::decode_recorded(e).unwrap().event {
+                DemoEvent::Forgotten(f) => Some((e.meta.position, f.subject)),
+                _ => None,
+            })
+            .collect();
+        let readable = |json: &str| personal::subjects(json);
+        let about_forgotten = |json: &str| readable(json).into_iter().find(|s| forgotten.iter().any(|(_, f)| f == s));
+        for event in &events {
+            prop_assert_eq!(about_forgotten(&event.payload), None, "{:?}", event);
+        }
+        // Every read model, now and at every point before: the past does not bring them back.
+        let mut points: Vec<AsOf> = forgotten.iter().map(|(p, _)| AsOf::Position(Position(p.0 - 1))).collect();
+        points.push(AsOf::Head);
+        for at in points {
+            let summaries: Projection<AccountSummaries> = run_ready(read_model_at(&store, at)).unwrap();
+            let board: Projection<OrderBoard> = run_ready(read_model_at(&store, at)).unwrap();
+            let histories: Projection<CustomerOrders> = run_ready(read_model_at(&store, at)).unwrap();
+            for json in [
+                serde_json::to_string(&summaries.read_model.all()).unwrap(),
+                serde_json::to_string(&board.read_model.all()).unwrap(),
+            ] {
+                prop_assert_eq!(about_forgotten(&json), None, "{}", json);
+            }
+            if at == AsOf::Head {
+                for (_, subject) in &forgotten {
+                    let history = histories.read_model.history(subject);
+                    // Orders placed after forgetting (without an address) start a new history.
+                    prop_assert!(history.is_none_or(|h| h.orders.iter().all(|o| board.read_model.get(&o.order).is_some_and(|c| c.shipping_address.is_none()))));
+                }
+            }
+        }
+        // The store says so too, and forgetting again changes nothing.
+        for (_, subject) in &forgotten {
+            prop_assert_eq!(run_ready(store.subject(subject)).unwrap(), personal::SubjectStatus::Forgotten);
         }
     }
 }

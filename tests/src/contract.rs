@@ -4,6 +4,7 @@
 //! Each check takes a fresh, empty store.
 
 use eventline_core::ids::{CommandId, EventId, Position, StreamId, StreamVersion, Timestamp};
+use eventline_core::personal::{SUBJECT_FORGOTTEN, SubjectStatus};
 use eventline_core::snapshot::{Snapshot, SnapshotStore};
 use eventline_core::store::{AppendError, Commit, CommitReceipt, EventStore, StreamWrite};
 use eventline_core::version::{ExpectedVersion, WrongExpectedVersion};
@@ -24,6 +25,7 @@ macro_rules! for_each_contract_check {
             recorded_time_never_goes_backwards,
             events_come_back_exactly_as_written,
             snapshots_keep_the_newest,
+            personal_values_read_back_until_their_subject_is_forgotten,
         );
     };
 }
@@ -266,4 +268,65 @@ pub async fn snapshots_keep_the_newest<S: EventStore + SnapshotStore>(store: &S)
     assert_eq!(store.load_snapshot(&stream).await.unwrap(), Some(at(10, r#"{"v":10}"#)));
     store.save_snapshot(at(20, r#"{"v":20}"#)).await.unwrap();
     assert_eq!(store.load_snapshot(&stream).await.unwrap().unwrap().version, StreamVersion(20));
+}
+
+pub async fn personal_values_read_back_until_their_subject_is_forgotten<S: EventStore + SnapshotStore>(store: &S) {
+    let ada = r#"{"holder":{"$personal":"p-ada","value":{"name":"Ada Lovelace","email":"ada@example.org"}},"n":1}"#;
+    let bob = r#"{"address":{"$personal":"p-bob","value":"1 Main Street"}}"#;
+    let both = format!(r#"{{"a":{ada},"b":{bob}}}"#);
+    store.append(commit("w-ada", vec![write("s-ada", ExpectedVersion::Any, vec![event(1, ada)])])).await.unwrap();
+    store.append(commit("w-both", vec![write("s-both", ExpectedVersion::Any, vec![event(2, &both)])])).await.unwrap();
+    store
+        .save_snapshot(Snapshot {
+            stream: "s-ada".into(),
+            version: StreamVersion(1),
+            state_version: 1,
+            state: ada.into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(store.subject("p-ada").await.unwrap(), SubjectStatus::Known);
+    assert_eq!(store.subject("p-bob").await.unwrap(), SubjectStatus::Known);
+    assert_eq!(store.subject("p-nobody").await.unwrap(), SubjectStatus::Unknown);
+    let log = all(store).await;
+    assert_eq!((&*log[0].payload, &*log[1].payload), (ada, both.as_str()), "read back exactly as written");
+
+    let mut forget = event(3, r#"{"subject":"p-ada"}"#);
+    forget.event_type = SUBJECT_FORGOTTEN.into();
+    store
+        .append(commit("forget-ada", vec![write("subject-p-ada", ExpectedVersion::NoStream, vec![forget])]))
+        .await
+        .unwrap();
+    assert_eq!(store.subject("p-ada").await.unwrap(), SubjectStatus::Forgotten);
+    assert_eq!(store.subject("p-bob").await.unwrap(), SubjectStatus::Known);
+
+    // Every way back shows Ada's values as redacted, the rest of each event untouched.
+    let marker = r#"{"$personal":"p-ada","redacted":"forgotten"}"#;
+    let redacted = format!(r#"{{"holder":{marker},"n":1}}"#);
+    let log = all(store).await;
+    assert_eq!(&*log[0].payload, redacted);
+    assert_eq!(&*log[1].payload, format!(r#"{{"a":{redacted},"b":{bob}}}"#));
+    let stream = store.read_stream(&StreamId::from("s-ada"), StreamVersion::NONE, 10).await.unwrap();
+    assert_eq!(&*stream[0].payload, redacted);
+    let receipt = store.find_commit(&CommandId::from("w-ada")).await.unwrap().unwrap();
+    assert_eq!(&*receipt.events[0].payload, redacted);
+    let snapshot = store.load_snapshot(&StreamId::from("s-ada")).await.unwrap().unwrap();
+    assert_eq!(&*snapshot.state, redacted);
+    assert_eq!((log.len(), log[2].meta.position), (3, Position(3)), "the log keeps its shape");
+
+    // A forgotten subject stays forgotten; nothing of a refused commit is written.
+    let again =
+        store.append(commit("w-ada-again", vec![write("s-new", ExpectedVersion::Any, vec![event(4, ada)])])).await;
+    assert!(
+        matches!(again, Err(AppendError::Store(eventline_core::StoreError::SubjectForgotten { ref subject })) if subject == "p-ada"),
+        "{again:?}"
+    );
+    assert_eq!(store.head().await.unwrap(), Position(3));
+    // Redaction markers carry nothing personal: they may be written, by an import say.
+    let marked = format!(r#"{{"holder":{marker}}}"#);
+    store
+        .append(commit("w-marker", vec![write("s-new", ExpectedVersion::Any, vec![event(5, &marked)])]))
+        .await
+        .unwrap();
+    assert_eq!(&*all(store).await[3].payload, marked);
 }

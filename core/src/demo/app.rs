@@ -2,16 +2,20 @@
 //! transfer saga sends its commands.
 
 use crate::aggregate::{Aggregate, ErrorCode};
+use crate::event::EventPayload;
 use crate::handler::{CommandHandler, CommandMeta, Environment, ExecuteError, Executed, LoadError, Loaded};
-use crate::ids::StreamId;
+use crate::ids::{StreamId, StreamVersion};
+use crate::personal::{SUBJECT_CATEGORY, SubjectForgotten, SubjectStatus};
 use crate::saga::{self, Dispatch, DispatchError, Issued, Rejection, RunReport, SagaError, SagaProgress};
 use crate::snapshot::{SnapshotPolicy, SnapshotStore};
-use crate::store::EventStore;
+use crate::store::{AppendError, Commit, EventStore, StoreError, StreamWrite};
 use crate::temporal::{AsOf, aggregate_at};
+use crate::version::ExpectedVersion;
 
 use super::DomainCommand;
 use super::bank::{Account, AccountError, Transfer, TransferError, decide_atomic_transfer};
 use super::command::{DemoCommand, InvalidCommand, Plan};
+use super::money::EntityId;
 use super::orders::{Order, OrderError};
 use super::saga::TransferSaga;
 
@@ -28,8 +32,12 @@ pub enum AppError {
     Order(ExecuteError<OrderError>),
     #[error(transparent)]
     Load(#[from] LoadError),
-    #[error("unknown stream category {0:?}: streams are account-, transfer- or order-")]
+    #[error("unknown stream category {0:?}: streams are account-, transfer-, order- or subject-")]
     UnknownStream(String),
+    #[error("nothing personal is recorded about {0}: there is no one to forget")]
+    UnknownSubject(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 impl ErrorCode for AppError {
@@ -41,6 +49,8 @@ impl ErrorCode for AppError {
             AppError::Order(e) => e.code(),
             AppError::Load(e) => e.code(),
             AppError::UnknownStream(_) => "UnknownStream",
+            AppError::UnknownSubject(_) => "UnknownSubject",
+            AppError::Store(e) => e.code(),
         }
     }
 }
@@ -131,7 +141,55 @@ where
                     }
                     e => AppError::Account(e),
                 }),
+            Plan::Forget { subject } => self.forget(meta, &subject).await,
         }
+    }
+
+    /// Forgets a subject: records `SubjectForgotten` on `subject-{id}`, and the store shreds their
+    /// key in the same atomic step. Idempotent: forgetting again (here or in another tab) returns
+    /// the first forgetting's commit, replayed.
+    pub async fn forget(&self, meta: CommandMeta, subject: &EntityId) -> Result<Executed, AppError> {
+        let store = self.store();
+        let stream = StreamId::new(format!("{SUBJECT_CATEGORY}-{subject}"));
+        match store.subject(subject.as_str()).await? {
+            SubjectStatus::Unknown => return Err(AppError::UnknownSubject(subject.to_string())),
+            SubjectStatus::Forgotten => return self.first_forgetting(&stream).await,
+            SubjectStatus::Known => {}
+        }
+        let env = self.accounts.env();
+        let now = env.now();
+        let event = SubjectForgotten { subject: subject.to_string() }.encode().into_new_event(env.new_event_id(now));
+        let commit = Commit {
+            command_id: meta.command_id,
+            correlation_id: meta.correlation_id,
+            causation_id: meta.causation_id,
+            recorded_at: now,
+            writes: vec![StreamWrite {
+                stream: stream.clone(),
+                expected: ExpectedVersion::NoStream,
+                events: vec![event],
+            }],
+        };
+        match store.append(commit).await {
+            Ok(receipt) => Ok(Executed { receipt, replayed: false }),
+            Err(AppendError::DuplicateCommand(first)) => Ok(Executed { receipt: *first, replayed: true }),
+            // Another tab forgot them first.
+            Err(AppendError::WrongExpectedVersion(_)) => self.first_forgetting(&stream).await,
+            Err(AppendError::Store(e)) => Err(e.into()),
+            Err(AppendError::InvalidCommit(message)) => Err(InvalidCommand { message }.into()),
+        }
+    }
+
+    async fn first_forgetting(&self, stream: &StreamId) -> Result<Executed, AppError> {
+        let store = self.store();
+        let first = store.read_stream(stream, StreamVersion::NONE, 1).await?;
+        let command_id = &first.first().ok_or_else(|| StoreError::Corrupt {
+            message: format!("{stream} is forgotten but has no SubjectForgotten event"),
+        })?;
+        let receipt = store.find_commit(&command_id.meta.command_id).await?.ok_or_else(|| StoreError::Corrupt {
+            message: format!("the commit of {stream}'s first event is missing"),
+        })?;
+        Ok(Executed { receipt, replayed: true })
     }
 
     pub async fn execute_domain(&self, meta: CommandMeta, command: &DomainCommand) -> Result<Executed, AppError> {
@@ -173,6 +231,12 @@ where
             (Account::CATEGORY, _) => of::<Account, S>(self.store(), id, as_of).await,
             (Transfer::CATEGORY, _) => of::<Transfer, S>(self.store(), id, as_of).await,
             (Order::CATEGORY, _) => of::<Order, S>(self.store(), id, as_of).await,
+            // Forgetting is not a history: a subject is known, forgotten or unknown now.
+            (SUBJECT_CATEGORY, _) => {
+                let status = self.store().subject(id).await?;
+                let version = self.store().stream_version(stream).await?;
+                Ok((format!(r#"{{"status":{}}}"#, serde_json::to_string(&status).expect("a name")), version.0))
+            }
             (other, _) => Err(AppError::UnknownStream(other.to_string())),
         }
     }

@@ -21,37 +21,47 @@ use serde_json::Value;
 use crate::aggregate::{Aggregate, ErrorCode};
 use crate::event::EventPayload;
 use crate::event_enum;
+use crate::personal::Personal;
 
 use super::money::{Amount, Currency, EntityId, MAX_MINOR_UNITS};
 
 // ---------------------------------------------------------------------------------------------
 // Account events
 
-/// Schema v1 had no currency (every account was in euros); v2 records it.
+/// Who holds an account: personal data, kept readable only until the holder is forgotten.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Holder {
+    pub name: String,
+    pub email: String,
+}
+
+/// Schema v1 had no currency (every account was in euros); v2 records it; v3 adds the holder,
+/// a personal value whose subject is the customer (none for accounts opened before).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccountOpened {
     pub currency: Currency,
+    pub holder: Option<Personal<Holder>>,
 }
 
 impl AccountOpened {
     pub fn eur() -> AccountOpened {
-        AccountOpened { currency: Currency::eur() }
+        AccountOpened { currency: Currency::eur(), holder: None }
     }
 }
 
 impl EventPayload for AccountOpened {
     const TYPE: &'static str = "AccountOpened";
-    const SCHEMA_VERSION: u16 = 2;
+    const SCHEMA_VERSION: u16 = 3;
 
     fn upcast(from_version: u16, mut payload: Value) -> Result<Value, String> {
+        let object =
+            payload.as_object_mut().ok_or_else(|| format!("AccountOpened v{from_version} is not an object"))?;
         match from_version {
-            1 => {
-                let object = payload.as_object_mut().ok_or("AccountOpened v1 is not an object")?;
-                object.insert("currency".into(), "EUR".into());
-                Ok(payload)
-            }
-            other => Err(format!("no upcaster for AccountOpened v{other}")),
-        }
+            1 => object.insert("currency".into(), "EUR".into()),
+            2 => object.insert("holder".into(), Value::Null),
+            other => return Err(format!("no upcaster for AccountOpened v{other}")),
+        };
+        Ok(payload)
     }
 }
 
@@ -180,6 +190,8 @@ pub enum AccountCommand {
     Open {
         account: EntityId,
         currency: Currency,
+        /// Recorded for people to read; no rule looks at it.
+        holder: Option<Personal<Holder>>,
     },
     Deposit {
         account: EntityId,
@@ -361,11 +373,11 @@ impl Aggregate for Account {
         use AccountCommand as C;
         let account = command.account();
         let event: AccountEvent = match command {
-            C::Open { currency, .. } => {
+            C::Open { currency, holder, .. } => {
                 if self.status != AccountStatus::Unopened {
                     return Err(AccountError::AccountAlreadyExists { account: account.clone() });
                 }
-                AccountOpened { currency: currency.clone() }.into()
+                AccountOpened { currency: currency.clone(), holder: holder.clone() }.into()
             }
             C::Deposit { amount, .. } => {
                 self.require_open(account)?;

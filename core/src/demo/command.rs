@@ -12,10 +12,11 @@ use serde_json::value::RawValue;
 
 use crate::aggregate::{Aggregate, ErrorCode};
 use crate::ids::{CommandId, CorrelationId, StreamId, StreamVersion};
+use crate::personal::{Personal, SUBJECT_CATEGORY};
 use crate::version::ExpectedVersion;
 
 use super::DomainCommand;
-use super::bank::{Account, AccountCommand, Transfer, TransferCommand};
+use super::bank::{Account, AccountCommand, Holder, Transfer, TransferCommand};
 use super::money::{Amount, Currency, EntityId};
 use super::orders::{Order, OrderCommand};
 use super::read_models::TransferMode;
@@ -28,6 +29,8 @@ pub enum DemoCommand {
         account: EntityId,
         #[serde(default)]
         currency: Currency,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        holder: Option<HolderDetails>,
     },
     Deposit {
         account: EntityId,
@@ -53,6 +56,8 @@ pub enum DemoCommand {
     CreateOrder {
         order: EntityId,
         customer: EntityId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        shipping_address: Option<String>,
     },
     AddItem {
         order: EntityId,
@@ -78,10 +83,23 @@ pub enum DemoCommand {
         #[serde(default)]
         reason: String,
     },
+    /// Forget a customer: every personal value about them becomes unreadable, everywhere.
+    ForgetSubject {
+        subject: EntityId,
+    },
+}
+
+/// An account holder as a caller gives them: the customer they are (the data subject) and what
+/// becomes personal data about them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HolderDetails {
+    pub customer: EntityId,
+    pub name: String,
+    pub email: String,
 }
 
 /// Names of every command type a user may send.
-pub const COMMAND_TYPES: [&str; 12] = [
+pub const COMMAND_TYPES: [&str; 13] = [
     "OpenAccount",
     "Deposit",
     "Withdraw",
@@ -94,10 +112,15 @@ pub const COMMAND_TYPES: [&str; 12] = [
     "ShipOrder",
     "DeliverOrder",
     "CancelOrder",
+    "ForgetSubject",
 ];
 
 /// Longest cancellation reason kept.
 const MAX_REASON: usize = 500;
+/// Longest holder name, email and shipping address.
+const MAX_NAME: usize = 200;
+const MAX_EMAIL: usize = 254;
+const MAX_ADDRESS: usize = 500;
 
 /// A parsed command with the ids the caller gave, if any.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -165,6 +188,50 @@ struct Fields<'a> {
     unit_price: Option<&'a RawValue>,
     #[serde(borrow)]
     reason: Option<&'a RawValue>,
+    #[serde(borrow)]
+    holder: Option<&'a RawValue>,
+    #[serde(borrow)]
+    shipping_address: Option<&'a RawValue>,
+    #[serde(borrow)]
+    subject: Option<&'a RawValue>,
+}
+
+/// Free text a person gave: not empty, not too long, no control characters.
+fn text(raw: Option<&RawValue>, name: &str, max: usize) -> Result<String, InvalidCommand> {
+    let text: String = required(raw, name)?;
+    let text = text.trim().to_string();
+    if text.is_empty() || text.chars().count() > max || text.chars().any(char::is_control) {
+        return Err(invalid(format!("`{name}` is 1 to {max} characters of text")));
+    }
+    Ok(text)
+}
+
+fn holder(raw: Option<&RawValue>) -> Result<Option<HolderDetails>, InvalidCommand> {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Fields<'a> {
+        #[serde(borrow)]
+        customer: Option<&'a RawValue>,
+        #[serde(borrow)]
+        name: Option<&'a RawValue>,
+        #[serde(borrow)]
+        email: Option<&'a RawValue>,
+    }
+    let Some(raw) = present(raw) else { return Ok(None) };
+    if !raw.get().starts_with('{') {
+        return Err(invalid(format!("`holder` is an object, not {}", describe(raw.get()))));
+    }
+    let f: Fields<'_> = serde_json::from_str(raw.get()).map_err(|e| invalid(format!("`holder`: {}", reason(e))))?;
+    let email = text(f.email, "holder.email", MAX_EMAIL)?;
+    let well_formed = email.split_once('@').is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'));
+    if !well_formed || email.contains(char::is_whitespace) {
+        return Err(invalid("`holder.email` is an email address"));
+    }
+    Ok(Some(HolderDetails {
+        customer: required(f.customer, "holder.customer")?,
+        name: text(f.name, "holder.name", MAX_NAME)?,
+        email,
+    }))
 }
 
 /// A JSON value's kind, from its first character.
@@ -229,6 +296,7 @@ pub fn parse_command(json: &str) -> Result<CommandRequest, InvalidCommand> {
         "OpenAccount" => D::OpenAccount {
             account: required(f.account, "account")?,
             currency: optional(f.currency, "currency")?.unwrap_or_default(),
+            holder: holder(f.holder)?,
         },
         "Deposit" => D::Deposit { account: required(f.account, "account")?, amount: required(f.amount, "amount")? },
         "Withdraw" => D::Withdraw { account: required(f.account, "account")?, amount: required(f.amount, "amount")? },
@@ -240,9 +308,13 @@ pub fn parse_command(json: &str) -> Result<CommandRequest, InvalidCommand> {
             mode: optional(f.mode, "mode")?.unwrap_or_default(),
             transfer_id: optional(f.transfer_id, "transferId")?,
         },
-        "CreateOrder" => {
-            D::CreateOrder { order: required(f.order, "order")?, customer: required(f.customer, "customer")? }
-        }
+        "CreateOrder" => D::CreateOrder {
+            order: required(f.order, "order")?,
+            customer: required(f.customer, "customer")?,
+            shipping_address: present(f.shipping_address)
+                .map(|_| text(f.shipping_address, "shippingAddress", MAX_ADDRESS))
+                .transpose()?,
+        },
         "AddItem" => D::AddItem {
             order: required(f.order, "order")?,
             sku: required(f.sku, "sku")?,
@@ -260,6 +332,7 @@ pub fn parse_command(json: &str) -> Result<CommandRequest, InvalidCommand> {
             }
             D::CancelOrder { order: required(f.order, "order")?, reason }
         }
+        "ForgetSubject" => D::ForgetSubject { subject: required(f.subject, "subject")? },
         other => {
             return Err(invalid(format!(
                 "unknown command type {:?}; expected one of {}",
@@ -318,6 +391,8 @@ pub enum Plan {
     Domain(DomainCommand),
     /// Two accounts decide together, one commit.
     AtomicTransfer { transfer_id: EntityId, from: EntityId, to: EntityId, amount: Amount },
+    /// A subject forgotten: the store shreds their key as it records it.
+    Forget { subject: EntityId },
 }
 
 impl DemoCommand {
@@ -329,6 +404,7 @@ impl DemoCommand {
             Plan::Domain(DomainCommand::Transfer(c)) => vec![Transfer::stream_id(c.transfer_id())],
             Plan::Domain(DomainCommand::Order(c)) => vec![Order::stream_id(c.order())],
             Plan::AtomicTransfer { from, to, .. } => vec![Account::stream_id(&from), Account::stream_id(&to)],
+            Plan::Forget { subject } => vec![StreamId::new(format!("{SUBJECT_CATEGORY}-{subject}"))],
         }
     }
 
@@ -338,7 +414,11 @@ impl DemoCommand {
         let account = |c: AccountCommand| Plan::Domain(DomainCommand::Account(c));
         let order = |c: OrderCommand| Plan::Domain(DomainCommand::Order(c));
         match self.clone() {
-            D::OpenAccount { account: id, currency } => account(AccountCommand::Open { account: id, currency }),
+            D::OpenAccount { account: id, currency, holder } => account(AccountCommand::Open {
+                account: id,
+                currency,
+                holder: holder.map(|h| Personal::new(h.customer.as_str(), Holder { name: h.name, email: h.email })),
+            }),
             D::Deposit { account: id, amount } => account(AccountCommand::Deposit { account: id, amount }),
             D::Withdraw { account: id, amount } => account(AccountCommand::Withdraw { account: id, amount }),
             D::CloseAccount { account: id } => account(AccountCommand::Close { account: id }),
@@ -358,7 +438,10 @@ impl DemoCommand {
                     })),
                 }
             }
-            D::CreateOrder { order: id, customer } => order(OrderCommand::Create { order: id, customer }),
+            D::CreateOrder { order: id, customer, shipping_address } => {
+                order(OrderCommand::Create { order: id, customer, shipping_address })
+            }
+            D::ForgetSubject { subject } => Plan::Forget { subject },
             D::AddItem { order: id, sku, quantity, unit_price } => {
                 order(OrderCommand::AddItem { order: id, sku, quantity, unit_price })
             }
@@ -393,7 +476,11 @@ mod tests {
         let open = parse_command(r#"{"type":"OpenAccount","account":"a"}"#).unwrap();
         assert_eq!(
             open.command,
-            DemoCommand::OpenAccount { account: EntityId::parse("a").unwrap(), currency: Currency::eur() }
+            DemoCommand::OpenAccount {
+                account: EntityId::parse("a").unwrap(),
+                currency: Currency::eur(),
+                holder: None
+            }
         );
     }
 

@@ -5,7 +5,7 @@
 //! decides, and the caller drops refusals and tells the generator what was accepted. It has no
 //! randomness of its own: the seed is an argument, so a run is reproducible.
 
-use super::command::DemoCommand;
+use super::command::{DemoCommand, HolderDetails};
 use super::money::{Amount, Currency, EntityId};
 use super::read_models::TransferMode;
 
@@ -55,7 +55,15 @@ struct OrderSeen {
 }
 
 const SKUS: [&str; 8] = ["book", "lamp", "mug", "pen", "plant", "chair", "kettle", "poster"];
-const CUSTOMERS: [&str; 6] = ["alice", "bob", "carol", "dave", "erin", "frank"];
+/// Customers (made up): id, name, shipping address.
+const CUSTOMERS: [(&str, &str, &str); 6] = [
+    ("alice", "Alice Martin", "12 rue des Lilas, 69003 Lyon"),
+    ("bob", "Bob Okafor", "4 Harbour Road, Cork T12 X2P4"),
+    ("carol", "Carol Nguyen", "88 Elm Street, Springfield, IL 62704"),
+    ("dave", "Dave Lindqvist", "Storgatan 7, 114 51 Stockholm"),
+    ("erin", "Erin Kowalski", "ul. Długa 3, 00-238 Warszawa"),
+    ("frank", "Frank Moreau", "21 avenue Foch, 75116 Paris"),
+];
 
 /// Proposes demo commands; call [`Generator::accepted`] with each one the domain accepted.
 #[derive(Clone, Debug)]
@@ -83,9 +91,24 @@ impl Generator {
         Amount::new(1 + self.rng.below(at_most.max(1))).ok()
     }
 
+    /// A customer, as a subject id of this generator's own (so that generated personal data
+    /// never names a subject forgotten earlier), with their name and address.
+    fn customer(&mut self) -> (EntityId, &'static str, &'static str) {
+        let (id, name, address) = *self.rng.pick(&CUSTOMERS).expect("customers");
+        let subject = EntityId::parse(&format!("{}{id}", self.prefix))
+            .unwrap_or_else(|_| EntityId::parse(id).expect("a short id is valid"));
+        (subject, name, address)
+    }
+
     fn open_account(&mut self) -> DemoCommand {
         let id = self.id("acc");
-        DemoCommand::OpenAccount { account: id, currency: Currency::eur() }
+        // Half the accounts have a holder on record: personal data about a customer.
+        let holder = (self.rng.below(2) == 0).then(|| {
+            let (customer, name, _) = self.customer();
+            let email = format!("{}@example.com", name.to_lowercase().replace(' ', "."));
+            HolderDetails { customer, name: name.to_string(), email }
+        });
+        DemoCommand::OpenAccount { account: id, currency: Currency::eur(), holder }
     }
 
     /// The next command to try.
@@ -135,8 +158,8 @@ impl Generator {
         let active: Vec<OrderSeen> = self.orders.iter().filter(|o| o.stage != Stage::Done).cloned().collect();
         if active.len() < 3 || self.rng.below(5) == 0 {
             let order = self.id("order");
-            let customer = EntityId::parse(self.rng.pick(&CUSTOMERS).expect("customers")).expect("valid");
-            return DemoCommand::CreateOrder { order, customer };
+            let (customer, _, address) = self.customer();
+            return DemoCommand::CreateOrder { order, customer, shipping_address: Some(address.to_string()) };
         }
         let o = self.rng.pick(&active).expect("active orders").clone();
         match o.stage {
@@ -188,6 +211,7 @@ impl Generator {
             DemoCommand::DeliverOrder { order } | DemoCommand::CancelOrder { order, .. } => {
                 self.order(order, |o| o.stage = Stage::Done)
             }
+            DemoCommand::ForgetSubject { .. } => {}
         }
     }
 

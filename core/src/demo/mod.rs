@@ -14,13 +14,14 @@ pub mod queries;
 pub mod read_models;
 pub mod saga;
 
-use crate::event::{DecodeError, EncodedEvent, Event};
+use crate::event::{DecodeError, EncodedEvent, Event, EventPayload};
+use crate::personal::SubjectForgotten;
 
 use bank::{AccountCommand, AccountEvent, TransferCommand, TransferEvent};
 use orders::{OrderCommand, OrderEvent};
 
 /// The type name of every demo event.
-pub const EVENT_TYPES: [&str; 21] = [
+pub const EVENT_TYPES: [&str; 22] = [
     "AccountOpened",
     "MoneyDeposited",
     "MoneyWithdrawn",
@@ -42,6 +43,7 @@ pub const EVENT_TYPES: [&str; 21] = [
     "OrderShipped",
     "OrderDelivered",
     "OrderCancelled",
+    "SubjectForgotten",
 ];
 
 /// Every event of the demo's log.
@@ -50,6 +52,8 @@ pub enum DemoEvent {
     Account(AccountEvent),
     Transfer(TransferEvent),
     Order(OrderEvent),
+    /// A customer was forgotten: their personal values read as redacted from now on.
+    Forgotten(SubjectForgotten),
 }
 
 impl Event for DemoEvent {
@@ -58,6 +62,7 @@ impl Event for DemoEvent {
             DemoEvent::Account(e) => e.event_type(),
             DemoEvent::Transfer(e) => e.event_type(),
             DemoEvent::Order(e) => e.event_type(),
+            DemoEvent::Forgotten(_) => SubjectForgotten::TYPE,
         }
     }
 
@@ -66,6 +71,7 @@ impl Event for DemoEvent {
             DemoEvent::Account(e) => e.encode(),
             DemoEvent::Transfer(e) => e.encode(),
             DemoEvent::Order(e) => e.encode(),
+            DemoEvent::Forgotten(e) => e.encode(),
         }
     }
 
@@ -79,7 +85,17 @@ impl Event for DemoEvent {
             Err(e) if unknown(&e) => {}
             other => return other.map(DemoEvent::Transfer),
         }
+        if event_type == SubjectForgotten::TYPE {
+            return SubjectForgotten::decode(schema_version, payload).map(DemoEvent::Forgotten);
+        }
         OrderEvent::decode(event_type, schema_version, payload).map(DemoEvent::Order)
+    }
+
+    fn forgets(&self) -> Option<&str> {
+        match self {
+            DemoEvent::Forgotten(e) => Some(&e.subject),
+            _ => None,
+        }
     }
 }
 

@@ -10,22 +10,38 @@
 //! payment must equal the total; once shipped an order can no longer be cancelled.
 
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use crate::aggregate::{Aggregate, ErrorCode};
 use crate::event::EventPayload;
 use crate::event_enum;
+use crate::personal::Personal;
 
 use super::money::{Amount, EntityId, MAX_MINOR_UNITS};
 
 /// Most units of one item a line may hold.
 pub const MAX_QUANTITY: u32 = 10_000;
 
+/// v2 adds the shipping address, a personal value whose subject is the customer (none for orders
+/// created before).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OrderCreated {
     pub customer: EntityId,
+    pub shipping_address: Option<Personal<String>>,
 }
 impl EventPayload for OrderCreated {
     const TYPE: &'static str = "OrderCreated";
+    const SCHEMA_VERSION: u16 = 2;
+
+    fn upcast(from_version: u16, mut payload: Value) -> Result<Value, String> {
+        let object = payload.as_object_mut().ok_or_else(|| format!("OrderCreated v{from_version} is not an object"))?;
+        match from_version {
+            1 => object.insert("shippingAddress".into(), Value::Null),
+            other => return Err(format!("no upcaster for OrderCreated v{other}")),
+        };
+        Ok(payload)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -134,13 +150,35 @@ pub struct Order {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum OrderCommand {
-    Create { order: EntityId, customer: EntityId },
-    AddItem { order: EntityId, sku: EntityId, quantity: u32, unit_price: Amount },
-    Confirm { order: EntityId },
-    Pay { order: EntityId, amount: Amount },
-    Ship { order: EntityId },
-    Deliver { order: EntityId },
-    Cancel { order: EntityId, reason: String },
+    /// The address is recorded for people to read; no rule looks at it.
+    Create {
+        order: EntityId,
+        customer: EntityId,
+        shipping_address: Option<String>,
+    },
+    AddItem {
+        order: EntityId,
+        sku: EntityId,
+        quantity: u32,
+        unit_price: Amount,
+    },
+    Confirm {
+        order: EntityId,
+    },
+    Pay {
+        order: EntityId,
+        amount: Amount,
+    },
+    Ship {
+        order: EntityId,
+    },
+    Deliver {
+        order: EntityId,
+    },
+    Cancel {
+        order: EntityId,
+        reason: String,
+    },
 }
 
 impl OrderCommand {
@@ -253,11 +291,12 @@ impl Aggregate for Order {
         use OrderStatus as S;
         let order = command.order().clone();
         let event: OrderEvent = match command {
-            C::Create { customer, .. } => {
+            C::Create { customer, shipping_address, .. } => {
                 if self.status != S::None {
                     return Err(OrderError::OrderAlreadyExists { order });
                 }
-                OrderCreated { customer: customer.clone() }.into()
+                let shipping_address = shipping_address.clone().map(|a| Personal::new(customer.as_str(), a));
+                OrderCreated { customer: customer.clone(), shipping_address }.into()
             }
             C::AddItem { sku, quantity, unit_price, .. } => {
                 self.require(command, &[S::Draft])?;

@@ -9,10 +9,11 @@ use serde::{Deserialize, Serialize};
 use crate::envelope::{Envelope, EventMetadata, RecordedEvent};
 use crate::event::DecodeError;
 use crate::ids::{Position, Timestamp};
+use crate::personal::Personal;
 use crate::projection::{DocChange, Documents, ReadModel};
 
 use super::DemoEvent;
-use super::bank::{AccountEvent, TransferEvent};
+use super::bank::{AccountEvent, Holder, TransferEvent};
 use super::orders::{OrderEvent, OrderStatus};
 
 /// Names of every demo read model, as storage and the JS API know them.
@@ -158,6 +159,9 @@ pub struct AccountSummary {
     pub transaction_count: u64,
     pub last_activity: Timestamp,
     pub state: AccountState,
+    /// The holder on record, if any: personal data, redacted once they are forgotten.
+    #[serde(default)]
+    pub holder: Option<Personal<Holder>>,
 }
 
 /// Totals and activity per account.
@@ -185,9 +189,14 @@ impl ReadModel for AccountSummaries {
         let DemoEvent::Account(event) = &envelope.event else { return };
         let account = aggregate_id(envelope);
         let at = envelope.meta.recorded_at;
-        if let AccountEvent::Opened(_) = event {
-            let summary =
-                AccountSummary { account: account.to_string(), opened_at: at, last_activity: at, ..Default::default() };
+        if let AccountEvent::Opened(opened) = event {
+            let summary = AccountSummary {
+                account: account.to_string(),
+                opened_at: at,
+                last_activity: at,
+                holder: opened.holder.clone(),
+                ..Default::default()
+            };
             self.docs.put(account, summary);
             return;
         }
@@ -228,6 +237,11 @@ impl ReadModel for AccountSummaries {
                 s.transaction_count += 1;
             }
         });
+    }
+
+    fn forget(&mut self, subject: &str) {
+        let about = |s: &AccountSummary| s.holder.as_ref().is_some_and(|h| h.subject() == subject);
+        self.docs.update_where(about, |s| s.holder.iter_mut().for_each(Personal::redact));
     }
 
     plain_documents!(AccountSummary);
@@ -318,6 +332,9 @@ pub struct OrderCard {
     pub total: u64,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    /// Personal data about the customer, redacted once they are forgotten.
+    #[serde(default)]
+    pub shipping_address: Option<Personal<String>>,
 }
 
 /// Every order's status: the status board, and the warehouse's list of paid orders to ship.
@@ -383,6 +400,7 @@ impl ReadModel for OrderBoard {
                 status: OrderStatus::Draft,
                 created_at: at,
                 updated_at: at,
+                shipping_address: created.shipping_address.clone(),
                 ..Default::default()
             };
             self.docs.put(order, card);
@@ -399,6 +417,11 @@ impl ReadModel for OrderBoard {
                 card.status = status;
             }
         });
+    }
+
+    fn forget(&mut self, subject: &str) {
+        let about = |c: &OrderCard| c.shipping_address.as_ref().is_some_and(|a| a.subject() == subject);
+        self.docs.update_where(about, |c| c.shipping_address.iter_mut().for_each(Personal::redact));
     }
 
     plain_documents!(OrderCard);
@@ -480,6 +503,13 @@ impl ReadModel for CustomerOrders {
                 }
             }
         });
+    }
+
+    /// A forgotten customer's history goes: it is all about them.
+    fn forget(&mut self, subject: &str) {
+        if self.docs.remove(subject).is_some() {
+            self.customer_of.retain(|_, customer| customer != subject);
+        }
     }
 
     fn documents(&self) -> &Documents<CustomerHistory> {

@@ -1,0 +1,368 @@
+//! Personal data on an immutable log: values that belong to a data subject (a person), who may
+//! ask to be forgotten.
+//!
+//! A personal value travels in JSON as `{"$personal": "<subject>", "value": ...}`. Stores keep it
+//! unreadable at rest (sealed with the subject's own key: `{"$personal": ..., "sealed": "..."}`)
+//! and give it back as it was written, or, once the subject is forgotten and the key shredded, as
+//! the redaction marker `{"$personal": ..., "redacted": "forgotten"}`. The log keeps its shape:
+//! events, versions and positions never change; only what the person said becomes unreadable.
+//!
+//! A commit that records [`SUBJECT_FORGOTTEN`] for a subject makes the store forget that subject
+//! in the same atomic step: there is no state in which the event is recorded and the key still
+//! there, or the other way round.
+//!
+//! Invariants:
+//! - no aggregate decides anything on a [`Personal`] value (they are for people to read, never
+//!   for rules), so forgetting someone never changes what the log decides;
+//! - a forgotten subject stays forgotten: a store refuses new personal values about it
+//!   (`SubjectForgotten`), so an old export cannot bring the person back.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::ser::{SerializeMap, Serializer};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+/// The event type that forgets a subject; its payload is `{"subject": "<subject>"}`.
+pub const SUBJECT_FORGOTTEN: &str = "SubjectForgotten";
+
+/// The category of the streams that record forgetting: `subject-{id}`.
+pub const SUBJECT_CATEGORY: &str = "subject";
+
+/// How every personal value's JSON begins, as serialized here.
+const MARKER: &str = r#"{"$personal":"#;
+
+/// Why a personal value cannot be read.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Redaction {
+    /// The subject was forgotten: the key that could read it is gone.
+    Forgotten,
+    /// This store does not hold the subject's key (the value came from elsewhere, sealed).
+    Unavailable,
+}
+
+impl fmt::Display for Redaction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Redaction::Forgotten => "forgotten",
+            Redaction::Unavailable => "unavailable",
+        })
+    }
+}
+
+/// A value about a data subject, readable or redacted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Personal<T> {
+    Known { subject: String, value: T },
+    Redacted { subject: String, reason: Redaction },
+}
+
+impl<T> Personal<T> {
+    pub fn new(subject: impl Into<String>, value: T) -> Personal<T> {
+        Personal::Known { subject: subject.into(), value }
+    }
+
+    pub fn subject(&self) -> &str {
+        match self {
+            Personal::Known { subject, .. } | Personal::Redacted { subject, .. } => subject,
+        }
+    }
+
+    /// The value, if it can be read.
+    pub fn value(&self) -> Option<&T> {
+        match self {
+            Personal::Known { value, .. } => Some(value),
+            Personal::Redacted { .. } => None,
+        }
+    }
+
+    /// The same value with its contents gone: what a read model keeps once its subject is
+    /// forgotten.
+    pub fn redact(&mut self) {
+        let subject = std::mem::take(match self {
+            Personal::Known { subject, .. } | Personal::Redacted { subject, .. } => subject,
+        });
+        *self = Personal::Redacted { subject, reason: Redaction::Forgotten };
+    }
+
+    /// Redacts the value if it is about `subject`.
+    pub fn forget(&mut self, subject: &str) {
+        if self.subject() == subject {
+            self.redact();
+        }
+    }
+}
+
+impl<T: Serialize> Serialize for Personal<T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(2))?;
+        map.serialize_entry("$personal", self.subject())?;
+        match self {
+            Personal::Known { value, .. } => map.serialize_entry("value", value)?,
+            Personal::Redacted { reason, .. } => map.serialize_entry("redacted", reason)?,
+        }
+        map.end()
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Personal<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct PersonalVisitor<T>(std::marker::PhantomData<T>);
+
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for PersonalVisitor<T> {
+            type Value = Personal<T>;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(r#"a personal value: {"$personal": subject, "value" | "redacted" | "sealed": ...}"#)
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Personal<T>, A::Error> {
+                let (mut subject, mut value, mut reason) = (None::<String>, None::<T>, None::<Redaction>);
+                while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+                    match &*key {
+                        "$personal" => subject = Some(map.next_value()?),
+                        "value" => value = Some(map.next_value()?),
+                        "redacted" => reason = Some(map.next_value()?),
+                        // Sealed and not opened by a store: unreadable here.
+                        "sealed" => {
+                            map.next_value::<de::IgnoredAny>()?;
+                            reason = reason.or(Some(Redaction::Unavailable));
+                        }
+                        other => return Err(de::Error::unknown_field(other, &["$personal", "value", "redacted"])),
+                    }
+                }
+                let subject = subject.ok_or_else(|| de::Error::missing_field("$personal"))?;
+                match (value, reason) {
+                    (Some(value), None) => Ok(Personal::Known { subject, value }),
+                    (None, Some(reason)) => Ok(Personal::Redacted { subject, reason }),
+                    _ => Err(de::Error::custom("a personal value has exactly one of `value`, `redacted`, `sealed`")),
+                }
+            }
+        }
+
+        deserializer.deserialize_map(PersonalVisitor(std::marker::PhantomData))
+    }
+}
+
+/// A personal value as found in JSON text by [`rewrite`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Found<'a> {
+    /// Readable: the value's JSON text.
+    Value(&'a str),
+    Redacted(Redaction),
+    /// Sealed by a store: its text (nonce and ciphertext, base64).
+    Sealed(&'a str),
+}
+
+#[derive(Deserialize)]
+struct Wire<'a> {
+    #[serde(rename = "$personal", borrow)]
+    subject: Cow<'a, str>,
+    #[serde(borrow)]
+    value: Option<&'a RawValue>,
+    redacted: Option<Redaction>,
+    #[serde(borrow)]
+    sealed: Option<Cow<'a, str>>,
+}
+
+/// Whether `json` holds any personal value (cheap: one substring search).
+pub fn holds_personal(json: &str) -> bool {
+    json.contains(MARKER)
+}
+
+/// Rewrites each personal value in `json`: `change(subject, found)` returns the replacement JSON
+/// text, or `None` to keep it. Returns `None` when nothing changed, so text without personal
+/// values costs one substring search. Text outside personal values is kept byte for byte.
+pub fn rewrite<E>(
+    json: &str,
+    mut change: impl FnMut(&str, Found<'_>) -> Result<Option<String>, E>,
+) -> Result<Option<String>, E> {
+    let mut out = String::new();
+    let mut copied = 0;
+    let mut search = 0;
+    while let Some(offset) = json[search..].find(MARKER) {
+        let start = search + offset;
+        let mut stream = serde_json::Deserializer::from_str(&json[start..]).into_iter::<Wire<'_>>();
+        let Some(Ok(wire)) = stream.next() else {
+            // Not one of ours after all: leave it and look further.
+            search = start + MARKER.len();
+            continue;
+        };
+        let end = start + stream.byte_offset();
+        let found = match (&wire.value, wire.redacted, &wire.sealed) {
+            (Some(value), None, None) => Found::Value(value.get()),
+            (None, Some(reason), None) => Found::Redacted(reason),
+            (None, None, Some(sealed)) => Found::Sealed(sealed),
+            _ => {
+                search = end;
+                continue;
+            }
+        };
+        if let Some(replacement) = change(&wire.subject, found)? {
+            out.push_str(&json[copied..start]);
+            out.push_str(&replacement);
+            copied = end;
+        }
+        search = end;
+    }
+    if copied == 0 {
+        return Ok(None);
+    }
+    out.push_str(&json[copied..]);
+    Ok(Some(out))
+}
+
+/// The subjects `json` holds readable personal values about, in order, with repeats.
+pub fn subjects(json: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    if holds_personal(json) {
+        let _ = rewrite::<()>(json, |subject, form| {
+            if let Found::Value(_) = form {
+                found.push(subject.to_string());
+            }
+            Ok(None)
+        });
+    }
+    found
+}
+
+/// The redaction marker's JSON for `subject`.
+pub fn redacted_json(subject: &str, reason: Redaction) -> String {
+    serde_json::to_string(&Personal::<()>::Redacted { subject: subject.to_string(), reason })
+        .expect("a string and a name serialize")
+}
+
+/// The sealed form's JSON for `subject`.
+pub fn sealed_json(subject: &str, sealed: &str) -> String {
+    let subject = serde_json::to_string(subject).expect("a string serializes");
+    format!(r#"{MARKER}{subject},"sealed":"{sealed}"}}"#)
+}
+
+/// The subject a [`SUBJECT_FORGOTTEN`] payload names.
+pub fn forgotten_subject(payload: &str) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Forgotten {
+        subject: String,
+    }
+    serde_json::from_str::<Forgotten>(payload).ok().map(|f| f.subject)
+}
+
+/// Rewrites the readable personal values about subjects `is_forgotten` names into redaction
+/// markers: what a store does to everything it reads back once those subjects are forgotten.
+pub fn redact_forgotten(json: &str, is_forgotten: impl Fn(&str) -> bool) -> Option<String> {
+    if !holds_personal(json) {
+        return None;
+    }
+    rewrite::<()>(json, |subject, found| {
+        Ok(match found {
+            Found::Value(_) | Found::Sealed(_) if is_forgotten(subject) => {
+                Some(redacted_json(subject, Redaction::Forgotten))
+            }
+            _ => None,
+        })
+    })
+    .unwrap_or(None)
+}
+
+/// Checks what a commit does to subjects against what the store knows, in event order: a
+/// readable personal value about a forgotten subject is refused; a [`SUBJECT_FORGOTTEN`] event
+/// forgets its subject from there on. Returns the subjects the commit writes about and the ones it
+/// forgets, for the store to record in the same atomic step as the commit.
+pub fn check_commit<'a>(
+    events: impl IntoIterator<Item = (&'a str, &'a str)>,
+    mut is_forgotten: impl FnMut(&str) -> bool,
+) -> Result<(Vec<String>, Vec<String>), crate::store::StoreError> {
+    let (mut written, mut forgotten) = (Vec::new(), Vec::<String>::new());
+    for (event_type, payload) in events {
+        if event_type == SUBJECT_FORGOTTEN {
+            let subject = forgotten_subject(payload).ok_or_else(|| crate::store::StoreError::Corrupt {
+                message: format!("a {SUBJECT_FORGOTTEN} event without a subject: {payload}"),
+            })?;
+            forgotten.push(subject);
+            continue;
+        }
+        for subject in subjects(payload) {
+            if forgotten.contains(&subject) || is_forgotten(&subject) {
+                return Err(crate::store::StoreError::SubjectForgotten { subject });
+            }
+            if !written.contains(&subject) {
+                written.push(subject);
+            }
+        }
+    }
+    Ok((written, forgotten))
+}
+
+/// The event that forgets a subject (its key shredded in the same commit).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubjectForgotten {
+    pub subject: String,
+}
+
+impl crate::event::EventPayload for SubjectForgotten {
+    const TYPE: &'static str = SUBJECT_FORGOTTEN;
+}
+
+/// Whether a subject's personal data can be read, and whether it was forgotten.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum SubjectStatus {
+    /// The store holds nothing about this subject.
+    Unknown,
+    /// The store holds personal data about this subject, readable.
+    Known,
+    Forgotten,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    struct Holder {
+        name: String,
+    }
+
+    #[test]
+    fn a_personal_value_round_trips_and_redacts() {
+        let known = Personal::new("c-1", Holder { name: "Ada".into() });
+        let json = serde_json::to_string(&known).unwrap();
+        assert_eq!(json, r#"{"$personal":"c-1","value":{"name":"Ada"}}"#);
+        assert_eq!(serde_json::from_str::<Personal<Holder>>(&json).unwrap(), known);
+        let mut redacted = known;
+        redacted.forget("c-2");
+        assert!(redacted.value().is_some(), "another subject's forgetting changes nothing");
+        redacted.forget("c-1");
+        let json = serde_json::to_string(&redacted).unwrap();
+        assert_eq!(json, r#"{"$personal":"c-1","redacted":"forgotten"}"#);
+        assert_eq!(serde_json::from_str::<Personal<Holder>>(&json).unwrap(), redacted);
+        let sealed: Personal<Holder> = serde_json::from_str(&sealed_json("c-1", "AAAA")).unwrap();
+        assert_eq!(sealed, Personal::Redacted { subject: "c-1".into(), reason: Redaction::Unavailable });
+        for bad in [r#"{"value":1}"#, r#"{"$personal":"c","value":1,"redacted":"forgotten"}"#, r#"{"$personal":"c"}"#] {
+            assert!(serde_json::from_str::<Personal<u32>>(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn rewrite_finds_every_personal_value_and_keeps_the_rest_byte_for_byte() {
+        let json = r#"{"z":1,"holder":{"$personal":"c-1","value":{"name":"A \"q\""}},"reason":"{\"$personal\":\"x\"}","address":{"$personal":"c-2","value":"1 Main St"}}"#;
+        assert_eq!(subjects(json), vec!["c-1".to_string(), "c-2".to_string()]);
+        let sealed = rewrite::<()>(json, |subject, found| {
+            let Found::Value(text) = found else { panic!("{found:?}") };
+            Ok(Some(sealed_json(subject, &text.len().to_string())))
+        })
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            sealed,
+            r#"{"z":1,"holder":{"$personal":"c-1","sealed":"18"},"reason":"{\"$personal\":\"x\"}","address":{"$personal":"c-2","sealed":"11"}}"#
+        );
+        assert_eq!(rewrite::<()>(r#"{"amount":5}"#, |_, _| panic!("nothing to see")).unwrap(), None);
+        let kept = rewrite::<()>(json, |_, _| Ok(None)).unwrap();
+        assert_eq!(kept, None, "nothing changed, nothing copied");
+        assert_eq!(forgotten_subject(r#"{"subject":"c-9"}"#).as_deref(), Some("c-9"));
+    }
+}
