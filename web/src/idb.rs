@@ -1,6 +1,7 @@
 //! The IndexedDB schema, its upgrade path, and the few request shapes the store uses.
 //!
-//! Object stores (schema version 2; version 1 had all but `dead_letters`):
+//! Object stores (schema version 3; version 2 had all but `keys`, version 1 neither `keys` nor
+//! `dead_letters`):
 //!
 //! | store | key | value |
 //! |---|---|---|
@@ -13,6 +14,7 @@
 //! | `checkpoints` | projection or saga name | JSON: checkpoint and controls |
 //! | `documents` | `[projection, key]` | JSON of one read-model document |
 //! | `dead_letters` | position | JSON: the event as stored and why it could not be read |
+//! | `keys` | subject id | `Uint8Array`: the subject's AES-256-GCM key, or `"forgotten"`; and `#generation`, how many forgettings so far (`vault.rs`) |
 //!
 //! Invariant: opening never modifies a database written by a newer schema; it refuses it with
 //! `StoreError::SchemaTooNew`.
@@ -23,7 +25,7 @@ use indexed_db_futures::error::{DomException, Error, OpenDbError};
 use indexed_db_futures::prelude::*;
 use indexed_db_futures::transaction::Transaction;
 
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 pub const LOG: &str = "log";
 pub const STREAMS: &str = "streams";
@@ -34,9 +36,10 @@ pub const SNAPSHOTS: &str = "snapshots";
 pub const CHECKPOINTS: &str = "checkpoints";
 pub const DOCUMENTS: &str = "documents";
 pub const DEAD_LETTERS: &str = "dead_letters";
+pub const KEYS: &str = "keys";
 
-pub const ALL_STORES: [&str; 9] =
-    [LOG, STREAMS, SEGMENTS, COMMANDS, META, SNAPSHOTS, CHECKPOINTS, DOCUMENTS, DEAD_LETTERS];
+pub const ALL_STORES: [&str; 10] =
+    [LOG, STREAMS, SEGMENTS, COMMANDS, META, SNAPSHOTS, CHECKPOINTS, DOCUMENTS, DEAD_LETTERS, KEYS];
 
 /// Positions of one stream per `stream_segments` record.
 pub const SEGMENT: u64 = 256;
@@ -88,6 +91,11 @@ fn migrate(event: &VersionChangeEvent, db: &Database, target: u32) -> Result<(),
     if old < 2 && target >= 2 {
         // Events that no projection can read are kept here with the reason (issue 3).
         db.create_object_store(DEAD_LETTERS).build()?;
+    }
+    if old < 3 && target >= 3 {
+        // Data subjects' keys: personal values are sealed at rest (issue 8). Nothing to convert:
+        // earlier schemas held no personal values.
+        db.create_object_store(KEYS).build()?;
     }
     Ok(())
 }

@@ -23,6 +23,7 @@ pub mod runtime;
 pub mod slots;
 pub mod store;
 pub mod tabs;
+pub mod vault;
 
 pub use failure::Failure;
 pub use runtime::Runtime;

@@ -1,8 +1,10 @@
 //! Read models, checkpoints, dead letters and saga progress in IndexedDB.
 //!
-//! Invariant: a projection's document changes, its checkpoint and the dead letters of the events
+//! Invariants: a projection's document changes, its checkpoint and the dead letters of the events
 //! it passed over are written in one transaction ([`flush`]), so after a crash a read model is
-//! never ahead of or behind its checkpoint.
+//! never ahead of or behind its checkpoint; personal values in documents and dead letters are
+//! sealed like the log's (`vault.rs`), so a forgotten subject's key is the only copy that
+//! mattered.
 
 use eventline_core::store::StoreError;
 use indexed_db_futures::KeyRange;
@@ -11,7 +13,7 @@ use js_sys::Array;
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::JsValue;
 
-use crate::idb::{self, CHECKPOINTS, DEAD_LETTERS, DOCUMENTS, store_error};
+use crate::idb::{self, CHECKPOINTS, DEAD_LETTERS, DOCUMENTS, KEYS, store_error};
 use crate::store::{IdbStore, delete, entries, get, get_all, put};
 
 /// A projection's persisted progress and controls.
@@ -79,7 +81,7 @@ fn json<T: Serialize>(value: &T) -> JsValue {
 /// A projection's record and every document, as stored.
 pub async fn load(store: &IdbStore, name: &str) -> Result<(ProjectionRecord, Vec<(String, String)>), StoreError> {
     let db = store.database()?;
-    let tx = IdbStore::transaction(&db, &[CHECKPOINTS, DOCUMENTS], TransactionMode::Readonly)?;
+    let tx = IdbStore::transaction(&db, &store.with_keys(&[CHECKPOINTS, DOCUMENTS]), TransactionMode::Readonly)?;
     let checkpoints = tx.object_store(CHECKPOINTS).map_err(store_error)?;
     let documents = tx.object_store(DOCUMENTS).map_err(store_error)?;
     let record = match get(&checkpoints, name.into()).await? {
@@ -91,6 +93,15 @@ pub async fn load(store: &IdbStore, name: &str) -> Result<(ProjectionRecord, Vec
         let key = Array::from(&key).get(1).as_string().unwrap_or_default();
         let doc = value.as_string().ok_or_else(|| StoreError::Corrupt { message: format!("document {name}/{key}") })?;
         docs.push((key, doc));
+    }
+    if store.vault().enabled() {
+        let keys = tx.object_store(KEYS).map_err(store_error)?;
+        store.vault().load_for(&keys, docs.iter().map(|(_, d)| d.as_str())).await?;
+        for (_, doc) in &mut docs {
+            if let Some(opened) = store.vault().open(doc) {
+                *doc = opened;
+            }
+        }
     }
     Ok((record, docs))
 }
@@ -112,35 +123,61 @@ pub async fn flush(store: &IdbStore, flushes: &[Flush], dead: &[DeadLetter]) -> 
         return Ok(());
     }
     let db = store.database()?;
-    let tx = IdbStore::transaction(&db, &[CHECKPOINTS, DOCUMENTS, DEAD_LETTERS], TransactionMode::Readwrite)?;
+    let scope = store.with_keys(&[CHECKPOINTS, DOCUMENTS, DEAD_LETTERS]);
+    let tx = IdbStore::transaction(&db, &scope, TransactionMode::Readwrite)?;
     let checkpoints = tx.object_store(CHECKPOINTS).map_err(store_error)?;
     let documents = tx.object_store(DOCUMENTS).map_err(store_error)?;
     let letters = tx.object_store(DEAD_LETTERS).map_err(store_error)?;
+    let vault = store.vault();
+    let key_changes = if vault.enabled() {
+        let keys = tx.object_store(KEYS).map_err(store_error)?;
+        let texts = flushes.iter().flat_map(|f| f.changes.iter().filter_map(|(_, doc)| doc.as_deref()));
+        vault.prepare_texts(&keys, texts.chain(dead.iter().map(|l| l.event.as_str()))).await?
+    } else {
+        Default::default()
+    };
     for flush in flushes {
         if flush.reset {
             delete(&documents, all_docs(&flush.name))?;
         }
         for (key, doc) in &flush.changes {
             match doc {
-                Some(json) => put(&documents, doc_key(&flush.name, key), JsValue::from_str(json))?,
+                Some(json) => {
+                    let sealed = vault.seal(json, &key_changes)?;
+                    put(&documents, doc_key(&flush.name, key), JsValue::from_str(sealed.as_deref().unwrap_or(json)))?
+                }
                 None => delete(&documents, KeyRange::Only(doc_key(&flush.name, key)))?,
             }
         }
         put(&checkpoints, flush.name.as_str().into(), json(&flush.record))?;
     }
     for letter in dead {
-        put(&letters, JsValue::from_f64(letter.position as f64), json(letter))?;
+        let event = vault.seal(&letter.event, &key_changes)?.unwrap_or_else(|| letter.event.clone());
+        put(&letters, JsValue::from_f64(letter.position as f64), json(&DeadLetter { event, ..letter.clone() }))?;
     }
-    idb::commit(tx).await.map_err(store_error)
+    idb::commit(tx).await.map_err(store_error)?;
+    vault.committed(key_changes);
+    Ok(())
 }
 
 /// Every dead letter, in log order.
 pub async fn dead_letters(store: &IdbStore) -> Result<Vec<DeadLetter>, StoreError> {
     let db = store.database()?;
-    let tx = IdbStore::transaction(&db, &[DEAD_LETTERS], TransactionMode::Readonly)?;
+    let tx = IdbStore::transaction(&db, &store.with_keys(&[DEAD_LETTERS]), TransactionMode::Readonly)?;
     let letters = tx.object_store(DEAD_LETTERS).map_err(store_error)?;
     let all = KeyRange::LowerBound(JsValue::from_f64(0.0), false);
-    get_all(&letters, all).await?.iter().map(|v| parse(v, "dead letter")).collect()
+    let mut letters: Vec<DeadLetter> =
+        get_all(&letters, all).await?.iter().map(|v| parse(v, "dead letter")).collect::<Result<_, _>>()?;
+    if store.vault().enabled() {
+        let keys = tx.object_store(KEYS).map_err(store_error)?;
+        store.vault().load_for(&keys, letters.iter().map(|l| l.event.as_str())).await?;
+        for letter in &mut letters {
+            if let Some(opened) = store.vault().open(&letter.event) {
+                letter.event = opened;
+            }
+        }
+    }
+    Ok(letters)
 }
 
 /// Saga progress as JSON, kept beside the projections' records under `saga:{name}`.

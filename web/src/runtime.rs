@@ -22,7 +22,7 @@ use std::task::{Poll, Waker};
 
 use eventline_core::demo::DemoEvent;
 use eventline_core::demo::app::DemoApp;
-use eventline_core::demo::command::CommandRequest;
+use eventline_core::demo::command::{CommandRequest, DemoCommand};
 use eventline_core::demo::generate::Generator;
 use eventline_core::demo::read_models::READ_MODEL_NAMES;
 use eventline_core::demo::saga::TransferSaga;
@@ -519,6 +519,11 @@ impl Runtime {
                     });
                 }
             }
+            "forgotten" => {
+                if let Some(subject) = message.name {
+                    self.purge(&subject);
+                }
+            }
             "reset" => {
                 self.0.app.clear_caches();
                 self.0.follower.borrow_mut().clear();
@@ -532,6 +537,20 @@ impl Runtime {
             // A message from a newer version of the page: nothing this one knows to do.
             _ => {}
         }
+    }
+
+    /// Someone was forgotten, here or in another tab: every read model held in memory forgets
+    /// them at once, whatever it is doing (paused, delayed, behind), and copies of stored read
+    /// models are dropped. The log's own `SubjectForgotten` event does the same when each
+    /// projection reaches it; this only closes the time until then.
+    fn purge(&self, subject: &str) {
+        for entry in &mut self.0.runner.borrow_mut().entries {
+            entry.slot.forget(subject);
+            entry.unwritten = true;
+        }
+        self.0.follower.borrow_mut().clear();
+        self.0.wake.notify();
+        self.emit(Notice::Projections);
     }
 
     fn committed(&self, position: Position) {
@@ -574,6 +593,10 @@ impl Runtime {
         };
         if !executed.replayed {
             self.committed(executed.receipt.last_position());
+        }
+        if let DemoCommand::ForgetSubject { subject } = &request.command {
+            self.purge(subject.as_str());
+            self.broadcast(&Message { name: Some(subject.to_string()), ..Message::of("forgotten") });
         }
         Ok(executed)
     }

@@ -41,6 +41,8 @@ pub trait Slot {
     /// One document, as JSON text.
     fn document(&self, key: &str) -> Option<String>;
     fn boxed_clone(&self) -> Box<dyn Slot>;
+    /// Drops or redacts what the read model holds about a forgotten subject, now.
+    fn forget(&mut self, subject: &str);
 }
 
 impl<R> Slot for Projection<R>
@@ -125,6 +127,10 @@ where
 
     fn boxed_clone(&self) -> Box<dyn Slot> {
         Box::new(self.clone())
+    }
+
+    fn forget(&mut self, subject: &str) {
+        self.read_model.forget(subject);
     }
 }
 

@@ -12,12 +12,16 @@
 //!   the positions of its events, and only the chunks holding them are read.
 //! - **Nothing half-written**: if any request fails (quota, for one) the transaction aborts and the
 //!   error comes back typed.
+//! - **Nothing personal at rest**: personal values are sealed with their subject's key in the
+//!   transaction that writes them and opened in the transaction that reads them (`vault.rs`); a
+//!   `SubjectForgotten` event shreds the key in the transaction that appends it.
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use eventline_core::RecordedEvent;
 use eventline_core::ids::{CommandId, Position, StreamId, StreamVersion, Timestamp};
+use eventline_core::personal::SubjectStatus;
 use eventline_core::snapshot::{Snapshot, SnapshotStore};
 use eventline_core::store::{AppendError, Commit, CommitReceipt, EventStore, StoreError};
 use futures::future::try_join_all;
@@ -32,12 +36,14 @@ use serde::{Deserialize, Serialize};
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::chunk;
-use crate::idb::{self, COMMANDS, LOG, META, SEGMENT, SEGMENTS, SNAPSHOTS, STREAMS, store_error};
+use crate::idb::{self, COMMANDS, KEYS, LOG, META, SEGMENT, SEGMENTS, SNAPSHOTS, STREAMS, store_error};
+use crate::vault::Vault;
 
 /// The event log of one IndexedDB database.
 pub struct IdbStore {
     name: String,
     db: RefCell<Option<Database>>,
+    vault: Vault,
 }
 
 impl IdbStore {
@@ -49,7 +55,29 @@ impl IdbStore {
     /// Opens at an older schema version, as earlier code did: for fixtures and upgrade tests.
     pub async fn open_at(name: &str, version: u32) -> Result<IdbStore, StoreError> {
         let db = idb::open_at(name, version).await?;
-        Ok(IdbStore { name: name.to_string(), db: RefCell::new(Some(db)) })
+        let sealing = db.object_store_names().any(|s| s == KEYS);
+        Ok(IdbStore { name: name.to_string(), db: RefCell::new(Some(db)), vault: Vault::new(sealing) })
+    }
+
+    /// Opens with personal values stored as they are, unsealed. Only for measuring what sealing
+    /// costs: forgetting cannot work on such a database.
+    #[doc(hidden)]
+    pub async fn open_unsealed(name: &str) -> Result<IdbStore, StoreError> {
+        let db = idb::open_at(name, idb::SCHEMA_VERSION).await?;
+        Ok(IdbStore { name: name.to_string(), db: RefCell::new(Some(db)), vault: Vault::new(false) })
+    }
+
+    /// `stores`, and the subjects' keys when personal values are sealed here.
+    pub(crate) fn with_keys<'a>(&self, stores: &[&'a str]) -> Vec<&'a str> {
+        let mut all = stores.to_vec();
+        if self.vault.enabled() {
+            all.push(KEYS);
+        }
+        all
+    }
+
+    pub(crate) fn vault(&self) -> &Vault {
+        &self.vault
     }
 
     /// The object stores this connection has (what its schema version created).
@@ -311,9 +339,18 @@ impl IdbStore {
             return Ok(Vec::new());
         }
         let db = self.database()?;
-        let tx = Self::transaction(&db, &[LOG, STREAMS, SEGMENTS, COMMANDS], TransactionMode::Readwrite)?;
+        let tx =
+            Self::transaction(&db, &self.with_keys(&[LOG, STREAMS, SEGMENTS, COMMANDS]), TransactionMode::Readwrite)?;
         let store = |name| tx.object_store(name).map_err(store_error);
         let (log, streams, segments, commands) = (store(LOG)?, store(STREAMS)?, store(SEGMENTS)?, store(COMMANDS)?);
+        let keys = if self.vault.enabled() { Some(store(KEYS)?) } else { None };
+        let events = || commits.iter().flat_map(|c| &c.writes).flat_map(|w| &w.events);
+        let key_changes = match &keys {
+            Some(keys) if self.vault.involved(events().map(|e| (&*e.event_type, &*e.payload))) => {
+                self.vault.prepare(keys, events().map(|e| (&*e.event_type, &*e.payload))).await?
+            }
+            _ => Default::default(),
+        };
 
         let touched: Vec<StreamId> = {
             let mut seen = HashSet::new();
@@ -349,7 +386,8 @@ impl IdbStore {
                 // its expectations say now; only this failure path pays for the lookup.
                 Err(AppendError::WrongExpectedVersion(conflict)) => {
                     for commit in &commits {
-                        if let Some(first) = receipt(&log, &commands, &commit.command_id).await? {
+                        if let Some(mut first) = receipt(&log, &commands, &commit.command_id).await? {
+                            self.vault.open_events(keys.as_ref(), &mut first.events).await?;
                             return Err(AppendError::DuplicateCommand(Box::new(first)));
                         }
                     }
@@ -368,7 +406,12 @@ impl IdbStore {
 
         // Writes.
         for events in chunk::pack(staged.iter().map(Vec::as_slice)) {
-            let owned: Vec<RecordedEvent> = events.into_iter().cloned().collect();
+            let mut owned: Vec<RecordedEvent> = events.into_iter().cloned().collect();
+            for event in &mut owned {
+                if let Some(sealed) = self.vault.seal(&event.payload, &key_changes)? {
+                    event.payload = sealed.into();
+                }
+            }
             let encoded = chunk::encode(&owned)?;
             let last = &owned[owned.len() - 1].meta;
             put(&log, chunk_key(last.position, last.recorded_at), Uint8Array::from(&encoded[..]).into())?;
@@ -401,6 +444,7 @@ impl IdbStore {
             }
             return Err(store_error(error).into());
         }
+        self.vault.committed(key_changes);
 
         Ok(commits
             .into_iter()
@@ -417,9 +461,20 @@ impl IdbStore {
         sorted.sort_unstable();
         sorted.dedup();
         let db = self.database()?;
-        let tx = Self::transaction(&db, &[LOG], TransactionMode::Readonly)?;
+        let tx = Self::transaction(&db, &self.with_keys(&[LOG]), TransactionMode::Readonly)?;
         let log = tx.object_store(LOG).map_err(store_error)?;
-        read_positions(&log, &sorted).await
+        let mut events = read_positions(&log, &sorted).await?;
+        self.open_in(&tx, &mut events).await?;
+        Ok(events)
+    }
+
+    /// Opens the personal values of `events`, read in `tx`.
+    async fn open_in(&self, tx: &Transaction<'_>, events: &mut [RecordedEvent]) -> Result<(), StoreError> {
+        if !self.vault.enabled() {
+            return Ok(());
+        }
+        let keys = tx.object_store(KEYS).map_err(store_error)?;
+        self.vault.open_events(Some(&keys), events).await
     }
 
     /// The first commit of whichever command in `commits` had already committed.
@@ -450,7 +505,7 @@ impl EventStore for IdbStore {
         limit: usize,
     ) -> Result<Vec<RecordedEvent>, StoreError> {
         let db = self.database()?;
-        let tx = Self::transaction(&db, &[LOG, STREAMS, SEGMENTS], TransactionMode::Readonly)?;
+        let tx = Self::transaction(&db, &self.with_keys(&[LOG, STREAMS, SEGMENTS]), TransactionMode::Readonly)?;
         let streams = tx.object_store(STREAMS).map_err(store_error)?;
         let record = StreamRecord::from_js(get(&streams, JsValue::from_str(stream.as_str())).await?)?;
         let (from, to) = (after.0 + 1, record.version.min(after.0.saturating_add(limit as u64)));
@@ -485,10 +540,11 @@ impl EventStore for IdbStore {
             }
         }
         let log = tx.object_store(LOG).map_err(store_error)?;
-        let events = read_positions(&log, &positions).await?;
+        let mut events = read_positions(&log, &positions).await?;
         if events.len() != positions.len() {
             return Err(StoreError::Corrupt { message: format!("stream {stream} lists events the log does not hold") });
         }
+        self.open_in(&tx, &mut events).await?;
         Ok(events)
     }
 
@@ -497,9 +553,11 @@ impl EventStore for IdbStore {
             return Ok(Vec::new());
         }
         let db = self.database()?;
-        let tx = Self::transaction(&db, &[LOG], TransactionMode::Readonly)?;
+        let tx = Self::transaction(&db, &self.with_keys(&[LOG]), TransactionMode::Readonly)?;
         let log = tx.object_store(LOG).map_err(store_error)?;
-        read_range(&log, after.0 + 1, after.0.saturating_add(limit as u64)).await
+        let mut events = read_range(&log, after.0 + 1, after.0.saturating_add(limit as u64)).await?;
+        self.open_in(&tx, &mut events).await?;
+        Ok(events)
     }
 
     async fn head(&self) -> Result<Position, StoreError> {
@@ -518,10 +576,22 @@ impl EventStore for IdbStore {
 
     async fn find_commit(&self, command_id: &CommandId) -> Result<Option<CommitReceipt>, StoreError> {
         let db = self.database()?;
-        let tx = Self::transaction(&db, &[LOG, COMMANDS], TransactionMode::Readonly)?;
+        let tx = Self::transaction(&db, &self.with_keys(&[LOG, COMMANDS]), TransactionMode::Readonly)?;
         let (log, commands) =
             (tx.object_store(LOG).map_err(store_error)?, tx.object_store(COMMANDS).map_err(store_error)?);
-        receipt(&log, &commands, command_id).await
+        let Some(mut receipt) = receipt(&log, &commands, command_id).await? else { return Ok(None) };
+        self.open_in(&tx, &mut receipt.events).await?;
+        Ok(Some(receipt))
+    }
+
+    async fn subject(&self, subject: &str) -> Result<SubjectStatus, StoreError> {
+        if !self.vault.enabled() {
+            return Ok(SubjectStatus::Unknown);
+        }
+        let db = self.database()?;
+        let tx = Self::transaction(&db, &[KEYS], TransactionMode::Readonly)?;
+        let keys = tx.object_store(KEYS).map_err(store_error)?;
+        self.vault.status(&keys, subject).await
     }
 }
 
@@ -607,8 +677,13 @@ impl IdbStore {
         let present = self.object_stores();
         let stores: Vec<&str> = idb::ALL_STORES.into_iter().filter(|s| present.iter().any(|p| p == s)).collect();
         let tx = Self::transaction(&db, &stores, TransactionMode::Readwrite)?;
-        for name in stores {
+        for &name in &stores {
             tx.object_store(name).map_err(store_error)?.clear().map_err(store_error)?;
+        }
+        if stores.contains(&KEYS) {
+            // Other tabs cached keys that are gone now: they must see a new generation.
+            let keys = tx.object_store(KEYS).map_err(store_error)?;
+            self.vault.after_clear(&keys)?;
         }
         idb::commit(tx).await.map_err(store_error)
     }
@@ -628,13 +703,21 @@ struct SnapshotRecord {
 impl SnapshotStore for IdbStore {
     async fn load_snapshot(&self, stream: &StreamId) -> Result<Option<Snapshot>, StoreError> {
         let db = self.database()?;
-        let tx = Self::transaction(&db, &[SNAPSHOTS], TransactionMode::Readonly)?;
+        let tx = Self::transaction(&db, &self.with_keys(&[SNAPSHOTS]), TransactionMode::Readonly)?;
         let snapshots = tx.object_store(SNAPSHOTS).map_err(store_error)?;
         let Some(value) = get(&snapshots, JsValue::from_str(stream.as_str())).await? else { return Ok(None) };
         // An unreadable snapshot is a cache miss, never an error: the log is the truth.
-        let Some(record) = value.as_string().and_then(|json| serde_json::from_str::<SnapshotRecord>(&json).ok()) else {
+        let Some(mut record) = value.as_string().and_then(|json| serde_json::from_str::<SnapshotRecord>(&json).ok())
+        else {
             return Ok(None);
         };
+        if self.vault.enabled() {
+            let keys = tx.object_store(KEYS).map_err(store_error)?;
+            self.vault.load_for(&keys, std::iter::once(record.state.as_str())).await?;
+            if let Some(opened) = self.vault.open(&record.state) {
+                record.state = opened;
+            }
+        }
         Ok(Some(Snapshot {
             stream: stream.clone(),
             version: StreamVersion(record.version),
@@ -645,8 +728,15 @@ impl SnapshotStore for IdbStore {
 
     async fn save_snapshot(&self, snapshot: Snapshot) -> Result<(), StoreError> {
         let db = self.database()?;
-        let tx = Self::transaction(&db, &[SNAPSHOTS], TransactionMode::Readwrite)?;
+        let tx = Self::transaction(&db, &self.with_keys(&[SNAPSHOTS]), TransactionMode::Readwrite)?;
         let snapshots = tx.object_store(SNAPSHOTS).map_err(store_error)?;
+        let key_changes = match self.vault.enabled() {
+            true => {
+                let keys = tx.object_store(KEYS).map_err(store_error)?;
+                self.vault.prepare_texts(&keys, std::iter::once(&*snapshot.state)).await?
+            }
+            false => Default::default(),
+        };
         let key = JsValue::from_str(snapshot.stream.as_str());
         let newer_exists = get(&snapshots, key.clone())
             .await?
@@ -654,14 +744,13 @@ impl SnapshotStore for IdbStore {
             .and_then(|json| serde_json::from_str::<SnapshotRecord>(&json).ok())
             .is_some_and(|existing| existing.version >= snapshot.version.0);
         if !newer_exists {
-            let record = SnapshotRecord {
-                version: snapshot.version.0,
-                state_version: snapshot.state_version,
-                state: snapshot.state.to_string(),
-            };
+            let state = self.vault.seal(&snapshot.state, &key_changes)?.unwrap_or_else(|| snapshot.state.to_string());
+            let record = SnapshotRecord { version: snapshot.version.0, state_version: snapshot.state_version, state };
             let json = serde_json::to_string(&record).map_err(|e| StoreError::Corrupt { message: e.to_string() })?;
             put(&snapshots, key, JsValue::from_str(&json))?;
         }
-        idb::commit(tx).await.map_err(store_error)
+        idb::commit(tx).await.map_err(store_error)?;
+        self.vault.committed(key_changes);
+        Ok(())
     }
 }

@@ -1,0 +1,334 @@
+//! Data subjects' keys, and personal values sealed with them at rest.
+//!
+//! Every subject with personal data has its own AES-256-GCM key in the `keys` store. A personal
+//! value (`{"$personal": subject, "value": ...}`, see `eventline_core::personal`) is written as
+//! `{"$personal": subject, "sealed": base64(nonce | ciphertext | tag)}`: a fresh random 96-bit
+//! nonce per value, the subject as associated data (a sealed value cannot pass for someone
+//! else's). Reading opens it again, or, if the key was shredded, gives the redaction marker.
+//! Forgetting replaces the key with a tombstone in the same transaction as the `SubjectForgotten`
+//! event, and bumps a generation counter that every tab's reads check, so no tab keeps reading
+//! with a key it cached before.
+//!
+//! Invariants:
+//! - no personal value reaches IndexedDB readable: the store seals events, snapshots, read-model
+//!   documents and dead letters through here before writing them;
+//! - a key only enters the cache once the transaction that wrote it committed, so nothing is
+//!   ever sealed with a key that is not stored;
+//! - a value whose key is gone reads as redacted, never as an error or as garbage.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+
+use aes_gcm::aead::{Aead, KeyInit, Payload};
+use aes_gcm::{Aes256Gcm, Nonce};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use eventline_core::RecordedEvent;
+use eventline_core::personal::{self, Found, Redaction, SUBJECT_FORGOTTEN};
+use eventline_core::store::StoreError;
+use indexed_db_futures::object_store::ObjectStore;
+use js_sys::Uint8Array;
+use wasm_bindgen::{JsCast, JsValue};
+
+use crate::store::{get, put};
+
+/// The `keys` record counting forgettings; not a subject id (those never start with `#`).
+const GENERATION: &str = "#generation";
+/// What a forgotten subject's key record becomes.
+const TOMBSTONE: &str = "forgotten";
+const NONCE: usize = 12;
+
+#[derive(Clone)]
+enum Key {
+    Live(Box<Aes256Gcm>),
+    Forgotten,
+}
+
+/// Keys a write will add or shred, applied to the cache once it committed.
+#[derive(Default)]
+pub(crate) struct KeyChanges {
+    added: Vec<(String, Key)>,
+    forgotten: Vec<String>,
+}
+
+pub(crate) struct Vault {
+    /// Off only to measure what sealing costs (the benchmark's baseline).
+    enabled: bool,
+    keys: RefCell<HashMap<String, Key>>,
+    /// The forgetting generation the cache is from.
+    generation: Cell<f64>,
+    nonces: RefCell<Vec<u8>>,
+}
+
+impl Vault {
+    pub(crate) fn new(enabled: bool) -> Vault {
+        Vault { enabled, keys: RefCell::default(), generation: Cell::new(-1.0), nonces: RefCell::default() }
+    }
+
+    pub(crate) fn enabled(&self) -> bool {
+        self.enabled
+    }
+
+    /// Whether writing `events` involves subjects' keys.
+    pub(crate) fn involved<'a>(&self, mut events: impl Iterator<Item = (&'a str, &'a str)>) -> bool {
+        self.enabled
+            && events.any(|(event_type, payload)| event_type == SUBJECT_FORGOTTEN || personal::holds_personal(payload))
+    }
+
+    /// Drops cached keys if another tab (or this one) forgot someone since they were read.
+    async fn check_generation(&self, keys: &ObjectStore<'_>) -> Result<(), StoreError> {
+        let generation = get(keys, JsValue::from_str(GENERATION)).await?.and_then(|v| v.as_f64()).unwrap_or(0.0);
+        if generation != self.generation.get() {
+            self.keys.borrow_mut().clear();
+            self.generation.set(generation);
+        }
+        Ok(())
+    }
+
+    /// Makes sure the cache holds every subject named in `texts` (reading their records).
+    async fn load(&self, keys: &ObjectStore<'_>, subjects: Vec<String>) -> Result<(), StoreError> {
+        self.check_generation(keys).await?;
+        let missing: Vec<String> = {
+            let cache = self.keys.borrow();
+            let mut missing: Vec<String> = subjects.into_iter().filter(|s| !cache.contains_key(s)).collect();
+            missing.sort();
+            missing.dedup();
+            missing
+        };
+        let records = futures::future::try_join_all(missing.iter().map(|s| get(keys, JsValue::from_str(s)))).await?;
+        let mut cache = self.keys.borrow_mut();
+        for (subject, record) in missing.into_iter().zip(records) {
+            match record {
+                Some(value) if value.as_string().as_deref() == Some(TOMBSTONE) => {
+                    cache.insert(subject, Key::Forgotten);
+                }
+                Some(value) => {
+                    let bytes = value.dyn_into::<Uint8Array>().map_err(|_| corrupt(&subject))?.to_vec();
+                    let cipher = Aes256Gcm::new_from_slice(&bytes).map_err(|_| corrupt(&subject))?;
+                    cache.insert(subject, Key::Live(Box::new(cipher)));
+                }
+                None => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Before a write of `events` (type, payload): loads the subjects' keys, refuses personal
+    /// values about forgotten subjects, and stages new keys for new subjects and tombstones for
+    /// forgotten ones in `keys`. Nothing reaches the cache until [`Vault::committed`].
+    pub(crate) async fn prepare<'a>(
+        &self,
+        keys: &ObjectStore<'_>,
+        events: impl Iterator<Item = (&'a str, &'a str)> + Clone,
+    ) -> Result<KeyChanges, StoreError> {
+        let named: Vec<String> = events.clone().flat_map(|(_, payload)| personal::subjects(payload)).collect();
+        self.load(keys, named).await?;
+        let (written, forgotten) = personal::check_commit(events, |s| matches!(self.key(s), Some(Key::Forgotten)))?;
+        let mut changes = self.new_keys(keys, written)?;
+        if !forgotten.is_empty() {
+            for subject in &forgotten {
+                put(keys, JsValue::from_str(subject), JsValue::from_str(TOMBSTONE))?;
+            }
+            put(keys, JsValue::from_str(GENERATION), JsValue::from_f64(self.generation.get().max(0.0) + 1.0))?;
+        }
+        changes.forgotten = forgotten;
+        Ok(changes)
+    }
+
+    /// Before writing derived texts (snapshots, read-model documents, dead letters): loads their
+    /// subjects' keys and stages keys for subjects new here. A value about a forgotten subject is
+    /// not refused but written redacted ([`Vault::seal`]): a read model that had not caught up
+    /// with the forgetting yet must still be able to save.
+    pub(crate) async fn prepare_texts<'a>(
+        &self,
+        keys: &ObjectStore<'_>,
+        texts: impl Iterator<Item = &'a str>,
+    ) -> Result<KeyChanges, StoreError> {
+        if !self.enabled {
+            return Ok(KeyChanges::default());
+        }
+        let named: Vec<String> = texts.flat_map(personal::subjects).collect();
+        if named.is_empty() {
+            return Ok(KeyChanges::default());
+        }
+        self.load(keys, named.clone()).await?;
+        let mut new: Vec<String> = named.into_iter().filter(|s| self.key(s).is_none()).collect();
+        new.sort();
+        new.dedup();
+        self.new_keys(keys, new)
+    }
+
+    fn new_keys(&self, keys: &ObjectStore<'_>, subjects: Vec<String>) -> Result<KeyChanges, StoreError> {
+        let mut changes = KeyChanges::default();
+        for subject in subjects {
+            if self.key(&subject).is_none() {
+                let mut bytes = [0u8; 32];
+                crate::env::random_bytes(&mut bytes);
+                put(keys, JsValue::from_str(&subject), Uint8Array::from(&bytes[..]).into())?;
+                let cipher = Aes256Gcm::new_from_slice(&bytes).expect("32 bytes make a key");
+                changes.added.push((subject, Key::Live(Box::new(cipher))));
+            }
+        }
+        Ok(changes)
+    }
+
+    /// Every key was deleted (a reset): forget the cache, and move the generation on (written in
+    /// the clearing transaction) so that every other tab forgets its cache too.
+    pub(crate) fn after_clear(&self, keys: &ObjectStore<'_>) -> Result<(), StoreError> {
+        let next = self.generation.get().max(0.0) + 1.0 + (js_sys::Math::random() * 1e6).floor();
+        put(keys, JsValue::from_str(GENERATION), JsValue::from_f64(next))?;
+        self.keys.borrow_mut().clear();
+        self.generation.set(-1.0);
+        Ok(())
+    }
+
+    /// The write that staged `changes` committed.
+    pub(crate) fn committed(&self, changes: KeyChanges) {
+        let mut cache = self.keys.borrow_mut();
+        for (subject, key) in changes.added {
+            cache.insert(subject, key);
+        }
+        if !changes.forgotten.is_empty() {
+            for subject in changes.forgotten {
+                cache.insert(subject, Key::Forgotten);
+            }
+            self.generation.set(self.generation.get().max(0.0) + 1.0);
+        }
+    }
+
+    fn key(&self, subject: &str) -> Option<Key> {
+        self.keys.borrow().get(subject).cloned()
+    }
+
+    fn nonce(&self) -> [u8; NONCE] {
+        let mut pool = self.nonces.borrow_mut();
+        if pool.len() < NONCE {
+            // One call to the browser's RNG for many values.
+            pool.resize(NONCE * 512, 0);
+            crate::env::random_bytes(&mut pool);
+        }
+        let at = pool.len() - NONCE;
+        let nonce: [u8; NONCE] = pool[at..].try_into().expect("twelve bytes");
+        pool.truncate(at);
+        nonce
+    }
+
+    /// `text` with every readable personal value sealed, using keys staged by `changes` or
+    /// cached. `None` if there was nothing to seal.
+    pub(crate) fn seal(&self, text: &str, changes: &KeyChanges) -> Result<Option<String>, StoreError> {
+        if !self.enabled || !personal::holds_personal(text) {
+            return Ok(None);
+        }
+        personal::rewrite(text, |subject, found| -> Result<Option<String>, StoreError> {
+            let Found::Value(value) = found else { return Ok(None) };
+            let staged = changes.added.iter().find(|(s, _)| s == subject).map(|(_, k)| k.clone());
+            let Some(Key::Live(cipher)) = staged.or_else(|| self.key(subject)) else {
+                // Forgotten (appends of such values were refused before): what is left is the
+                // marker, never the value.
+                return Ok(Some(personal::redacted_json(subject, Redaction::Forgotten)));
+            };
+            let nonce = self.nonce();
+            let sealed = cipher
+                .encrypt(Nonce::from_slice(&nonce), Payload { msg: value.as_bytes(), aad: subject.as_bytes() })
+                .map_err(|_| StoreError::Backend { message: "sealing a personal value failed".into() })?;
+            let mut bytes = Vec::with_capacity(NONCE + sealed.len());
+            bytes.extend_from_slice(&nonce);
+            bytes.extend_from_slice(&sealed);
+            Ok(Some(personal::sealed_json(subject, &BASE64.encode(bytes))))
+        })
+    }
+
+    /// Loads the keys that `texts` need, within the caller's transaction.
+    pub(crate) async fn load_for<'a>(
+        &self,
+        keys: &ObjectStore<'_>,
+        texts: impl Iterator<Item = &'a str>,
+    ) -> Result<(), StoreError> {
+        let mut subjects = Vec::new();
+        let mut any = false;
+        for text in texts.filter(|t| personal::holds_personal(t)) {
+            any = true;
+            let _ = personal::rewrite::<()>(text, |subject, found| {
+                if let Found::Sealed(_) = found {
+                    subjects.push(subject.to_string());
+                }
+                Ok(None)
+            });
+        }
+        if any { self.load(keys, subjects).await } else { Ok(()) }
+    }
+
+    /// `text` with every sealed value opened, or redacted if its key is gone. Keys must have
+    /// been loaded ([`Vault::load_for`]).
+    pub(crate) fn open(&self, text: &str) -> Option<String> {
+        if !personal::holds_personal(text) {
+            return None;
+        }
+        personal::rewrite::<()>(text, |subject, found| {
+            let Found::Sealed(sealed) = found else { return Ok(None) };
+            let opened = match self.key(subject) {
+                Some(Key::Live(cipher)) => BASE64
+                    .decode(sealed)
+                    .ok()
+                    .filter(|bytes| bytes.len() > NONCE)
+                    .and_then(|bytes| {
+                        let (nonce, ciphertext) = bytes.split_at(NONCE);
+                        cipher
+                            .decrypt(Nonce::from_slice(nonce), Payload { msg: ciphertext, aad: subject.as_bytes() })
+                            .ok()
+                    })
+                    .and_then(|plain| String::from_utf8(plain).ok())
+                    .map(|value| {
+                        let subject = serde_json::to_string(subject).expect("a string serializes");
+                        format!(r#"{{"$personal":{subject},"value":{value}}}"#)
+                    }),
+                _ => None,
+            };
+            Ok(Some(opened.unwrap_or_else(|| {
+                // No key here: forgotten (a tombstone) or never held (sealed elsewhere), or a
+                // value that does not open with it. Either way, unreadable.
+                let reason = if matches!(self.key(subject), Some(Key::Forgotten)) {
+                    Redaction::Forgotten
+                } else {
+                    Redaction::Unavailable
+                };
+                personal::redacted_json(subject, reason)
+            })))
+        })
+        .unwrap_or(None)
+    }
+
+    /// Opens the payloads of `events` in place.
+    pub(crate) async fn open_events(
+        &self,
+        keys: Option<&ObjectStore<'_>>,
+        events: &mut [RecordedEvent],
+    ) -> Result<(), StoreError> {
+        let Some(keys) = keys.filter(|_| self.enabled) else { return Ok(()) };
+        self.load_for(keys, events.iter().map(|e| &*e.payload)).await?;
+        for event in events.iter_mut() {
+            if let Some(opened) = self.open(&event.payload) {
+                event.payload = opened.into();
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether `subject` has a key here, had one, or never had.
+    pub(crate) async fn status(
+        &self,
+        keys: &ObjectStore<'_>,
+        subject: &str,
+    ) -> Result<personal::SubjectStatus, StoreError> {
+        self.load(keys, vec![subject.to_string()]).await?;
+        Ok(match self.key(subject) {
+            None => personal::SubjectStatus::Unknown,
+            Some(Key::Live(_)) => personal::SubjectStatus::Known,
+            Some(Key::Forgotten) => personal::SubjectStatus::Forgotten,
+        })
+    }
+}
+
+fn corrupt(subject: &str) -> StoreError {
+    StoreError::Corrupt { message: format!("the key record of subject {subject} is not a key") }
+}
