@@ -41,7 +41,7 @@ async function send(page, command, values = {}) {
   await page.click(`[data-pick=${command}]`);
   const form = page.locator(`form[data-command=${command}]`);
   for (const [name, value] of Object.entries(values)) {
-    const field = form.locator(`[name=${name}]`);
+    const field = form.locator(`[name="${name}"]`);
     if ((await field.evaluate((el) => el.tagName)) === "SELECT") await field.selectOption(value);
     else await field.fill(String(value));
   }
@@ -183,6 +183,60 @@ test("the timeline inspects an event: its envelope, its aggregate's change, what
   await page.keyboard.press("ArrowDown");
   await inspector.locator("text=/#\\d+ TransferReceived on account-b/").waitFor();
   await page.screenshot({ path: `${ARTIFACTS}/inspector.png`, fullPage: true });
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test("forgetting a customer: the log keeps its shape, the person is gone everywhere", async () => {
+  const { page, context, problems } = await open();
+  await accepted(page, "OpenAccount", { account: "acc-1" }); // held by alice, the form's default
+  await accepted(page, "OpenAccount", {
+    account: "acc-2",
+    "holder.customer": "bob",
+    "holder.name": "Bob Stone",
+    "holder.email": "bob@example.com",
+  });
+  await accepted(page, "CreateOrder", { order: "o-1" }); // alice's, to the default address
+  await accepted(page, "AddItem", { order: "o-1" });
+  await accepted(page, "ConfirmOrder", { order: "o-1" });
+  await accepted(page, "PayOrder", { order: "o-1", amount: 2500 });
+  await page.locator("[data-badge=orderBoard] >> text=up to date at #6").waitFor();
+  const holder = page.locator('[data-read-model=accountSummaries] td[data-holder="acc-1"]');
+  const shipTo = page.locator('[data-read-model=orderBoard] td[data-ship-to="o-1"]');
+  await holder.locator("text=Alice Martin <alice@example.com>").waitFor();
+  assert.equal(await shipTo.textContent(), "12 rue des Lilas, Lyon");
+  await page.locator('.timeline .row[data-position="1"] [data-privacy=personal]').waitFor();
+
+  const forget = await accepted(page, "ForgetSubject", { subject: "alice" });
+  assert.match(await forget.textContent(), /Accepted at #7/);
+  assert.match(await forget.textContent(), /#7 SubjectForgotten/);
+  await holder.locator("text=[forgotten]").waitFor({ timeout: 10000 });
+  await shipTo.locator("text=[forgotten]").waitFor({ timeout: 10000 });
+  assert.equal(await page.locator('[data-read-model=accountSummaries] td[data-holder="acc-2"]').textContent(), "Bob Stone <bob@example.com>");
+  // The log keeps every event; the ones about alice now say she is forgotten.
+  assert.equal(await page.locator("[data-head]").getAttribute("data-head"), "7");
+  await page.locator('.timeline .row[data-position="1"] [data-privacy=forgotten]').waitFor();
+  await page.locator('.timeline .row[data-position="3"] [data-privacy=forgotten]').waitFor();
+  await page.locator('.timeline .row[data-position="1"]').click();
+  const inspector = page.locator(".inspector");
+  await inspector.locator("text=AccountOpened on account-acc-1").waitFor();
+  assert.match(await inspector.textContent(), /"redacted": "forgotten"/);
+  // As of a past position too.
+  await setRange(page.locator("#scrubber"), 2);
+  await page.locator("[data-badge=accountSummaries] >> text=as of #2").waitFor();
+  await holder.locator("text=[forgotten]").waitFor();
+  await page.screenshot({ path: `${ARTIFACTS}/forgotten.png`, fullPage: true });
+  const shown = await page.evaluate(() => document.body.innerText);
+  for (const secret of ["Alice Martin", "alice@example.com", "rue des Lilas"]) {
+    assert.ok(!shown.includes(secret), `the page shows no ${secret}`);
+  }
+  await page.click("text=Back to live");
+  // Forgetting again is the same forgetting; nobody unknown can be forgotten.
+  const again = await accepted(page, "ForgetSubject", { subject: "alice" });
+  assert.match(await again.textContent(), /Accepted at #7/);
+  const unknown = await send(page, "ForgetSubject", { subject: "nobody" });
+  await unknown.locator("text=UnknownSubject").waitFor();
+  assert.equal(await page.locator("[data-head]").getAttribute("data-head"), "7");
   assert.deepEqual(problems, []);
   await context.close();
 });

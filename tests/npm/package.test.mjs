@@ -331,6 +331,73 @@ test("bad input gets a typed error, appends nothing, and the module keeps workin
   await context.close();
 });
 
+test("forget: personal fields become a typed redaction everywhere, idempotently", async () => {
+  const { page, context, problems } = await harness();
+  const result = await page.evaluate(async () => {
+    const { Eventline } = window.eventline;
+    const app = await Eventline.open("forget");
+    const holder = { customer: "c-ada", name: "Ada Lovelace", email: "ada@example.org" };
+    await app.execute({ type: "OpenAccount", account: "a", holder });
+    await app.execute({ type: "Deposit", account: "a", amount: 700 });
+    await app.execute({ type: "CreateOrder", order: "o-1", customer: "c-ada", shippingAddress: "12 Marylebone Street" });
+    await app.execute({ type: "OpenAccount", account: "b", holder: { customer: "c-bob", name: "Bob", email: "bob@example.org" } });
+    const out = {};
+    const head = await app.head();
+    await app.waitFor(head, { timeoutMs: 5000 });
+    out.before = (await app.query("accountSummaries", { account: "a" })).data.holder;
+    out.statusBefore = (await app.stateAt("subject-c-ada")).state.status;
+
+    const forgotten = await app.forget("c-ada");
+    out.forgottenTypes = forgotten.events.map((e) => e.type);
+    out.again = await app.forget("c-ada");
+    out.forgotten = forgotten;
+    try {
+      await app.forget("c-nobody");
+    } catch (e) {
+      out.unknown = { code: e.code, message: e.message };
+    }
+    await app.waitFor(forgotten.position, { timeoutMs: 5000 });
+    out.statusAfter = (await app.stateAt("subject-c-ada")).state.status;
+    out.summary = (await app.query("accountSummaries", { account: "a" })).data.holder;
+    out.bob = (await app.query("accountSummaries", { account: "b" })).data.holder;
+    out.card = (await app.query("orderBoard", { order: "o-1" })).data.shippingAddress;
+    out.customers = (await app.query("customerOrders")).data;
+    out.opened = (await app.events({ from: 1, limit: 1 }))[0].data.holder;
+    out.pastSummary = (await app.queryAt("accountSummaries", { account: "a" }, { position: 1 })).data.holder;
+    out.account = (await app.stateAt("account-a")).state;
+    // The aggregate still takes commands.
+    out.deposit = (await app.execute({ type: "Deposit", account: "a", amount: 5 })).events[0].type;
+    out.export = await app.exportLog();
+    out.head = await app.head();
+    app.close();
+    return out;
+  });
+  assert.deepEqual(result.before, { $personal: "c-ada", value: { name: "Ada Lovelace", email: "ada@example.org" } });
+  assert.equal(result.statusBefore, "known");
+  assert.deepEqual(result.forgottenTypes, ["SubjectForgotten"]);
+  assert.equal(result.again.replayed, true, "forgetting twice replays the first forgetting");
+  assert.deepEqual({ ...result.again, replayed: false }, result.forgotten);
+  assert.equal(result.unknown.code, "UnknownSubject");
+  assert.match(result.unknown.message, /c-nobody/);
+  assert.equal(result.statusAfter, "forgotten");
+  const gone = { $personal: "c-ada", redacted: "forgotten" };
+  assert.deepEqual(result.summary, gone);
+  assert.deepEqual(result.card, gone);
+  assert.deepEqual(result.opened, gone);
+  assert.deepEqual(result.pastSummary, gone);
+  assert.deepEqual(result.bob, { $personal: "c-bob", value: { name: "Bob", email: "bob@example.org" } });
+  assert.ok(!result.customers.includes("c-ada"), `customerOrders drops the forgotten: ${result.customers}`);
+  assert.equal(result.account.balance, 700);
+  assert.equal(result.deposit, "MoneyDeposited");
+  assert.equal(result.head, 6, "4 commands, one forgetting, one deposit: the retry and the unknown appended nothing");
+  for (const secret of ["Ada", "Lovelace", "ada@example.org", "Marylebone"]) {
+    assert.ok(!result.export.includes(secret), `the export holds no ${secret}`);
+  }
+  assert.ok(result.export.includes("Bob"), "the others stay readable");
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
 test("a Rust panic does not poison the module", async () => {
   const { page, context } = await harness();
   const result = await page.evaluate(async () => {

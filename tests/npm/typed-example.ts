@@ -8,6 +8,7 @@ import {
   type Command,
   type Commit,
   type Notice,
+  type Personal,
   type ProjectionStatus,
   type RecordedEvent,
 } from "eventline";
@@ -32,6 +33,20 @@ export async function tour(): Promise<void> {
   }
   await app.execute({ type: "Withdraw", account: "acc-1", amount: 1, expectedVersion: commit.events[0].version });
   await app.execute({ type: "OpenAccount", account: "acc-3", expectedVersion: "noStream" });
+  await app.execute({
+    type: "OpenAccount",
+    account: "acc-4",
+    holder: { customer: "c-1", name: "Ada Lovelace", email: "ada@example.org" },
+  });
+  await app.execute({ type: "CreateOrder", order: "o-2", customer: "c-1", shippingAddress: "12 Marylebone Street" });
+  const holderSummary = (await app.query("accountSummaries", { account: "acc-4" })).data;
+  const holder = holderSummary?.holder;
+  if (holder && "value" in holder) console.log(holder.value.name, holder.value.email);
+  if (holder && "redacted" in holder) console.log(holder.$personal, holder.redacted);
+  const forgotten: Commit = await app.forget("c-1");
+  const subject = await app.stateAt("subject-c-1");
+  const subjectStatus: "known" | "forgotten" | "unknown" = subject.state.status;
+  console.log(forgotten.position, subjectStatus);
   await app.execute({ type: "Transfer", from: "acc-1", to: "acc-2", amount: 5, mode: "saga", transferId: "t-1" });
   await app.execute({ type: "AddItem", order: "o-1", sku: "book", quantity: 2, unitPrice: 1250 });
   const head: number = await app.head();
@@ -110,6 +125,11 @@ export async function mistakesTheTypesCatch(app: Eventline): Promise<void> {
   await app.execute({ type: "DebitForTransfer", account: "acc-1", amount: 1 });
   // @ts-expect-error expected versions are numbers or KurrentDB's three names
   await app.execute({ type: "Deposit", account: "acc-1", amount: 1, expectedVersion: "exact" });
+  // @ts-expect-error a holder names the customer they are
+  await app.execute({ type: "OpenAccount", account: "a", holder: { name: "Ada", email: "ada@example.org" } });
+  // @ts-expect-error a redaction is forgotten or unavailable
+  const wrong: Personal<string> = { $personal: "c-1", redacted: "erased" };
+  console.log(wrong);
   // @ts-expect-error transfer modes are atomic or saga
   await app.execute({ type: "Transfer", from: "a", to: "b", amount: 1, mode: "teleport" });
   // @ts-expect-error no such read model

@@ -296,3 +296,110 @@ test("killed between the steps of sagas, every transfer completes or compensates
   }
   if (process.env.EVENTLINE_VERBOSE) console.log(JSON.stringify(results));
 });
+
+test("killed while forgetting people, each is wholly forgotten or wholly known, and nothing forgotten stays readable", async () => {
+  const SUBJECTS = 120;
+  // Delimited so that no one's details contain another's.
+  const person = (i) => ({ name: `Person ${i} Quixote`, email: `p${i}.quixote@example.org`, address: `Lane ${i}, Rocinante` });
+  const results = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    let browser;
+    let reopened;
+    let forgotten = new Set();
+    let attempts = 0;
+    // The forgettings are quick: if the crash falls before the first or after the last, again.
+    while ((forgotten.size === 0 || forgotten.size === SUBJECTS) && attempts < 5) {
+      attempts += 1;
+      const dir = await profile();
+      const database = `crash-forget-${round}`;
+      browser = await launchKillable(dir);
+      const { page } = await harness(browser.context, base);
+      await page.evaluate(
+        async ({ database, people }) => {
+          const app = (window.app = await window.eventline.Eventline.open(database));
+          for (const [i, p] of people.entries()) {
+            await app.execute({ type: "OpenAccount", account: `acc${i}`, holder: { customer: `c${i}`, name: p.name, email: p.email } });
+            await app.execute({ type: "CreateOrder", order: `o${i}`, customer: `c${i}`, shippingAddress: p.address });
+          }
+          await app.waitFor(await app.head(), { timeoutMs: 30_000 });
+          // The summaries fall behind the forgettings, so the crash finds purges not yet projected.
+          await app.setDelay("accountSummaries", 20);
+          // One after another, as people ask, so the crash can fall among them.
+          (async () => {
+            for (let i = 0; i < people.length; i++) await app.forget(`c${i}`);
+          })().catch(() => {});
+        },
+        { database, people: Array.from({ length: SUBJECTS }, (_, i) => person(i)) },
+      );
+      await until("some forgettings to land", () =>
+        page.evaluate(async () => (await window.app.events({ type: "SubjectForgotten", limit: 3 })).length >= 3),
+      );
+      await browser.kill();
+
+      browser = await launchKillable(dir);
+      reopened = await reopenAsFollower(browser, database);
+      forgotten = new Set(reopened.persisted.events.filter((e) => e.type === "SubjectForgotten").map((e) => e.data.subject));
+      if (forgotten.size === 0 || forgotten.size === SUBJECTS) await browser.close();
+    }
+    assert.ok(forgotten.size > 0 && forgotten.size < SUBJECTS, `the crash fell among the forgettings (${forgotten.size} landed)`);
+    const { persisted } = reopened;
+    assert.deepEqual(persisted.events.map((e) => e.position), Array.from({ length: persisted.head }, (_, i) => i + 1));
+
+    const seen = await reopened.page.evaluate(async (subjects) => {
+      const app = window.app;
+      const out = { statuses: [], holders: [], addresses: [], export: await app.exportLog() };
+      for (let i = 0; i < subjects; i++) {
+        out.statuses.push((await app.stateAt(`subject-c${i}`)).state.status);
+        out.holders.push((await app.query("accountSummaries", { account: `acc${i}` })).data?.holder);
+        out.addresses.push((await app.query("orderBoard", { order: `o${i}` })).data?.shippingAddress);
+      }
+      out.customers = (await app.query("customerOrders")).data;
+      return out;
+    }, SUBJECTS);
+    const opened = new Map(persisted.events.filter((e) => e.type === "AccountOpened").map((e) => [e.stream, e.data.holder]));
+    const created = new Map(persisted.events.filter((e) => e.type === "OrderCreated").map((e) => [e.stream, e.data.shippingAddress]));
+    for (let i = 0; i < SUBJECTS; i++) {
+      const subject = `c${i}`;
+      const p = person(i);
+      if (forgotten.has(subject)) {
+        const gone = { $personal: subject, redacted: "forgotten" };
+        assert.equal(seen.statuses[i], "forgotten", `${subject}: its forgetting is in the log, so its key is gone`);
+        assert.deepEqual(opened.get(`account-acc${i}`), gone, `${subject}: the log's copy`);
+        assert.deepEqual(created.get(`order-o${i}`), gone, `${subject}: the log's copy of the address`);
+        assert.deepEqual(seen.holders[i], gone, `${subject}: the stored summary, purged or not`);
+        assert.deepEqual(seen.addresses[i], gone, `${subject}: the stored order card`);
+        for (const secret of Object.values(p)) assert.ok(!seen.export.includes(secret), `the export holds no ${secret}`);
+      } else {
+        assert.equal(seen.statuses[i], "known", `${subject}: no forgetting in the log, so its key is whole`);
+        assert.deepEqual(opened.get(`account-acc${i}`), { $personal: subject, value: { name: p.name, email: p.email } });
+        assert.deepEqual(created.get(`order-o${i}`), { $personal: subject, value: p.address });
+        assert.ok(seen.export.includes(p.name), `${subject} is still in the export`);
+      }
+    }
+
+    // Leading again, the projections reach every forgetting; the ones that did not land are
+    // asked again, as their callers (who never got an answer) would.
+    const resumed = await resumeAndConverge(reopened.page);
+    for (const [name, ok] of Object.entries(resumed.converged)) assert.ok(ok, `${name} converged after the crash`);
+    const after = await reopened.page.evaluate(async (subjects) => {
+      const app = window.app;
+      const customersBefore = (await app.query("customerOrders")).data;
+      for (let i = 0; i < subjects; i++) await app.forget(`c${i}`);
+      const head = await app.head();
+      await app.waitFor(head, { timeoutMs: 60_000 });
+      const statuses = [];
+      for (let i = 0; i < subjects; i++) statuses.push((await app.stateAt(`subject-c${i}`)).state.status);
+      const forgettings = (await app.events({ type: "SubjectForgotten", limit: 10_000 })).length;
+      return { customersBefore, customers: (await app.query("customerOrders")).data, statuses, forgettings, export: await app.exportLog() };
+    }, SUBJECTS);
+    for (const subject of forgotten) assert.ok(!after.customersBefore.includes(subject), `customerOrders dropped ${subject}`);
+    assert.deepEqual(after.customers, []);
+    assert.ok(after.statuses.every((s) => s === "forgotten"));
+    assert.equal(after.forgettings, SUBJECTS, "each subject forgotten once, however often asked");
+    assert.ok(!after.export.includes("Quixote"), "no one's details are left in the export");
+    assert.deepEqual(reopened.problems, []);
+    results.push({ attempts, landed: forgotten.size, checkpoints: Object.fromEntries(persisted.projections.map((p) => [p.name, p.checkpoint])) });
+    await browser.close();
+  }
+  if (process.env.EVENTLINE_VERBOSE) console.log(JSON.stringify(results));
+});

@@ -33,6 +33,18 @@ export interface OpenAccount extends CommandBase {
   account: Id;
   /** Three upper-case letters; `EUR` if left out. */
   currency?: string;
+  /** Who holds the account: recorded as personal data about `customer`, sealed at rest. */
+  holder?: HolderDetails;
+}
+
+/** An account holder as given: the customer (the data subject) and their details. */
+export interface HolderDetails {
+  /** The customer's id: a pseudonym, kept in the clear, never a name or an email. */
+  customer: Id;
+  /** 1 to 200 characters. */
+  name: string;
+  /** An email address. */
+  email: string;
 }
 export interface Deposit extends CommandBase {
   type: "Deposit";
@@ -62,6 +74,8 @@ export interface CreateOrder extends CommandBase {
   type: "CreateOrder";
   order: Id;
   customer: Id;
+  /** Recorded as personal data about the customer, sealed at rest; 1 to 500 characters. */
+  shippingAddress?: string;
 }
 export interface AddItem extends CommandBase {
   type: "AddItem";
@@ -95,6 +109,27 @@ export interface CancelOrder extends CommandBase {
   reason?: string;
 }
 
+/**
+ * Forgets a customer: their key is shredded as this is recorded, and every personal value about
+ * them reads as redacted from then on, in the log, the past, read models and exports. Idempotent;
+ * `UnknownSubject` if nothing personal was ever recorded about them.
+ */
+export interface ForgetSubject extends CommandBase {
+  type: "ForgetSubject";
+  subject: Id;
+}
+
+/** Personal data about a data subject: readable, or redacted once they were forgotten. */
+export type Personal<T> =
+  | { $personal: Id; value: T }
+  /** `unavailable`: sealed by another database, whose keys are not here. */
+  | { $personal: Id; redacted: "forgotten" | "unavailable" };
+
+export interface Holder {
+  name: string;
+  email: string;
+}
+
 export type Command =
   | OpenAccount
   | Deposit
@@ -107,7 +142,8 @@ export type Command =
   | PayOrder
   | ShipOrder
   | DeliverOrder
-  | CancelOrder;
+  | CancelOrder
+  | ForgetSubject;
 
 export type CommandType = Command["type"];
 
@@ -134,6 +170,7 @@ type Ev<T extends string, D, V extends number = 1> = EventEnvelope & { type: T; 
 
 /** Events as stored: an event written under an older schema keeps its old shape here. */
 export type RecordedEvent =
+  | Ev<"AccountOpened", { currency: string; holder: Personal<Holder> | null }, 3>
   | Ev<"AccountOpened", { currency: string }, 2>
   | Ev<"AccountOpened", Record<string, never>, 1>
   | Ev<"MoneyDeposited", { amount: Amount }>
@@ -149,13 +186,15 @@ export type RecordedEvent =
   | Ev<"TransferFailed", { code: ErrorCode; reason: string }>
   | Ev<"TransferCreditRejected", { code: ErrorCode; reason: string }>
   | Ev<"TransferCompensated", Record<string, never>>
-  | Ev<"OrderCreated", { customer: Id }>
+  | Ev<"OrderCreated", { customer: Id; shippingAddress: Personal<string> | null }, 2>
+  | Ev<"OrderCreated", { customer: Id }, 1>
   | Ev<"OrderItemAdded", { sku: Id; quantity: number; unitPrice: Amount }>
   | Ev<"OrderConfirmed", { total: number }>
   | Ev<"OrderPaid", { amount: Amount }>
   | Ev<"OrderShipped", Record<string, never>>
   | Ev<"OrderDelivered", Record<string, never>>
-  | Ev<"OrderCancelled", { reason: string }>;
+  | Ev<"OrderCancelled", { reason: string }>
+  | Ev<"SubjectForgotten", { subject: Id }>;
 
 export type EventType = RecordedEvent["type"];
 
@@ -215,6 +254,8 @@ export interface AccountSummary {
   transactionCount: number;
   lastActivity: Millis;
   state: AccountState;
+  /** Null for accounts opened without one. */
+  holder?: Personal<Holder>;
 }
 export interface RankedAccount {
   account: Id;
@@ -230,6 +271,7 @@ export interface OrderCard {
   total: number;
   createdAt: Millis;
   updatedAt: Millis;
+  shippingAddress?: Personal<string>;
 }
 export interface CustomerOrder {
   order: Id;
@@ -382,9 +424,12 @@ export type ErrorCode =
   | "InvalidImport"
   | "UnknownReadModel"
   | "UnknownStream"
+  | "UnknownSubject"
   // Concurrency and idempotency
   | "WrongExpectedVersion"
   | "DuplicateCommand"
+  // Personal data
+  | "SubjectForgotten"
   // The bank
   | "AccountNotFound"
   | "AccountAlreadyExists"
@@ -469,6 +514,12 @@ export class Eventline {
 
   /** Decides and appends a command; rejects with the domain's error code otherwise. */
   execute(command: Command): Promise<Commit>;
+  /**
+   * Forgets a customer (`ForgetSubject`): resolves once it is recorded and this tab's read models
+   * have let go of them (other tabs do as they hear of it). Forgetting again resolves with the
+   * first forgetting, replayed.
+   */
+  forget(subject: Id): Promise<Commit>;
   /** Position of the last event. */
   head(): Promise<number>;
 
@@ -504,6 +555,8 @@ export class Eventline {
   stateAt(stream: `account-${string}`, at?: Point): Promise<StreamState<AccountAggregate>>;
   stateAt(stream: `order-${string}`, at?: Point): Promise<StreamState<OrderAggregate>>;
   stateAt(stream: `transfer-${string}`, at?: Point): Promise<StreamState<TransferAggregate>>;
+  /** Whether a customer's personal data is recorded, forgotten, or was never recorded (now). */
+  stateAt(stream: `subject-${string}`): Promise<StreamState<{ status: "known" | "forgotten" | "unknown" }>>;
 
   /** Events in log order: for timelines. */
   events(filter?: EventFilter): Promise<RecordedEvent[]>;

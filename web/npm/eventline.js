@@ -176,6 +176,11 @@ export class Eventline {
     return this.#run((h) => h.execute(command));
   }
 
+  /** Forgets a customer: see `ForgetSubject` in eventline.d.ts. */
+  forget(subject) {
+    return this.execute({ type: "ForgetSubject", subject });
+  }
+
   head() {
     return this.#run((h) => h.head());
   }

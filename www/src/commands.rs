@@ -47,7 +47,13 @@ const BANK: &[(&str, &str, &[Field])] = &[
     (
         "OpenAccount",
         "Open an account",
-        &[text("account", "Account", "acc-1"), choice("currency", "Currency", &["EUR", "USD", "GBP"])],
+        &[
+            text("account", "Account", "acc-1"),
+            choice("currency", "Currency", &["EUR", "USD", "GBP"]),
+            optional(text("holder.customer", "Holder (customer)", "alice")),
+            optional(text("holder.name", "Holder's name", "Alice Martin")),
+            optional(text("holder.email", "Holder's email", "alice@example.com")),
+        ],
     ),
     ("Deposit", "Deposit", &[text("account", "Account", "acc-1"), number("amount", "Amount (cents)", "10000")]),
     ("Withdraw", "Withdraw", &[text("account", "Account", "acc-1"), number("amount", "Amount (cents)", "2500")]),
@@ -65,7 +71,15 @@ const BANK: &[(&str, &str, &[Field])] = &[
 ];
 
 const ORDERS: &[(&str, &str, &[Field])] = &[
-    ("CreateOrder", "Create an order", &[text("order", "Order", "o-1"), text("customer", "Customer", "alice")]),
+    (
+        "CreateOrder",
+        "Create an order",
+        &[
+            text("order", "Order", "o-1"),
+            text("customer", "Customer", "alice"),
+            optional(text("shippingAddress", "Shipping address", "12 rue des Lilas, Lyon")),
+        ],
+    ),
     (
         "AddItem",
         "Add an item",
@@ -82,6 +96,11 @@ const ORDERS: &[(&str, &str, &[Field])] = &[
     ("DeliverOrder", "Deliver", &[text("order", "Order", "o-1")]),
     ("CancelOrder", "Cancel", &[text("order", "Order", "o-1"), optional(text("reason", "Reason", ""))]),
 ];
+
+/// Personal data: forgetting a customer shreds their key, and with it every copy of their name,
+/// email and addresses, while the log keeps its shape.
+const PRIVACY: &[(&str, &str, &[Field])] =
+    &[("ForgetSubject", "Forget customer", &[text("subject", "Customer", "alice")])];
 
 #[derive(Clone, Debug, PartialEq)]
 enum Outcome {
@@ -100,7 +119,8 @@ enum Outcome {
     },
 }
 
-/// The command as JSON, from the form's values as typed.
+/// The command as JSON, from the form's values as typed. A dotted name (`holder.email`) is a field
+/// of a nested object, left out with the object when all its fields are empty.
 fn command_json(command: &str, fields: &[Field], values: &[String]) -> Value {
     let mut object = Map::new();
     object.insert("type".into(), command.into());
@@ -115,7 +135,17 @@ fn command_json(command: &str, fields: &[Field], values: &[String]) -> Value {
                 .unwrap_or_else(|_| value.clone().into()),
             Kind::Text | Kind::Choice(_) => value.clone().into(),
         };
-        object.insert(field.name.into(), json);
+        match field.name.split_once('.') {
+            Some((outer, inner)) => {
+                let nested = object.entry(outer).or_insert_with(|| Value::Object(Map::new()));
+                if let Value::Object(nested) = nested {
+                    nested.insert(inner.into(), json);
+                }
+            }
+            None => {
+                object.insert(field.name.into(), json);
+            }
+        }
     }
     Value::Object(object)
 }
@@ -158,7 +188,7 @@ fn CommandForm(
         .iter()
         .zip(values.clone())
         .map(|(field, value)| {
-            let id = format!("{command}-{}", field.name);
+            let id = format!("{command}-{}", field.name.replace('.', "-"));
             let input = match field.kind {
                 Kind::Choice(options) => view! {
                     <select id=id.clone() name=field.name on:change=move |ev| value.set(event_target_value(&ev))>
@@ -286,9 +316,12 @@ pub fn CommandSide() -> impl IntoView {
                 <div>{picker(BANK)}</div>
                 <h3 class="group">"Orders"</h3>
                 <div>{picker(ORDERS)}</div>
+                <h3 class="group">"Privacy"</h3>
+                <div>{picker(PRIVACY)}</div>
             </nav>
             {forms(BANK)}
             {forms(ORDERS)}
+            {forms(PRIVACY)}
         </section>
     }
 }

@@ -68,3 +68,53 @@ fn walk(path: &str, before: Option<&Value>, after: Option<&Value>, out: &mut Vec
         _ => {}
     }
 }
+
+/// A personal value (`{"$personal": subject, "value" | "redacted" | "sealed": …}`) for people:
+/// its value while the subject is known, `forgotten` (or `unavailable`) in brackets once it is
+/// redacted, so a visitor sees that something was there and that it is gone. `None` for a value
+/// that is not personal.
+pub fn personal(value: &Value) -> Option<(String, bool)> {
+    value.get("$personal")?;
+    if let Some(reason) = value.get("redacted") {
+        return Some((format!("[{}]", text(reason)), true));
+    }
+    if value.get("sealed").is_some() {
+        return Some(("[sealed]".to_string(), true));
+    }
+    let inner = &value["value"];
+    let shown = match (inner.get("name"), inner.get("email")) {
+        (Some(name), Some(email)) => format!("{} <{}>", text(name), text(email)),
+        _ => text(inner),
+    };
+    Some((shown, false))
+}
+
+/// What a personal value (or its absence) shows in a cell.
+pub fn personal_or_dash(value: &Value) -> (String, bool) {
+    personal(value).unwrap_or_else(|| ("—".to_string(), false))
+}
+
+/// Whether an event's payload carries personal data, and whether it has been redacted: the
+/// timeline marks such rows so the forgotten stay visibly gone while the log keeps its shape.
+pub fn privacy_of(payload: &str) -> Option<&'static str> {
+    fn walk(value: &Value, found: &mut Option<&'static str>) {
+        match value {
+            Value::Object(map) if map.contains_key("$personal") => {
+                if map.contains_key("redacted") {
+                    *found = Some("forgotten");
+                } else if found.is_none() {
+                    *found = Some("personal");
+                }
+            }
+            Value::Object(map) => map.values().for_each(|v| walk(v, found)),
+            Value::Array(items) => items.iter().for_each(|v| walk(v, found)),
+            _ => {}
+        }
+    }
+    if !payload.contains("$personal") {
+        return None;
+    }
+    let mut found = None;
+    walk(&serde_json::from_str(payload).ok()?, &mut found);
+    found
+}

@@ -110,14 +110,16 @@ fn summaries(data: &Value) -> AnyView {
     let total = rows.len();
     view! {
         <table>
-            <thead><tr><th>"Account"</th><th class="n">"In"</th><th class="n">"Out"</th><th class="n">"Tx"</th><th>"Last"</th></tr></thead>
+            <thead><tr><th>"Account"</th><th>"Holder"</th><th class="n">"In"</th><th class="n">"Out"</th><th class="n">"Tx"</th><th>"Last"</th></tr></thead>
             <tbody>
                 {rows.into_iter().take(ROWS).map(|s| {
                     let deposits = s["totalDeposits"].as_u64().unwrap_or(0) + s["totalTransferredIn"].as_u64().unwrap_or(0);
                     let withdrawals = s["totalWithdrawals"].as_u64().unwrap_or(0) + s["totalTransferredOut"].as_u64().unwrap_or(0);
+                    let (holder, redacted) = format::personal_or_dash(&s["holder"]);
                     view! {
                         <tr>
                             <td>{text(&s["account"])}</td>
+                            <td class:redacted=redacted data-holder=text(&s["account"])>{holder}</td>
                             <td class="n">{format::money(deposits, "")}</td>
                             <td class="n">{format::money(withdrawals, "")}</td>
                             <td class="n">{text(&s["transactionCount"])}</td>
@@ -155,10 +157,17 @@ fn board(data: &Value) -> AnyView {
         <ul class="counts">{counts.into_iter().map(|(status, n)| view! { <li><span>{status}</span>" "<strong>{n}</strong></li> }).collect_view()}</ul>
         <h4>"Warehouse: paid, to ship"</h4>
         <table>
-            <thead><tr><th>"Order"</th><th>"Customer"</th><th class="n">"Units"</th><th class="n">"Total"</th></tr></thead>
+            <thead><tr><th>"Order"</th><th>"Customer"</th><th>"Ship to"</th><th class="n">"Units"</th><th class="n">"Total"</th></tr></thead>
             <tbody>
-                {to_ship.into_iter().take(ROWS).map(|o| view! {
-                    <tr><td>{text(&o["order"])}</td><td>{text(&o["customer"])}</td><td class="n">{text(&o["units"])}</td><td class="n">{money_of(&o["total"], "")}</td></tr>
+                {to_ship.into_iter().take(ROWS).map(|o| {
+                    let (address, redacted) = format::personal_or_dash(&o["shippingAddress"]);
+                    view! {
+                        <tr>
+                            <td>{text(&o["order"])}</td><td>{text(&o["customer"])}</td>
+                            <td class:redacted=redacted data-ship-to=text(&o["order"])>{address}</td>
+                            <td class="n">{text(&o["units"])}</td><td class="n">{money_of(&o["total"], "")}</td>
+                        </tr>
+                    }
                 }).collect_view()}
             </tbody>
         </table>

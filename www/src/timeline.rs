@@ -25,6 +25,8 @@ struct Row {
     stream: String,
     event_type: String,
     correlation: String,
+    /// `personal` or `forgotten` when the payload carries personal data.
+    privacy: Option<&'static str>,
 }
 
 #[component]
@@ -89,6 +91,7 @@ pub fn Timeline() -> impl IntoView {
                         stream: e.meta.stream.to_string(),
                         event_type: e.event_type.to_string(),
                         correlation: e.meta.correlation_id.to_string(),
+                        privacy: format::privacy_of(&e.payload),
                     })
                     .collect::<Vec<_>>(),
             )
@@ -159,7 +162,7 @@ pub fn Timeline() -> impl IntoView {
                 on:scroll=move |_| { if let Some(el) = viewport.get_untracked() { scroll.set(el.scroll_top() as f64) } }
                 on:keydown=on_key>
                 <div class="spacer" style:height=move || format!("{}px", count() as f64 * ROW)>
-                    <For each=move || rows.get().flatten().unwrap_or_default() key=|r| (r.index, r.position) let:row>
+                    <For each=move || rows.get().flatten().unwrap_or_default() key=|r| (r.index, r.position, r.privacy) let:row>
                         <div class="row" role="option" style:top=format!("{}px", row.index as f64 * ROW)
                             aria-selected=move || (demo.selected.get() == Some(row.position)).to_string()
                             class:selected=move || demo.selected.get() == Some(row.position)
@@ -170,6 +173,7 @@ pub fn Timeline() -> impl IntoView {
                             <span class="type">{row.event_type.clone()}</span>
                             <span class="stream">{row.stream.clone()}</span>
                             <span class="corr">{row.correlation.clone()}</span>
+                            {row.privacy.map(|p| view! { <span class=format!("privacy {p}") data-privacy=p>{p}</span> })}
                         </div>
                     </For>
                 </div>

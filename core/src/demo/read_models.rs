@@ -159,8 +159,9 @@ pub struct AccountSummary {
     pub transaction_count: u64,
     pub last_activity: Timestamp,
     pub state: AccountState,
-    /// The holder on record, if any: personal data, redacted once they are forgotten.
-    #[serde(default)]
+    /// The holder on record, if any: personal data, redacted once they are forgotten. Absent
+    /// rather than null when there is none, like in documents persisted before holders existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub holder: Option<Personal<Holder>>,
 }
 
@@ -332,8 +333,8 @@ pub struct OrderCard {
     pub total: u64,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
-    /// Personal data about the customer, redacted once they are forgotten.
-    #[serde(default)]
+    /// Personal data about the customer, redacted once they are forgotten; absent when none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shipping_address: Option<Personal<String>>,
 }
 
