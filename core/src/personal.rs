@@ -53,11 +53,25 @@ impl fmt::Display for Redaction {
     }
 }
 
-/// A value about a data subject, readable or redacted.
+/// A value about a data subject: readable, redacted, or still sealed by a store.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Personal<T> {
-    Known { subject: String, value: T },
-    Redacted { subject: String, reason: Redaction },
+    Known {
+        subject: String,
+        value: T,
+    },
+    Redacted {
+        subject: String,
+        reason: Redaction,
+    },
+    /// As a store sealed it (nonce and ciphertext, base64), carried through unopened: a read
+    /// model folded from sealed events holds its personal values this way, so a replay costs no
+    /// decryption and no plaintext sits in memory; the store opens them when the read model is
+    /// asked. Nothing in `core` can read it.
+    Sealed {
+        subject: String,
+        sealed: String,
+    },
 }
 
 impl<T> Personal<T> {
@@ -67,15 +81,17 @@ impl<T> Personal<T> {
 
     pub fn subject(&self) -> &str {
         match self {
-            Personal::Known { subject, .. } | Personal::Redacted { subject, .. } => subject,
+            Personal::Known { subject, .. } | Personal::Redacted { subject, .. } | Personal::Sealed { subject, .. } => {
+                subject
+            }
         }
     }
 
-    /// The value, if it can be read.
+    /// The value, if it can be read here.
     pub fn value(&self) -> Option<&T> {
         match self {
             Personal::Known { value, .. } => Some(value),
-            Personal::Redacted { .. } => None,
+            Personal::Redacted { .. } | Personal::Sealed { .. } => None,
         }
     }
 
@@ -83,7 +99,9 @@ impl<T> Personal<T> {
     /// forgotten.
     pub fn redact(&mut self) {
         let subject = std::mem::take(match self {
-            Personal::Known { subject, .. } | Personal::Redacted { subject, .. } => subject,
+            Personal::Known { subject, .. } | Personal::Redacted { subject, .. } | Personal::Sealed { subject, .. } => {
+                subject
+            }
         });
         *self = Personal::Redacted { subject, reason: Redaction::Forgotten };
     }
@@ -103,6 +121,7 @@ impl<T: Serialize> Serialize for Personal<T> {
         match self {
             Personal::Known { value, .. } => map.serialize_entry("value", value)?,
             Personal::Redacted { reason, .. } => map.serialize_entry("redacted", reason)?,
+            Personal::Sealed { sealed, .. } => map.serialize_entry("sealed", sealed)?,
         }
         map.end()
     }
@@ -121,23 +140,23 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Personal<T> {
 
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Personal<T>, A::Error> {
                 let (mut subject, mut value, mut reason) = (None::<String>, None::<T>, None::<Redaction>);
+                let mut sealed = None::<String>;
                 while let Some(key) = map.next_key::<Cow<'de, str>>()? {
                     match &*key {
                         "$personal" => subject = Some(map.next_value()?),
                         "value" => value = Some(map.next_value()?),
                         "redacted" => reason = Some(map.next_value()?),
-                        // Sealed and not opened by a store: unreadable here.
-                        "sealed" => {
-                            map.next_value::<de::IgnoredAny>()?;
-                            reason = reason.or(Some(Redaction::Unavailable));
+                        "sealed" => sealed = Some(map.next_value()?),
+                        other => {
+                            return Err(de::Error::unknown_field(other, &["$personal", "value", "redacted", "sealed"]));
                         }
-                        other => return Err(de::Error::unknown_field(other, &["$personal", "value", "redacted"])),
                     }
                 }
                 let subject = subject.ok_or_else(|| de::Error::missing_field("$personal"))?;
-                match (value, reason) {
-                    (Some(value), None) => Ok(Personal::Known { subject, value }),
-                    (None, Some(reason)) => Ok(Personal::Redacted { subject, reason }),
+                match (value, reason, sealed) {
+                    (Some(value), None, None) => Ok(Personal::Known { subject, value }),
+                    (None, Some(reason), None) => Ok(Personal::Redacted { subject, reason }),
+                    (None, None, Some(sealed)) => Ok(Personal::Sealed { subject, sealed }),
                     _ => Err(de::Error::custom("a personal value has exactly one of `value`, `redacted`, `sealed`")),
                 }
             }
@@ -225,6 +244,21 @@ pub fn subjects(json: &str) -> Vec<String> {
             }
             Ok(None)
         });
+    }
+    found
+}
+
+/// Every subject `json` names in a personal value of any form, with repeats: cheaper than
+/// [`subjects`] (only the subject is parsed), for a reader that needs their keys before opening.
+pub fn named_subjects(json: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut search = 0;
+    while let Some(offset) = json[search..].find(MARKER) {
+        search += offset + MARKER.len();
+        let mut strings = serde_json::Deserializer::from_str(&json[search..]).into_iter::<Cow<'_, str>>();
+        if let Some(Ok(subject)) = strings.next() {
+            found.push(subject.into_owned());
+        }
     }
     found
 }
@@ -340,7 +374,12 @@ mod tests {
         assert_eq!(json, r#"{"$personal":"c-1","redacted":"forgotten"}"#);
         assert_eq!(serde_json::from_str::<Personal<Holder>>(&json).unwrap(), redacted);
         let sealed: Personal<Holder> = serde_json::from_str(&sealed_json("c-1", "AAAA")).unwrap();
-        assert_eq!(sealed, Personal::Redacted { subject: "c-1".into(), reason: Redaction::Unavailable });
+        assert_eq!(sealed, Personal::Sealed { subject: "c-1".into(), sealed: "AAAA".into() });
+        assert_eq!(sealed.value(), None, "nothing in core can read it");
+        assert_eq!(serde_json::to_string(&sealed).unwrap(), sealed_json("c-1", "AAAA"), "carried through as it was");
+        let mut forgotten = sealed;
+        forgotten.forget("c-1");
+        assert_eq!(forgotten, Personal::Redacted { subject: "c-1".into(), reason: Redaction::Forgotten });
         for bad in [r#"{"value":1}"#, r#"{"$personal":"c","value":1,"redacted":"forgotten"}"#, r#"{"$personal":"c"}"#] {
             assert!(serde_json::from_str::<Personal<u32>>(bad).is_err(), "{bad}");
         }
@@ -360,6 +399,8 @@ mod tests {
             sealed,
             r#"{"z":1,"holder":{"$personal":"c-1","sealed":"18"},"reason":"{\"$personal\":\"x\"}","address":{"$personal":"c-2","sealed":"11"}}"#
         );
+        assert_eq!(named_subjects(&sealed), vec!["c-1".to_string(), "c-2".to_string()], "sealed ones too");
+        assert_eq!(named_subjects(json), subjects(json));
         assert_eq!(rewrite::<()>(r#"{"amount":5}"#, |_, _| panic!("nothing to see")).unwrap(), None);
         let kept = rewrite::<()>(json, |_, _| Ok(None)).unwrap();
         assert_eq!(kept, None, "nothing changed, nothing copied");

@@ -128,6 +128,20 @@ async fn check_upgraded(rt: &Runtime, expected: &Value) {
     assert_eq!(rt.execute(overdraft).await.unwrap_err().code, "InsufficientFunds");
     let withdraw = rt.execute(parse_command(r#"{"type":"Withdraw","account":"a","amount":1}"#).unwrap());
     assert!(withdraw.await.unwrap().receipt.last_position().0 > head);
+
+    // Personal data (schema 3's keys store, made by the upgrade): sealed, read back, forgotten.
+    let holder = r#"{"type":"OpenAccount","account":"held","holder":{"customer":"c-up","name":"Ada Upgrade","email":"ada@example.org"}}"#;
+    let opened = rt.execute(parse_command(holder).unwrap()).await.unwrap();
+    let at = opened.receipt.last_position().0;
+    let summary = || async {
+        rt.wait_for(rt.head().await.unwrap().0, Some("accountSummaries"), 10_000).await.unwrap();
+        query(rt, "accountSummaries", json!({"account": "held"})).await["holder"].clone()
+    };
+    assert_eq!(summary().await["value"]["name"], "Ada Upgrade");
+    rt.execute(parse_command(r#"{"type":"ForgetSubject","subject":"c-up"}"#).unwrap()).await.unwrap();
+    assert_eq!(summary().await, json!({"$personal": "c-up", "redacted": "forgotten"}));
+    let event = rt.store().read_all(Position(at - 1), 1).await.unwrap().remove(0);
+    assert!(event.payload.contains(r#""redacted":"forgotten""#), "{}", event.payload);
 }
 
 #[wasm_bindgen_test]

@@ -76,7 +76,7 @@ impl ReadAhead {
         let (result, done) = (Rc::new(RefCell::new(None)), Rc::new(Signal::default()));
         let (slot, signal) = (result.clone(), done.clone());
         wasm_bindgen_futures::spawn_local(async move {
-            let read = store.read_all(after, BATCH).await;
+            let read = store.read_all_sealed(after, BATCH).await;
             *slot.borrow_mut() = Some(read);
             signal.notify();
         });
@@ -679,6 +679,8 @@ impl Runtime {
             let slot = follower.get(name).expect("just loaded");
             (slot.query(args)?, slot.checkpoint())
         };
+        // Read models hold personal values as the log does, sealed; the answer opens them.
+        let data = self.0.store.open_text(data).await?;
         let head = self.0.store.head().await?;
         QueryAnswer::new(data, checkpoint.0, self.lag(checkpoint, head).await?)
     }
@@ -1099,7 +1101,8 @@ impl Runtime {
         };
         if let Some(index) = due {
             let checkpoint = self.0.runner.borrow().entries[index].slot.checkpoint();
-            let events = if checkpoint.0 < head { self.0.store.read_all(checkpoint, 1).await? } else { Vec::new() };
+            let events =
+                if checkpoint.0 < head { self.0.store.read_all_sealed(checkpoint, 1).await? } else { Vec::new() };
             let name = self.0.runner.borrow().entries[index].slot.name();
             self.apply_batch(&events, |e| e.slot.name() == name, false).await?;
             let mut runner = self.0.runner.borrow_mut();
@@ -1116,7 +1119,7 @@ impl Runtime {
         let ahead = self.0.read_ahead.borrow_mut().take();
         let events = match ahead {
             Some(ahead) if ahead.after == from => ahead.take().await?,
-            _ => self.0.store.read_all(from, BATCH).await?,
+            _ => self.0.store.read_all_sealed(from, BATCH).await?,
         };
         if let Some(last) = events.last()
             && last.meta.position.0 < head

@@ -21,7 +21,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use eventline_core::RecordedEvent;
 use eventline_core::ids::{CommandId, Position, StreamId, StreamVersion, Timestamp};
-use eventline_core::personal::SubjectStatus;
+use eventline_core::personal::{self, SubjectStatus};
 use eventline_core::snapshot::{Snapshot, SnapshotStore};
 use eventline_core::store::{AppendError, Commit, CommitReceipt, EventStore, StoreError};
 use futures::future::try_join_all;
@@ -65,6 +65,31 @@ impl IdbStore {
     pub async fn open_unsealed(name: &str) -> Result<IdbStore, StoreError> {
         let db = idb::open_at(name, idb::SCHEMA_VERSION).await?;
         Ok(IdbStore { name: name.to_string(), db: RefCell::new(Some(db)), vault: Vault::new(false) })
+    }
+
+    /// The log after `after`, like [`EventStore::read_all`] but with personal values left sealed:
+    /// what projections fold, keeping them sealed in their read models (no decryption on a
+    /// replay, no plaintext in memory) until [`IdbStore::open_text`] opens an answer.
+    pub async fn read_all_sealed(&self, after: Position, limit: usize) -> Result<Vec<RecordedEvent>, StoreError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let db = self.database()?;
+        let tx = Self::transaction(&db, &[LOG], TransactionMode::Readonly)?;
+        let log = tx.object_store(LOG).map_err(store_error)?;
+        read_range(&log, after.0 + 1, after.0.saturating_add(limit as u64)).await
+    }
+
+    /// `text` (JSON) with its sealed personal values opened, or redacted where the key is gone.
+    pub async fn open_text(&self, text: String) -> Result<String, StoreError> {
+        if !self.vault.enabled() || !personal::holds_personal(&text) {
+            return Ok(text);
+        }
+        let db = self.database()?;
+        let tx = Self::transaction(&db, &[KEYS], TransactionMode::Readonly)?;
+        let keys = tx.object_store(KEYS).map_err(store_error)?;
+        self.vault.load_for(&keys, std::iter::once(text.as_str())).await?;
+        Ok(self.vault.open(&text).unwrap_or(text))
     }
 
     /// `stores`, and the subjects' keys when personal values are sealed here.

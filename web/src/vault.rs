@@ -18,6 +18,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
+use std::rc::Rc;
 
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
@@ -26,21 +27,24 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use eventline_core::RecordedEvent;
 use eventline_core::personal::{self, Found, Redaction, SUBJECT_FORGOTTEN};
 use eventline_core::store::StoreError;
+use indexed_db_futures::KeyRange;
 use indexed_db_futures::object_store::ObjectStore;
 use js_sys::Uint8Array;
 use wasm_bindgen::{JsCast, JsValue};
 
-use crate::store::{get, put};
+use crate::store::{entries, get, put};
 
 /// The `keys` record counting forgettings; not a subject id (those never start with `#`).
 const GENERATION: &str = "#generation";
 /// What a forgotten subject's key record becomes.
 const TOMBSTONE: &str = "forgotten";
 const NONCE: usize = 12;
+/// Above this many keys to read, one ranged read beats a request per key.
+const BULK_LOAD: usize = 16;
 
 #[derive(Clone)]
 enum Key {
-    Live(Box<Aes256Gcm>),
+    Live(Rc<Aes256Gcm>),
     Forgotten,
 }
 
@@ -91,13 +95,30 @@ impl Vault {
         let missing: Vec<String> = {
             let cache = self.keys.borrow();
             let mut missing: Vec<String> = subjects.into_iter().filter(|s| !cache.contains_key(s)).collect();
-            missing.sort();
+            // IndexedDB's order of string keys (UTF-16 code units), so first..=last covers them all.
+            missing.sort_by(|a, b| a.encode_utf16().cmp(b.encode_utf16()));
             missing.dedup();
             missing
         };
-        let records = futures::future::try_join_all(missing.iter().map(|s| get(keys, JsValue::from_str(s)))).await?;
+        let records: Vec<(String, Option<JsValue>)> = match (missing.first(), missing.last()) {
+            // Many at once (a replay, an import): one ranged read instead of a request each, and
+            // every key it passes is cached, as the next pages will want them too.
+            (Some(first), Some(last)) if missing.len() > BULK_LOAD => {
+                let range = KeyRange::Bound(JsValue::from_str(first), false, JsValue::from_str(last), false);
+                entries(keys, range)
+                    .await?
+                    .into_iter()
+                    .filter_map(|(k, v)| k.as_string().filter(|k| k != GENERATION).map(|k| (k, Some(v))))
+                    .collect()
+            }
+            _ => {
+                let found =
+                    futures::future::try_join_all(missing.iter().map(|s| get(keys, JsValue::from_str(s)))).await?;
+                missing.into_iter().zip(found).collect()
+            }
+        };
         let mut cache = self.keys.borrow_mut();
-        for (subject, record) in missing.into_iter().zip(records) {
+        for (subject, record) in records {
             match record {
                 Some(value) if value.as_string().as_deref() == Some(TOMBSTONE) => {
                     cache.insert(subject, Key::Forgotten);
@@ -105,7 +126,7 @@ impl Vault {
                 Some(value) => {
                     let bytes = value.dyn_into::<Uint8Array>().map_err(|_| corrupt(&subject))?.to_vec();
                     let cipher = Aes256Gcm::new_from_slice(&bytes).map_err(|_| corrupt(&subject))?;
-                    cache.insert(subject, Key::Live(Box::new(cipher)));
+                    cache.insert(subject, Key::Live(Rc::new(cipher)));
                 }
                 None => {}
             }
@@ -166,7 +187,7 @@ impl Vault {
                 crate::env::random_bytes(&mut bytes);
                 put(keys, JsValue::from_str(&subject), Uint8Array::from(&bytes[..]).into())?;
                 let cipher = Aes256Gcm::new_from_slice(&bytes).expect("32 bytes make a key");
-                changes.added.push((subject, Key::Live(Box::new(cipher))));
+                changes.added.push((subject, Key::Live(Rc::new(cipher))));
             }
         }
         Ok(changes)
@@ -244,18 +265,8 @@ impl Vault {
         keys: &ObjectStore<'_>,
         texts: impl Iterator<Item = &'a str>,
     ) -> Result<(), StoreError> {
-        let mut subjects = Vec::new();
-        let mut any = false;
-        for text in texts.filter(|t| personal::holds_personal(t)) {
-            any = true;
-            let _ = personal::rewrite::<()>(text, |subject, found| {
-                if let Found::Sealed(_) = found {
-                    subjects.push(subject.to_string());
-                }
-                Ok(None)
-            });
-        }
-        if any { self.load(keys, subjects).await } else { Ok(()) }
+        let subjects: Vec<String> = texts.flat_map(personal::named_subjects).collect();
+        if subjects.is_empty() { Ok(()) } else { self.load(keys, subjects).await }
     }
 
     /// `text` with every sealed value opened, or redacted if its key is gone. Keys must have
