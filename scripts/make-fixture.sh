@@ -9,7 +9,7 @@ scripts/setup.sh >/dev/null
 version="${1:-}"
 out_version="${version:-$(grep -oP 'pub const SCHEMA_VERSION: u32 = \K[0-9]+' web/src/idb.rs)}"
 mkdir -p tests/fixtures
-touch "tests/fixtures/schema-v1.json" "tests/fixtures/schema-v2.json" # the suite includes them
+for n in $(seq 1 "$out_version"); do touch "tests/fixtures/schema-v$n.json"; done # the suite includes them
 log="$(mktemp)"
 EVENTLINE_FIXTURE_SCHEMA="$out_version" EVENTLINE_COMMIT="$(git rev-parse --short HEAD)" \
   cargo test --target wasm32-unknown-unknown -p eventline-tests --test upgrade write_fixture \

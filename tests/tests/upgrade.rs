@@ -5,6 +5,8 @@
 //!   `IdbStore::open_at(_, 1)`; no runtime existed): log, stream index, command ids, snapshots.
 //! - `schema-v2.json`: written by the runtime of schema 2: all of that plus read models,
 //!   checkpoints, a paused projection, saga progress and a dead letter.
+//! - `schema-v3.json`: written by the runtime of schema 3: all of that plus personal data sealed
+//!   under subjects' keys (the `keys` store), one subject forgotten.
 //!
 //! Each dump carries what its writer saw (`expected`): the exported log, read-model answers,
 //! projection statuses. A dump is made once, by `scripts/make-fixture.sh` (the ignored test
@@ -35,6 +37,22 @@ wasm_bindgen_test_configure!(run_in_browser);
 
 const V1: &str = include_str!("../fixtures/schema-v1.json");
 const V2: &str = include_str!("../fixtures/schema-v2.json");
+const V3: &str = include_str!("../fixtures/schema-v3.json");
+
+/// Personal data in fixtures from schema 3 on: one customer kept, one forgotten.
+const PERSONAL: &[(&str, &str)] = &[
+    (
+        "open-kept",
+        r#"{"type":"OpenAccount","account":"kept","holder":{"customer":"c-kept","name":"Kept Person","email":"kept@example.org"}}"#,
+    ),
+    ("o4-create", r#"{"type":"CreateOrder","order":"o-4","customer":"c-kept","shippingAddress":"1 Kept Street"}"#),
+    (
+        "open-gone",
+        r#"{"type":"OpenAccount","account":"gone","holder":{"customer":"c-gone","name":"Gone Person","email":"gone@example.org"}}"#,
+    ),
+    ("o5-create", r#"{"type":"CreateOrder","order":"o-5","customer":"c-gone","shippingAddress":"2 Gone Street"}"#),
+    ("forget-gone", r#"{"type":"ForgetSubject","subject":"c-gone"}"#),
+];
 
 /// The commands of the fixtures, with their ids: the same in both.
 const COMMANDS: &[(&str, &str)] = &[
@@ -214,6 +232,42 @@ async fn a_schema_2_database_opens_with_its_read_models_checkpoints_and_dead_let
     rt.close();
 }
 
+#[wasm_bindgen_test]
+async fn a_schema_3_database_opens_with_its_keys_its_sealed_values_and_its_forgotten() {
+    // At rest in the fixture, nobody's details are readable.
+    let fixture: Value = serde_json::from_str(V3).unwrap();
+    let at_rest = fixture["database"].to_string();
+    for secret in ["Kept Person", "kept@example.org", "1 Kept Street", "Gone Person", "2 Gone Street"] {
+        assert!(!at_rest.contains(secret), "{secret} is sealed in the dump");
+    }
+    let (rt, expected) = open_fixture("upgrade-v3", V3).await;
+    check_upgraded(&rt, &expected).await;
+    let head = rt.head().await.unwrap().0;
+    for name in ["accountSummaries", "orderBoard"] {
+        rt.wait_for(head, Some(name), 10_000).await.unwrap();
+    }
+    // The kept customer's values open with the keys the dump carried; the forgotten one's do not.
+    let kept = query(&rt, "accountSummaries", json!({"account": "kept"})).await;
+    assert_eq!(
+        kept["holder"],
+        json!({"$personal": "c-kept", "value": {"name": "Kept Person", "email": "kept@example.org"}})
+    );
+    let card = query(&rt, "orderBoard", json!({"order": "o-4"})).await;
+    assert_eq!(card["shippingAddress"], json!({"$personal": "c-kept", "value": "1 Kept Street"}));
+    let gone = query(&rt, "accountSummaries", json!({"account": "gone"})).await;
+    assert_eq!(gone["holder"], json!({"$personal": "c-gone", "redacted": "forgotten"}));
+    let export = rt.export(&|_, _| {}).await.unwrap();
+    assert!(export.contains("Kept Person") && !export.contains("Gone Person") && !export.contains("2 Gone Street"));
+    // Forgetting stays forgotten, and the kept customer can still be forgotten.
+    let again = rt.execute(parse_command(r#"{"type":"ForgetSubject","subject":"c-gone"}"#).unwrap()).await.unwrap();
+    assert!(again.replayed);
+    let forgotten = rt.execute(parse_command(r#"{"type":"ForgetSubject","subject":"c-kept"}"#).unwrap()).await.unwrap();
+    rt.wait_for(forgotten.receipt.last_position().0, Some("orderBoard"), 10_000).await.unwrap();
+    let card = query(&rt, "orderBoard", json!({"order": "o-4"})).await;
+    assert_eq!(card["shippingAddress"], json!({"$personal": "c-kept", "redacted": "forgotten"}));
+    rt.close();
+}
+
 // ---------------------------------------------------------------------------------------------
 // Writing fixtures: `scripts/make-fixture.sh [version]`.
 
@@ -268,7 +322,8 @@ async fn write_schema_1(name: &str) -> Value {
 async fn write_with_runtime(name: &str) -> Value {
     let rt = Runtime::open(name).await.unwrap();
     let mut dep5 = 0;
-    for (id, json) in scenario() {
+    let personal = PERSONAL.iter().map(|(id, json)| (id.to_string(), json.to_string()));
+    for (id, json) in scenario().into_iter().chain(personal) {
         let request = parse_command(&json.replacen('{', &format!(r#"{{"commandId":"{id}","#), 1)).unwrap();
         let executed = rt.execute(request).await.unwrap_or_else(|e| panic!("{json}: {e}"));
         if id == "dep-5" {
