@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh >/dev/null
 cargo build -q --profile wasm-release -p eventline-web --features js-api --target wasm32-unknown-unknown
 rm -rf pkg && mkdir -p pkg/wasm
-wasm-bindgen --target web --out-dir pkg/wasm target/wasm32-unknown-unknown/wasm-release/eventline_web.wasm
+wasm-bindgen --target web --out-dir pkg/wasm "${CARGO_TARGET_DIR:-target}/wasm32-unknown-unknown/wasm-release/eventline_web.wasm"
 node_modules/.bin/wasm-opt -Oz \
   pkg/wasm/eventline_web_bg.wasm -o pkg/wasm/eventline_web_bg.wasm
 cp web/npm/package.json web/npm/eventline.js web/npm/eventline.d.ts web/npm/README.md pkg/
