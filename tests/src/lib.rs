@@ -2,11 +2,14 @@
 //!
 //! Suites that cross crates: the [`contract`] every `EventStore` must honour, run against the
 //! in-memory store here and against the IndexedDB store in the browser, and (in `tests/`) the
-//! browser integration suites; `fixture` dumps and restores whole databases for the upgrade suite.
+//! browser integration suites; `fixture` dumps and restores whole databases for the upgrade suite;
+//! `timing` serves the browser benchmarks.
 
 pub mod contract;
 #[cfg(target_arch = "wasm32")]
 pub mod fixture;
+#[cfg(target_arch = "wasm32")]
+pub mod timing;
 
 use std::future::Future;
 use std::pin::pin;

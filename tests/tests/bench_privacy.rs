@@ -21,6 +21,7 @@ use eventline_core::projection::Projection;
 use eventline_core::store::{Commit, EventStore, StreamWrite};
 use eventline_core::version::ExpectedVersion;
 use eventline_core::{Environment, NewEvent};
+use eventline_tests::timing::{median, now};
 use eventline_web::env::{BrowserEnv, random_bytes};
 use eventline_web::{IdbStore, idb};
 use wasm_bindgen::prelude::*;
@@ -43,15 +44,6 @@ const CUSTOMERS: u32 = 10_000;
 const VALUES: u32 = 10_000;
 /// About an address's or a holder's length.
 const VALUE_BYTES: u32 = 48;
-
-fn now() -> f64 {
-    web_sys::window().expect("a window").performance().expect("performance").now()
-}
-
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(|a, b| a.total_cmp(b));
-    values[values.len() / 2]
-}
 
 fn pair(value: JsValue) -> (f64, f64) {
     let array: js_sys::Array = value.unchecked_into();

@@ -19,6 +19,7 @@ use eventline_core::snapshot::SnapshotPolicy;
 use eventline_core::store::{Commit, EventStore, StreamWrite};
 use eventline_core::version::ExpectedVersion;
 use eventline_core::{Environment, NewEvent};
+use eventline_tests::timing::{median, now, percentile};
 use eventline_web::env::BrowserEnv;
 use eventline_web::persist::{self, Flush, ProjectionRecord};
 use eventline_web::tabs::{Channel, sleep};
@@ -47,21 +48,6 @@ extern "C" {
 
 const EVENTS: u32 = 100_000;
 const COMMANDS: u32 = 1_000;
-
-fn now() -> f64 {
-    web_sys::window().expect("a window").performance().expect("performance").now()
-}
-
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(|a, b| a.total_cmp(b));
-    values[values.len() / 2]
-}
-
-fn percentile(values: &[f64], q: f64) -> f64 {
-    let mut sorted = values.to_vec();
-    sorted.sort_by(|a, b| a.total_cmp(b));
-    sorted[((sorted.len() as f64 * q) as usize).min(sorted.len() - 1)]
-}
 
 fn deposit(amount: u64) -> NewEvent {
     let encoded = MoneyDeposited { amount: Amount::new(amount).unwrap() }.encode();
