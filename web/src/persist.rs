@@ -78,10 +78,11 @@ fn json<T: Serialize>(value: &T) -> JsValue {
     JsValue::from_str(&serde_json::to_string(value).expect("plain records serialize"))
 }
 
-/// A projection's record and every document, as stored.
+/// A projection's record and every document, as stored: personal values stay sealed, as in the
+/// read models folded from the log; answers are opened on their way out (`Runtime::query`).
 pub async fn load(store: &IdbStore, name: &str) -> Result<(ProjectionRecord, Vec<(String, String)>), StoreError> {
     let db = store.database()?;
-    let tx = IdbStore::transaction(&db, &store.with_keys(&[CHECKPOINTS, DOCUMENTS]), TransactionMode::Readonly)?;
+    let tx = IdbStore::transaction(&db, &[CHECKPOINTS, DOCUMENTS], TransactionMode::Readonly)?;
     let checkpoints = tx.object_store(CHECKPOINTS).map_err(store_error)?;
     let documents = tx.object_store(DOCUMENTS).map_err(store_error)?;
     let record = match get(&checkpoints, name.into()).await? {
@@ -93,15 +94,6 @@ pub async fn load(store: &IdbStore, name: &str) -> Result<(ProjectionRecord, Vec
         let key = Array::from(&key).get(1).as_string().unwrap_or_default();
         let doc = value.as_string().ok_or_else(|| StoreError::Corrupt { message: format!("document {name}/{key}") })?;
         docs.push((key, doc));
-    }
-    if store.vault().enabled() {
-        let keys = tx.object_store(KEYS).map_err(store_error)?;
-        store.vault().load_for(&keys, docs.iter().map(|(_, d)| d.as_str())).await?;
-        for (_, doc) in &mut docs {
-            if let Some(opened) = store.vault().open(doc) {
-                *doc = opened;
-            }
-        }
     }
     Ok((record, docs))
 }
