@@ -2,10 +2,9 @@
 // across streams. Every stream version is written once, positions have no gaps, losers are told
 // WrongExpectedVersion, money is conserved, and every read model equals a fold of the log from 0.
 // EVENTLINE_LONG=1 runs ten times the commands.
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { launch } from "../support/chromium.mjs";
-import { LONG, harness, serveRepository } from "../support/pages.mjs";
+import { LONG, harness, browserSuite } from "../support/pages.mjs";
 
 const PAGES = 4;
 const WRITERS = 4;
@@ -13,19 +12,7 @@ const PER_WRITER = LONG ? 250 : 25;
 const ACCOUNTS = 8;
 const FUNDS = 1_000_000;
 
-let server;
-let base;
-let browser;
-
-before(async () => {
-  ({ server, base } = await serveRepository());
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  server?.close();
-});
+const suite = browserSuite();
 
 /** Runs in each page: M writers, each a loop of commands, outcomes recorded. */
 async function write({ page: pageIndex, writers, perWriter, accounts }) {
@@ -67,9 +54,9 @@ async function write({ page: pageIndex, writers, perWriter, accounts }) {
 }
 
 test(`${PAGES} pages x ${WRITERS} writers: versions once, no gaps, losers told, read models equal a rebuild`, async () => {
-  const context = await browser.newContext();
+  const context = await suite.browser.newContext();
   const pages = [];
-  for (let i = 0; i < PAGES; i++) pages.push(await harness(context, base));
+  for (let i = 0; i < PAGES; i++) pages.push(await harness(context, suite.base));
   await pages[0].page.evaluate(
     async ({ accounts, funds }) => {
       const app = (window.app = await window.eventline.Eventline.open("contention"));

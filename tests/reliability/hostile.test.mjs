@@ -3,28 +3,15 @@
 // Every call resolves or rejects with an EventlineError whose code is one the declarations list
 // (never Panicked or InternalError), with a message; nothing is appended by what is refused; no
 // error escapes to the page; and the module works afterwards. EVENTLINE_LONG=1: ten times more.
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
-import { launch } from "../support/chromium.mjs";
-import { LONG, ROOT, harness, serveRepository } from "../support/pages.mjs";
+import { LONG, ROOT, harness, browserSuite } from "../support/pages.mjs";
 
 const CALLS = LONG ? 20_000 : 2_000;
 const SEED = Number(process.env.EVENTLINE_SEED ?? 20261123);
 
-let server;
-let base;
-let browser;
-
-before(async () => {
-  ({ server, base } = await serveRepository());
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  server?.close();
-});
+const suite = browserSuite();
 
 /** The codes `ErrorCode` lists in eventline.d.ts. */
 async function declaredCodes() {
@@ -211,8 +198,8 @@ async function fuzz({ seed, calls }) {
 
 test(`${CALLS} hostile calls: typed errors, nothing appended by refusals, no panic`, async () => {
   const codes = new Set(await declaredCodes());
-  const context = await browser.newContext();
-  const { page, problems } = await harness(context, base);
+  const context = await suite.browser.newContext();
+  const { page, problems } = await harness(context, suite.base);
   const result = await page.evaluate(fuzz, { seed: SEED, calls: CALLS });
   if (process.env.EVENTLINE_VERBOSE) console.log(JSON.stringify(result.seen, null, 1));
   assert.deepEqual(result.bad, [], `seed ${SEED}`);

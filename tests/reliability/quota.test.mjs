@@ -1,38 +1,25 @@
 // Quota: with the origin's storage quota exhausted (Chromium's DevTools quota override), imports
 // and commands fail with a typed QuotaExceeded, nothing is half-written, reads go on, and once
 // there is room again everything lands exactly once.
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { launch } from "../support/chromium.mjs";
 import { bankLog } from "../support/logs.mjs";
-import { harness, serveRepository } from "../support/pages.mjs";
+import { harness, browserSuite } from "../support/pages.mjs";
 
-let server;
-let base;
-let browser;
-
-before(async () => {
-  ({ server, base } = await serveRepository());
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  server?.close();
-});
+const suite = browserSuite();
 
 /** Room for the page's setup and a little more; a bulk import does not fit. */
 const QUOTA = 1_500_000;
 
 test("a full quota fails writes with QuotaExceeded, keeps reads working, and loses nothing", async () => {
   const log = bankLog({ accounts: 50, commits: 20_000, seed: 7, prefix: "q" });
-  const context = await browser.newContext();
+  const context = await suite.browser.newContext();
   let cdp;
   const quota = (quotaSize) =>
-    cdp.send("Storage.overrideQuotaForOrigin", quotaSize === undefined ? { origin: base } : { origin: base, quotaSize });
+    cdp.send("Storage.overrideQuotaForOrigin", quotaSize === undefined ? { origin: suite.base } : { origin: suite.base, quotaSize });
   // The override has to be in place before the origin first touches IndexedDB: Chromium keeps
   // the room it found left for a while.
-  const { page, problems } = await harness(context, base, {
+  const { page, problems } = await harness(context, suite.base, {
     beforeLoad: async (page) => {
       cdp = await context.newCDPSession(page);
       await quota(QUOTA);

@@ -1,6 +1,8 @@
 // Pages with the built npm package (pkg/) imported, as a user's page would, for the suites that
 // drive it from Node.
+import { after, before } from "node:test";
 import { fileURLToPath } from "node:url";
+import { launch } from "./chromium.mjs";
 import { serve } from "./server.mjs";
 
 export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -9,6 +11,23 @@ export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 export async function serveRepository() {
   const server = await serve(ROOT);
   return { server, base: `http://127.0.0.1:${server.address().port}` };
+}
+
+/**
+ * The repository served and Chromium launched for the tests of one file: `suite.base` and
+ * `suite.browser` are set once its `before` hook ran, and both are closed after the last test.
+ */
+export function browserSuite() {
+  const suite = {};
+  before(async () => {
+    ({ server: suite.server, base: suite.base } = await serveRepository());
+    suite.browser = await launch();
+  });
+  after(async () => {
+    await suite.browser?.close();
+    suite.server?.close();
+  });
+  return suite;
 }
 
 /** A new page of `context` on the package harness, `window.eventline` ready. */

@@ -51,7 +51,7 @@ enum Key {
 /// Keys a write will add or shred, applied to the cache once it committed.
 #[derive(Default)]
 pub(crate) struct KeyChanges {
-    added: Vec<(String, Key)>,
+    added: HashMap<String, Key>,
     forgotten: Vec<String>,
 }
 
@@ -187,7 +187,7 @@ impl Vault {
                 crate::env::random_bytes(&mut bytes);
                 put(keys, JsValue::from_str(&subject), Uint8Array::from(&bytes[..]).into())?;
                 let cipher = Aes256Gcm::new_from_slice(&bytes).expect("32 bytes make a key");
-                changes.added.push((subject, Key::Live(Rc::new(cipher))));
+                changes.added.insert(subject, Key::Live(Rc::new(cipher)));
             }
         }
         Ok(changes)
@@ -242,7 +242,7 @@ impl Vault {
         }
         personal::rewrite(text, |subject, found| -> Result<Option<String>, StoreError> {
             let Found::Value(value) = found else { return Ok(None) };
-            let staged = changes.added.iter().find(|(s, _)| s == subject).map(|(_, k)| k.clone());
+            let staged = changes.added.get(subject).cloned();
             let Some(Key::Live(cipher)) = staged.or_else(|| self.key(subject)) else {
                 // Forgotten (appends of such values were refused before): what is left is the
                 // marker, never the value.
