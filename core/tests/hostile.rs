@@ -8,7 +8,7 @@ mod common;
 
 use common::run_ready;
 use eventline_core::demo::DemoEvent;
-use eventline_core::demo::app::DemoApp;
+use eventline_core::demo::app::{DemoApp, ERROR_CODES};
 use eventline_core::demo::command::{COMMAND_TYPES, parse_command};
 use eventline_core::demo::queries::Query;
 use eventline_core::demo::read_models::*;
@@ -35,7 +35,7 @@ fn config() -> ProptestConfig {
     ProptestConfig { cases, failure_persistence: None, ..ProptestConfig::default() }
 }
 
-const FIELDS: [&str; 18] = [
+const FIELDS: [&str; 23] = [
     "type",
     "account",
     "amount",
@@ -46,6 +46,11 @@ const FIELDS: [&str; 18] = [
     "transferId",
     "order",
     "customer",
+    "shippingAddress",
+    "holder",
+    "name",
+    "email",
+    "subject",
     "sku",
     "quantity",
     "unitPrice",
@@ -120,36 +125,6 @@ fn raw_text() -> impl Strategy<Value = String> {
     ]
 }
 
-const APP_CODES: [&str; 27] = [
-    "InvalidCommand",
-    "AccountNotFound",
-    "AccountAlreadyExists",
-    "AccountClosed",
-    "InsufficientFunds",
-    "AccountNotEmpty",
-    "TransferInProgress",
-    "SameAccount",
-    "CurrencyMismatch",
-    "BalanceLimitExceeded",
-    "UnknownTransfer",
-    "TransferAlreadyExists",
-    "TransferNotFound",
-    "InvalidTransferState",
-    "OrderNotFound",
-    "OrderAlreadyExists",
-    "InvalidOrderState",
-    "EmptyOrder",
-    "PaymentMismatch",
-    "InvalidQuantity",
-    "OrderTotalTooLarge",
-    "WrongExpectedVersion",
-    "UnknownEventType",
-    "InvalidEventPayload",
-    "UnsupportedSchemaVersion",
-    "StorageError",
-    "InvalidCommit",
-];
-
 proptest! {
     #![proptest_config(config())]
 
@@ -178,7 +153,7 @@ proptest! {
             match run_ready(app.execute(CommandMeta::new(format!("c{i}")), &request.command)) {
                 Ok(executed) => prop_assert_eq!(store.len(), before + executed.receipt.events.len()),
                 Err(error) => {
-                    prop_assert!(APP_CODES.contains(&error.code()), "unexpected code {}", error.code());
+                    prop_assert!(ERROR_CODES.contains(&error.code()), "unexpected code {}", error.code());
                     prop_assert_eq!(store.len(), before, "a refused command appended");
                 }
             }

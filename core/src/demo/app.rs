@@ -55,6 +55,51 @@ impl ErrorCode for AppError {
     }
 }
 
+/// Every code an [`AppError`] can carry (`ErrorCode::code`): what a caller of [`DemoApp`] must be
+/// ready for. A new error variant's code goes here; the fuzz suite and the TypeScript
+/// declarations' check both read this list.
+pub const ERROR_CODES: [&str; 33] = [
+    "InvalidCommand",
+    // Accounts.
+    "AccountNotFound",
+    "AccountAlreadyExists",
+    "AccountClosed",
+    "InsufficientFunds",
+    "AccountNotEmpty",
+    "TransferInProgress",
+    "SameAccount",
+    "CurrencyMismatch",
+    "BalanceLimitExceeded",
+    "UnknownTransfer",
+    // Transfers.
+    "TransferAlreadyExists",
+    "TransferNotFound",
+    "InvalidTransferState",
+    // Orders.
+    "OrderNotFound",
+    "OrderAlreadyExists",
+    "InvalidOrderState",
+    "EmptyOrder",
+    "PaymentMismatch",
+    "InvalidQuantity",
+    "OrderTotalTooLarge",
+    // Concurrency, streams and subjects.
+    "WrongExpectedVersion",
+    "UnknownStream",
+    "UnknownSubject",
+    // Reading the log.
+    "UnknownEventType",
+    "UnsupportedSchemaVersion",
+    "InvalidEventPayload",
+    // The store.
+    "QuotaExceeded",
+    "SchemaTooNew",
+    "CorruptData",
+    "StoreClosed",
+    "StorageError",
+    "SubjectForgotten",
+];
+
 impl AppError {
     /// Whether the domain refused the command (as opposed to storage or concurrency failing).
     pub fn is_rejection(&self) -> bool {
