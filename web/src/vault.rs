@@ -29,9 +29,11 @@ use eventline_core::personal::{self, Found, Redaction, SUBJECT_FORGOTTEN};
 use eventline_core::store::StoreError;
 use indexed_db_futures::KeyRange;
 use indexed_db_futures::object_store::ObjectStore;
+use indexed_db_futures::prelude::*;
 use js_sys::Uint8Array;
 use wasm_bindgen::{JsCast, JsValue};
 
+use crate::idb::store_error;
 use crate::store::{entries, get, put};
 
 /// The `keys` record counting forgettings; not a subject id (those never start with `#`).
@@ -41,6 +43,8 @@ const TOMBSTONE: &str = "forgotten";
 const NONCE: usize = 12;
 /// Above this many keys to read, one ranged read beats a request per key.
 const BULK_LOAD: usize = 16;
+/// At most this many keys read per key wanted, for the ranged read to be worth it.
+const RANGE_SPREAD: usize = 8;
 
 #[derive(Clone)]
 enum Key {
@@ -100,18 +104,25 @@ impl Vault {
             missing.dedup();
             missing
         };
-        let records: Vec<(String, Option<JsValue>)> = match (missing.first(), missing.last()) {
-            // Many at once (a replay, an import): one ranged read instead of a request each, and
-            // every key it passes is cached, as the next pages will want them too.
+        // Many at once (a replay, an import): one ranged read instead of a request each, unless
+        // the range holds far more keys than are missing. Every key it passes is cached, as the
+        // next pages will want them too.
+        let range = match (missing.first(), missing.last()) {
             (Some(first), Some(last)) if missing.len() > BULK_LOAD => {
                 let range = KeyRange::Bound(JsValue::from_str(first), false, JsValue::from_str(last), false);
-                entries(keys, range)
-                    .await?
-                    .into_iter()
-                    .filter_map(|(k, v)| k.as_string().filter(|k| k != GENERATION).map(|k| (k, Some(v))))
-                    .collect()
+                let held = keys.count().with_query::<JsValue, _>(range.clone()).primitive().map_err(store_error)?;
+                let held = held.await.map_err(store_error)? as usize;
+                (held <= missing.len() * RANGE_SPREAD).then_some(range)
             }
-            _ => {
+            _ => None,
+        };
+        let records: Vec<(String, Option<JsValue>)> = match range {
+            Some(range) => entries(keys, range)
+                .await?
+                .into_iter()
+                .filter_map(|(k, v)| k.as_string().filter(|k| k != GENERATION).map(|k| (k, Some(v))))
+                .collect(),
+            None => {
                 let found =
                     futures::future::try_join_all(missing.iter().map(|s| get(keys, JsValue::from_str(s)))).await?;
                 missing.into_iter().zip(found).collect()
