@@ -4,5 +4,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-export PATH="$PWD/node_modules/.bin:$PATH"
-exec trunk serve --offline --release --port "${PORT:-8080}"
+exec scripts/trunk.sh serve --offline --release --port "${PORT:-8080}"

@@ -32,7 +32,7 @@ step "reliability: contention, crashes, hostile input, quota (headless Chromium)
 node --test --test-concurrency=1 tests/reliability/
 
 step "demo page: Trunk build, end-to-end tests in headless Chromium"
-trunk build --offline --release
+scripts/trunk.sh build --offline --release
 node --test --test-concurrency=1 tests/e2e/
 
 step "all tests passed"
