@@ -5,6 +5,7 @@
 //!
 //! - [`store`]: `IdbStore`, the `EventStore` and `SnapshotStore` on IndexedDB; [`chunk`] is the
 //!   byte layout of its log records and [`idb`] the schema and its upgrade path.
+//! - [`app_store`]: the command side's store: the browser's log, or a scratch log in memory.
 //! - [`persist`]: read-model documents, checkpoints, dead letters and saga progress.
 //! - [`runtime`]: `Runtime`, one database run in this tab: commands, the projection runner, the
 //!   saga, queries, read-your-writes, export and import; [`slots`] puts the read models behind
@@ -12,6 +13,7 @@
 //! - [`js`]: the JavaScript surface that the npm package (`web/npm/`) wraps.
 //! - [`env`]: the browser's clock and randomness; [`failure`]: the error shape callers see.
 
+pub mod app_store;
 pub mod chunk;
 pub mod env;
 pub mod failure;

@@ -23,6 +23,7 @@ use std::task::{Poll, Waker};
 use eventline_core::demo::DemoEvent;
 use eventline_core::demo::app::DemoApp;
 use eventline_core::demo::command::{CommandRequest, DemoCommand};
+#[cfg(feature = "generate")]
 use eventline_core::demo::generate::Generator;
 use eventline_core::demo::read_models::READ_MODEL_NAMES;
 use eventline_core::demo::saga::TransferSaga;
@@ -41,6 +42,7 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 use wasm_bindgen::JsValue;
 
+use crate::app_store::AppStore;
 use crate::env::{BrowserEnv, new_command_id};
 use crate::failure::Failure;
 use crate::persist::{self, DeadLetter, Flush, ProjectionRecord};
@@ -339,7 +341,7 @@ type Listener = Rc<dyn Fn(&Notice)>;
 
 struct Inner {
     store: Rc<IdbStore>,
-    app: DemoApp<Rc<IdbStore>, BrowserEnv>,
+    app: DemoApp<AppStore, BrowserEnv>,
     channel: RefCell<Option<Channel>>,
     leadership: RefCell<Option<Leadership>>,
     leader: Cell<bool>,
@@ -378,7 +380,7 @@ impl Runtime {
     pub async fn open_with(name: &str, take_over: bool) -> Result<Runtime, Failure> {
         let store = Rc::new(IdbStore::open(name).await?);
         let inner = Inner {
-            app: DemoApp::new(store.clone(), BrowserEnv, SnapshotPolicy::Every(64)),
+            app: DemoApp::new(AppStore::Browser(store.clone()), BrowserEnv, SnapshotPolicy::Every(64)),
             store,
             channel: RefCell::new(None),
             leadership: RefCell::new(None),
@@ -431,7 +433,7 @@ impl Runtime {
         &self.0.store
     }
 
-    pub fn app(&self) -> &DemoApp<Rc<IdbStore>, BrowserEnv> {
+    pub fn app(&self) -> &DemoApp<AppStore, BrowserEnv> {
         &self.0.app
     }
 
@@ -1335,6 +1337,7 @@ impl Runtime {
     /// Makes `count` random valid commands (seeded by `seed`) and appends what they decide: first
     /// decided in memory (a command the domain refuses is dropped and another tried), then
     /// appended in big batches. Ids are prefixed so they do not meet existing data.
+    #[cfg(feature = "generate")]
     pub async fn generate(
         &self,
         count: u64,
@@ -1345,8 +1348,8 @@ impl Runtime {
         if count == 0 || count > 200_000 {
             return Err(Failure::new("InvalidArgument", format!("generate 1 to 200000 commands; not {count}")));
         }
-        let simulated = eventline_core::memory::InMemoryStore::new();
-        let app = DemoApp::new(&simulated, BrowserEnv, SnapshotPolicy::Never);
+        let simulated = Rc::new(eventline_core::memory::InMemoryStore::new());
+        let app = DemoApp::new(AppStore::Scratch(simulated.clone()), BrowserEnv, SnapshotPolicy::Never);
         let mut generator = Generator::new(seed, &format!("g{}-", seed % 100_000));
         let (mut accepted, mut attempts) = (0u64, 0u64);
         while accepted < count && attempts < count * 4 {

@@ -9,6 +9,7 @@ use eventline_core::ids::Position;
 use eventline_core::projection::{Applied, Documents, Projection, ReadModel, bucket_of};
 use eventline_core::store::StoreError;
 use eventline_core::{Envelope, RecordedEvent};
+use serde_json::value::RawValue;
 
 pub type Decoded = Result<Envelope<DemoEvent>, DecodeError>;
 
@@ -66,7 +67,8 @@ where
             let changes = self.read_model.take_changes();
             return changes.into_iter().map(|c| (c.key, c.doc.as_ref().map(to_json))).collect();
         }
-        // A bucket is written whole: every document in a touched bucket, as `[[key, doc], ...]`.
+        // A bucket is written whole: every document in a touched bucket, as `[[key, doc], ...]`,
+        // written pair by pair so only the document's own JSON code is compiled per read model.
         let changes = self.read_model.take_changes();
         let docs = self.read_model.documents();
         let mut touched: Vec<u32> = changes.iter().map(|c| bucket_of(&c.key, R::DOCUMENT_BUCKETS)).collect();
@@ -82,9 +84,12 @@ where
         touched
             .iter()
             .map(|&bucket| {
-                let pairs: Vec<(&String, &R::Doc)> =
-                    members.iter().filter(|(b, _, _)| *b == bucket).map(|&(_, k, d)| (k, d)).collect();
-                (bucket_key(bucket), (!pairs.is_empty()).then(|| to_json(&pairs)))
+                let pairs: Vec<String> = members
+                    .iter()
+                    .filter(|(b, _, _)| *b == bucket)
+                    .map(|&(_, key, doc)| format!("[{},{}]", to_json(key), to_json(doc)))
+                    .collect();
+                (bucket_key(bucket), (!pairs.is_empty()).then(|| format!("[{}]", pairs.join(","))))
             })
             .collect()
     }
@@ -97,8 +102,13 @@ where
             if R::DOCUMENT_BUCKETS == 0 {
                 docs.push((key.clone(), serde_json::from_str(&json).map_err(|e| corrupt(&key, e))?));
             } else {
-                let bucket: Vec<(String, R::Doc)> = serde_json::from_str(&json).map_err(|e| corrupt(&key, e))?;
-                docs.extend(bucket);
+                // The pairs first, each document then: only the document's own JSON code is
+                // compiled per read model, the bucket's is shared.
+                let bucket: Vec<(String, &RawValue)> = serde_json::from_str(&json).map_err(|e| corrupt(&key, e))?;
+                for (doc_key, doc) in bucket {
+                    let doc = serde_json::from_str(doc.get()).map_err(|e| corrupt(&key, e))?;
+                    docs.push((doc_key, doc));
+                }
             }
         }
         *self = Projection::restore(R::from_documents(docs.into_iter().collect::<Documents<_>>()), checkpoint);

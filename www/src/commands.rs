@@ -7,7 +7,7 @@ use leptos::task::spawn_local;
 use serde_json::{Map, Value, json};
 
 use crate::format;
-use crate::state::Demo;
+use crate::state::{Demo, loaded};
 
 #[derive(Clone, Copy)]
 enum Kind {
@@ -260,7 +260,7 @@ fn OutcomeView(outcome: RwSignal<Outcome>) -> impl IntoView {
 #[component]
 fn SagaSteps(transfer: String) -> impl IntoView {
     let demo = expect_context::<Demo>();
-    let steps = LocalResource::new(move || {
+    let steps = loaded(move || {
         let transfer = transfer.clone();
         demo.refresh.track();
         async move {
@@ -270,7 +270,7 @@ fn SagaSteps(transfer: String) -> impl IntoView {
         }
     });
     move || {
-        let view = steps.get().flatten().filter(|v| !v.is_null())?;
+        let view = steps.get().filter(|v| !v.is_null())?;
         let steps: Vec<String> = view["steps"]
             .as_array()?
             .iter()

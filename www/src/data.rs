@@ -97,14 +97,18 @@ pub fn DataTools() -> impl IntoView {
                 <label class="file">"Import a log"
                     <input type="file" accept=".ndjson,.jsonl,application/x-ndjson,text/plain" disabled=move || busy.get() on:change=import />
                 </label>
-                <Show when=move || confirm_reset.get() fallback=move || view! {
-                    <button type="button" class="danger" disabled=move || busy.get() on:click=move |_| confirm_reset.set(true)>"Reset"</button>
-                }>
-                    <span class="confirm">"Empty the log, in every tab?"
-                        <button type="button" class="danger" on:click=reset>"Yes, reset"</button>
-                        <button type="button" on:click=move |_| confirm_reset.set(false)>"No"</button>
-                    </span>
-                </Show>
+                {move || if confirm_reset.get() {
+                    view! {
+                        <span class="confirm">"Empty the log, in every tab?"
+                            <button type="button" class="danger" on:click=reset>"Yes, reset"</button>
+                            <button type="button" on:click=move |_| confirm_reset.set(false)>"No"</button>
+                        </span>
+                    }.into_any()
+                } else {
+                    view! {
+                        <button type="button" class="danger" disabled=move || busy.get() on:click=move |_| confirm_reset.set(true)>"Reset"</button>
+                    }.into_any()
+                }}
             </div>
             {move || demo.progress.get().map(|p| view! {
                 <div class="progress">

@@ -39,6 +39,20 @@ fn Header() -> impl IntoView {
     }
 }
 
+fn layout() -> impl IntoView {
+    view! {
+        <main class="layout" data-ready="true">
+            <commands::CommandSide />
+            <query::QuerySide />
+            <div class="side">
+                <projections::Projections />
+                <data::DataTools />
+            </div>
+            <timeline::Timeline />
+        </main>
+    }
+}
+
 #[component]
 fn App() -> impl IntoView {
     let demo = Demo::new();
@@ -47,17 +61,7 @@ fn App() -> impl IntoView {
     view! {
         <Header />
         {move || demo.failure.get().map(|f| view! { <p class="rejected" role="alert">{format!("The log cannot be opened: {f}")}</p> })}
-        <Show when=move || demo.ready.get() fallback=|| view! { <p class="opening">"Opening the log…"</p> }>
-            <main class="layout" data-ready="true">
-                <commands::CommandSide />
-                <query::QuerySide />
-                <div class="side">
-                    <projections::Projections />
-                    <data::DataTools />
-                </div>
-                <timeline::Timeline />
-            </main>
-        </Show>
+        {move || if demo.ready.get() { layout().into_any() } else { view! { <p class="opening">"Opening the log…"</p> }.into_any() }}
     }
 }
 

@@ -1,6 +1,7 @@
 //! Projection lag made visible: per projection a gauge, a minute of lag as a sparkline, and the
 //! controls (pause, resume, a per-event delay, rebuild with its progress).
 
+use eventline_core::demo::read_models::READ_MODEL_NAMES;
 use eventline_web::runtime::{Control, ProjectionStatus};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -10,12 +11,19 @@ use crate::state::{Demo, LAG_SAMPLES};
 const WIDTH: f64 = 120.0;
 const HEIGHT: f64 = 28.0;
 
-fn control(demo: Demo, name: String, control: Control) {
+fn control(demo: Demo, name: &'static str, control: Control) {
     spawn_local(async move {
         if let Some(runtime) = demo.runtime() {
-            let _ = runtime.control(&name, control).await;
+            let _ = runtime.control(name, control).await;
         }
     });
+}
+
+/// A coordinate to one decimal. Whole tenths, formatted as integers: `{:.1}` on a float would
+/// compile in the float-formatting code (a few KB of the .wasm) for a sparkline.
+fn tenths(value: f64) -> String {
+    let tenths = (value * 10.0).round().max(0.0) as u64;
+    format!("{}.{}", tenths / 10, tenths % 10)
 }
 
 /// SVG points for lag samples, scaled to the largest one.
@@ -27,55 +35,54 @@ fn sparkline(samples: &[u64]) -> String {
         .iter()
         .enumerate()
         .map(|(i, &v)| {
-            format!("{:.1},{:.1}", (offset + i) as f64 * step, HEIGHT - 1.0 - v as f64 / max * (HEIGHT - 2.0))
+            let (x, y) = ((offset + i) as f64 * step, HEIGHT - 1.0 - v as f64 / max * (HEIGHT - 2.0));
+            format!("{},{}", tenths(x), tenths(y))
         })
         .collect::<Vec<_>>()
         .join(" ")
 }
 
 #[component]
-fn ProjectionRow(name: String) -> impl IntoView {
+fn ProjectionRow(name: &'static str) -> impl IntoView {
     let demo = expect_context::<Demo>();
-    let key = name.clone();
-    let status = Memo::new(move |_| demo.statuses.get().into_iter().find(|s| s.name == key));
-    let key = name.clone();
-    let samples = Memo::new(move |_| {
-        demo.lag_history.with(|h| h.get(&key).map(|s| s.iter().copied().collect::<Vec<_>>()).unwrap_or_default())
-    });
+    // Derived on each read rather than memoized: seven rows, and no memo code in the .wasm.
+    let status = move || demo.statuses.with(|all| all.iter().find(|s| s.name == name).cloned());
+    let samples = move || {
+        demo.lag_history.with(|h| h.get(name).map(|s| s.iter().copied().collect::<Vec<_>>()).unwrap_or_default())
+    };
     let delay = RwSignal::new(0u32);
     Effect::new(move || {
-        if let Some(s) = status.get() {
+        if let Some(s) = status() {
             delay.set(s.delay_ms);
         }
     });
-    let field = move |f: fn(&ProjectionStatus) -> String| move || status.get().map(|s| f(&s)).unwrap_or_default();
-    let (pause_name, delay_name, rebuild_name) = (name.clone(), name.clone(), name.clone());
+    let field = move |f: fn(&ProjectionStatus) -> String| move || status().map(|s| f(&s)).unwrap_or_default();
     let slider_id = format!("delay-{name}");
     view! {
-        <div class="projection" data-projection=name.clone()>
+        <div class="projection" data-projection=name>
             <div class="head">
-                <strong>{name.clone()}</strong>
+                <strong>{name}</strong>
                 <span class=move || format!("state {}", field(|s| s.status.to_string())())>{field(|s| s.status.to_string())}</span>
             </div>
             <div class="lag">
-                <meter min="0" max=move || status.get().map_or(1, |s| s.lag.events.max(20)) value=move || status.get().map_or(0, |s| s.lag.events)
+                <meter min="0" max=move || status().map_or(1, |s| s.lag.events.max(20)) value=move || status().map_or(0, |s| s.lag.events)
                     aria-label=format!("{name} lag in events")></meter>
                 <span class="figures">{field(|s| format!("#{} of #{}, lag {} events / {} ms", s.checkpoint, s.head, s.lag.events, s.lag.ms))}</span>
                 <svg class="sparkline" viewBox=format!("0 0 {WIDTH} {HEIGHT}") role="img" aria-label=format!("{name} lag over the last minute")>
-                    <polyline points=move || sparkline(&samples.get()) />
+                    <polyline points=move || sparkline(&samples()) />
                 </svg>
             </div>
             <div class="controls">
                 <button type="button" on:click=move |_| {
-                    let paused = status.get_untracked().is_some_and(|s| s.paused);
-                    control(demo, pause_name.clone(), if paused { Control::Resume } else { Control::Pause });
-                }>{move || if status.get().is_some_and(|s| s.paused) { "Resume" } else { "Pause" }}</button>
+                    let paused = untrack(status).is_some_and(|s| s.paused);
+                    control(demo, name, if paused { Control::Resume } else { Control::Pause });
+                }>{move || if status().is_some_and(|s| s.paused) { "Resume" } else { "Pause" }}</button>
                 <label for=slider_id.clone()>{move || format!("Delay {} ms per event", delay.get())}</label>
                 <input id=slider_id type="range" min="0" max="2000" step="50" prop:value=move || delay.get().to_string()
                     on:input=move |ev| delay.set(event_target_value(&ev).parse().unwrap_or(0))
-                    on:change=move |ev| control(demo, delay_name.clone(), Control::Delay { ms: event_target_value(&ev).parse().unwrap_or(0) }) />
-                <button type="button" on:click=move |_| control(demo, rebuild_name.clone(), Control::Rebuild)>"Rebuild"</button>
-                {move || status.get().and_then(|s| s.progress).map(|p| view! {
+                    on:change=move |ev| control(demo, name, Control::Delay { ms: event_target_value(&ev).parse().unwrap_or(0) }) />
+                <button type="button" on:click=move |_| control(demo, name, Control::Rebuild)>"Rebuild"</button>
+                {move || status().and_then(|s| s.progress).map(|p| view! {
                     <progress max="1" value=p aria-label="rebuild progress"></progress>
                 })}
             </div>
@@ -92,9 +99,8 @@ pub fn Projections() -> impl IntoView {
             <p class="runner" data-runner=move || if demo.leader.get() { "here" } else { "elsewhere" }>
                 {move || if demo.leader.get() { "This tab runs the projections." } else { "Another tab runs the projections; this one reads what it writes." }}
             </p>
-            <For each=move || demo.statuses.get() key=|s| s.name.clone() let:status>
-                <ProjectionRow name=status.name />
-            </For>
+            // The projections are fixed: one row each, no keyed list to diff.
+            {READ_MODEL_NAMES.iter().map(|name| view! { <ProjectionRow name=*name /> }).collect_view()}
         </section>
     }
 }

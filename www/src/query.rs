@@ -10,7 +10,7 @@ use leptos::prelude::*;
 use serde_json::{Value, json};
 
 use crate::format::{self, money_of, text};
-use crate::state::Demo;
+use crate::state::{Demo, loaded};
 
 /// Rows shown per table; the rest is counted.
 const ROWS: usize = 12;
@@ -32,7 +32,9 @@ fn badge(demo: Demo, name: &'static str) -> impl Fn() -> (String, &'static str) 
         };
         match status.status {
             "paused" => (format!("paused · {}", state.0), "behind"),
-            "rebuilding" => (format!("rebuilding {:.0}%", status.progress.unwrap_or(0.0) * 100.0), "behind"),
+            "rebuilding" => {
+                (format!("rebuilding {}%", (status.progress.unwrap_or(0.0) * 100.0).round() as u64), "behind")
+            }
             "failed" => ("failed".into(), "failed"),
             _ => state,
         }
@@ -45,11 +47,11 @@ fn Panel(
     title: &'static str,
     args: Value,
     render: Render,
-    history: LocalResource<Option<Rc<History>>>,
+    history: ReadSignal<Option<Rc<History>>, LocalStorage>,
 ) -> impl IntoView {
     let demo = expect_context::<Demo>();
     let live_args = args.clone();
-    let live = LocalResource::new(move || {
+    let live = loaded(move || {
         let args = live_args.clone();
         demo.refresh.track();
         async move { demo.runtime()?.query(name, &args.to_string()).await.ok().map(|answer| answer.value()) }
@@ -57,10 +59,9 @@ fn Panel(
     let data = move || match demo.as_of.get() {
         Some(_) => history
             .get()
-            .flatten()
             .and_then(|h| h.query(name, &args.to_string()).ok())
             .and_then(|j| serde_json::from_str(&j).ok()),
-        None => live.get().flatten(),
+        None => live.get(),
     };
     let badge = badge(demo, name);
     let badge_text = move || badge().0;
@@ -222,7 +223,7 @@ fn audit(data: &Value) -> AnyView {
 
 /// Each customer's orders: pick a customer, see their history.
 #[component]
-fn CustomerPanel(history: LocalResource<Option<Rc<History>>>) -> impl IntoView {
+fn CustomerPanel(history: ReadSignal<Option<Rc<History>>, LocalStorage>) -> impl IntoView {
     let demo = expect_context::<Demo>();
     let chosen = RwSignal::new(String::new());
     let read = move |args: Value| async move {
@@ -231,30 +232,27 @@ fn CustomerPanel(history: LocalResource<Option<Rc<History>>>) -> impl IntoView {
             None => demo.runtime()?.query("customerOrders", &args.to_string()).await.ok().map(|a| a.value()),
         }
     };
-    let customers = LocalResource::new(move || {
+    let customers = loaded(move || {
         demo.refresh.track();
         read(Value::Null)
     });
-    let orders = LocalResource::new(move || {
+    let orders = loaded(move || {
         demo.refresh.track();
         let customer = chosen.get();
         read(json!({ "customer": customer }))
     });
     let list = move || match demo.as_of.get() {
-        Some(_) => history
-            .get()
-            .flatten()
-            .and_then(|h| h.query("customerOrders", "").ok())
-            .and_then(|j| serde_json::from_str(&j).ok()),
-        None => customers.get().flatten(),
+        Some(_) => {
+            history.get().and_then(|h| h.query("customerOrders", "").ok()).and_then(|j| serde_json::from_str(&j).ok())
+        }
+        None => customers.get(),
     };
     let shown = move || match demo.as_of.get() {
         Some(_) => history
             .get()
-            .flatten()
             .and_then(|h| h.query("customerOrders", &json!({ "customer": chosen.get() }).to_string()).ok())
             .and_then(|j| serde_json::from_str(&j).ok()),
-        None => orders.get().flatten(),
+        None => orders.get(),
     };
     Effect::new(move || {
         if chosen.get().is_empty()
@@ -299,7 +297,7 @@ fn CustomerPanel(history: LocalResource<Option<Rc<History>>>) -> impl IntoView {
 pub fn QuerySide() -> impl IntoView {
     let demo = expect_context::<Demo>();
     // Every panel's past comes from one fold of the log, computed once per position.
-    let history = LocalResource::new(move || {
+    let history = loaded(move || {
         let at = demo.as_of.get();
         async move {
             let at = at?;

@@ -6,12 +6,12 @@ use std::time::Duration;
 
 use eventline_core::demo::EVENT_TYPES;
 use eventline_web::runtime::EventFilter;
-use leptos::html;
 use leptos::prelude::*;
 use serde_json::Value;
+use wasm_bindgen::JsCast;
 
 use crate::format::{self, Changed, diff, text};
-use crate::state::Demo;
+use crate::state::{Demo, loaded};
 
 const ROW: f64 = 28.0;
 const HEIGHT: f64 = 336.0;
@@ -29,13 +29,21 @@ struct Row {
     privacy: Option<&'static str>,
 }
 
+/// Records the first row in view, when it changes.
+fn on_scroll(list: &web_sys::Element, first_row: RwSignal<usize>) {
+    let first = (list.scroll_top() as f64 / ROW) as usize;
+    if first != first_row.get_untracked() {
+        first_row.set(first);
+    }
+}
+
 #[component]
 pub fn Timeline() -> impl IntoView {
     let demo = expect_context::<Demo>();
     let stream = RwSignal::new(String::new());
     let event_type = RwSignal::new(String::new());
     let correlation = RwSignal::new(String::new());
-    let filter = Memo::new(move |_| {
+    let filter = move || {
         let some = |s: String| (!s.trim().is_empty()).then(|| s.trim().to_string());
         EventFilter {
             stream: some(stream.get()),
@@ -43,11 +51,14 @@ pub fn Timeline() -> impl IntoView {
             correlation_id: some(correlation.get()),
             ..Default::default()
         }
-    });
-    let filtered = move || filter.with(|f| f.stream.is_some() || f.event_type.is_some() || f.correlation_id.is_some());
+    };
+    let filtered = move || {
+        let f = filter();
+        f.stream.is_some() || f.event_type.is_some() || f.correlation_id.is_some()
+    };
     // The rows of a filtered timeline: the matching positions.
-    let positions = LocalResource::new(move || {
-        let filter = filter.get();
+    let positions = loaded(move || {
+        let filter = filter();
         demo.head.track();
         async move {
             if filter.stream.is_none() && filter.event_type.is_none() && filter.correlation_id.is_none() {
@@ -56,16 +67,13 @@ pub fn Timeline() -> impl IntoView {
             demo.runtime()?.positions(&filter).await.ok()
         }
     });
-    let count =
-        move || if filtered() { positions.get().flatten().map_or(0, |p| p.len()) } else { demo.head.get() as usize };
-    let scroll = RwSignal::new(0.0f64);
-    let window = Memo::new(move |_| {
-        let first = (scroll.get() / ROW) as usize;
-        (first.saturating_sub(OVERSCAN), (HEIGHT / ROW) as usize + 2 * OVERSCAN)
-    });
-    let rows = LocalResource::new(move || {
-        let (start, n) = window.get();
-        let list = if filtered() { positions.get().flatten() } else { None };
+    let count = move || if filtered() { positions.get().map_or(0, |p| p.len()) } else { demo.head.get() as usize };
+    // The first row in view; set only when it changes, so scrolling within a row loads nothing.
+    let first_row = RwSignal::new(0usize);
+    let window = move || (first_row.get().saturating_sub(OVERSCAN), (HEIGHT / ROW) as usize + 2 * OVERSCAN);
+    let rows = loaded(move || {
+        let (start, n) = window();
+        let list = if filtered() { positions.get() } else { None };
         let head = demo.head.get();
         async move {
             let runtime = demo.runtime()?;
@@ -97,10 +105,9 @@ pub fn Timeline() -> impl IntoView {
             )
         }
     });
-    let viewport = NodeRef::<html::Div>::new();
     // Arrow keys move the selection; the list scrolls to keep it in view.
-    let step = move |delta: i64| {
-        let list = if filtered() { positions.get_untracked().flatten() } else { None };
+    let step = move |delta: i64, viewport: Option<web_sys::Element>| {
+        let list = if filtered() { positions.get_untracked() } else { None };
         let current = demo.selected.get_untracked();
         let (index, position) = match list {
             Some(list) if !list.is_empty() => {
@@ -119,28 +126,31 @@ pub fn Timeline() -> impl IntoView {
             }
         };
         demo.selected.set(Some(position));
-        if let Some(el) = viewport.get_untracked() {
+        if let Some(el) = viewport {
             let top = index as f64 * ROW;
             if top < el.scroll_top() as f64 || top + ROW > el.scroll_top() as f64 + HEIGHT {
                 el.set_scroll_top((top - HEIGHT / 2.0).max(0.0) as i32);
             }
         }
     };
-    let on_key = move |ev: leptos::ev::KeyboardEvent| match ev.key().as_str() {
-        "ArrowDown" => {
-            ev.prevent_default();
-            step(1)
+    let on_key = move |ev: leptos::ev::KeyboardEvent| {
+        let list = ev.current_target().and_then(|t| t.dyn_into::<web_sys::Element>().ok());
+        match ev.key().as_str() {
+            "ArrowDown" => {
+                ev.prevent_default();
+                step(1, list)
+            }
+            "ArrowUp" => {
+                ev.prevent_default();
+                step(-1, list)
+            }
+            "Home" => {
+                ev.prevent_default();
+                demo.selected.set(None);
+                step(0, list)
+            }
+            _ => {}
         }
-        "ArrowUp" => {
-            ev.prevent_default();
-            step(-1)
-        }
-        "Home" => {
-            ev.prevent_default();
-            demo.selected.set(None);
-            step(0)
-        }
-        _ => {}
     };
     view! {
         <section class="panel timeline-panel" aria-labelledby="timeline">
@@ -157,25 +167,27 @@ pub fn Timeline() -> impl IntoView {
                 <input id="filter-correlation" prop:value=move || correlation.get() on:input=move |ev| correlation.set(event_target_value(&ev)) />
                 <span class="count">{move || format!("{} events", count())}</span>
             </div>
-            <div class="timeline" node_ref=viewport role="listbox" tabindex="0" aria-label="Events, in log order"
+            <div class="timeline" role="listbox" tabindex="0" aria-label="Events, in log order"
                 style:height=format!("{HEIGHT}px")
-                on:scroll=move |_| { if let Some(el) = viewport.get_untracked() { scroll.set(el.scroll_top() as f64) } }
+                on:scroll=move |ev| on_scroll(&event_target(&ev), first_row)
                 on:keydown=on_key>
                 <div class="spacer" style:height=move || format!("{}px", count() as f64 * ROW)>
-                    <For each=move || rows.get().flatten().unwrap_or_default() key=|r| (r.index, r.position, r.privacy) let:row>
-                        <div class="row" role="option" style:top=format!("{}px", row.index as f64 * ROW)
-                            aria-selected=move || (demo.selected.get() == Some(row.position)).to_string()
-                            class:selected=move || demo.selected.get() == Some(row.position)
-                            data-position=row.position
-                            on:click=move |_| demo.selected.set(Some(row.position))>
-                            <span class="pos">{format!("#{}", row.position)}</span>
-                            <span class="time">{row.time.clone()}</span>
-                            <span class="type">{row.event_type.clone()}</span>
-                            <span class="stream">{row.stream.clone()}</span>
-                            <span class="corr">{row.correlation.clone()}</span>
-                            {row.privacy.map(|p| view! { <span class=format!("privacy {p}") data-privacy=p>{p}</span> })}
-                        </div>
-                    </For>
+                    // A few dozen rows at a time, drawn anew when the window moves: no keyed list
+                    // (its diffing code is a few KB of the .wasm), and focus stays on the listbox.
+                    {move || rows.get().unwrap_or_default().into_iter().map(|row| view! {
+                    <div class="row" role="option" style:top=format!("{}px", row.index as f64 * ROW)
+                        aria-selected=move || (demo.selected.get() == Some(row.position)).to_string()
+                        class:selected=move || demo.selected.get() == Some(row.position)
+                        data-position=row.position
+                        on:click=move |_| demo.selected.set(Some(row.position))>
+                        <span class="pos">{format!("#{}", row.position)}</span>
+                        <span class="time">{row.time.clone()}</span>
+                        <span class="type">{row.event_type.clone()}</span>
+                        <span class="stream">{row.stream.clone()}</span>
+                        <span class="corr">{row.correlation.clone()}</span>
+                        {row.privacy.map(|p| view! { <span class=format!("privacy {p}") data-privacy=p>{p}</span> })}
+                    </div>
+                    }).collect_view()}
                 </div>
             </div>
             <Scrubber />
@@ -248,13 +260,13 @@ fn parse(json: &Option<String>) -> Value {
 #[component]
 fn Inspector() -> impl IntoView {
     let demo = expect_context::<Demo>();
-    let inspection = LocalResource::new(move || {
+    let inspection = loaded(move || {
         let selected = demo.selected.get();
         async move { demo.runtime()?.inspect(selected?).await.ok() }
     });
     move || {
         let position = demo.selected.get()?;
-        let Some(inspection) = inspection.get().flatten() else {
+        let Some(inspection) = inspection.get() else {
             return Some(view! { <div class="inspector"><p>{format!("Reading #{position}…")}</p></div> }.into_any());
         };
         let envelope: Value =
