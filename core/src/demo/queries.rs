@@ -5,8 +5,8 @@
 //! an [`InvalidQuery`], never a panic. Text in and text out, not `serde_json::Value`: each answer
 //! type then needs only its serializer to text, which keeps the WebAssembly module small.
 
-use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+use serde_json::Value;
 
 use crate::aggregate::ErrorCode;
 
@@ -33,40 +33,84 @@ pub trait Query {
     fn query(&self, args: &str) -> Result<String, InvalidQuery>;
 }
 
-fn args<T: DeserializeOwned + Default>(args: &str) -> Result<T, InvalidQuery> {
-    let args = args.trim();
-    if args.is_empty() || args == "null" {
-        return Ok(T::default());
+fn invalid(message: impl Into<String>) -> InvalidQuery {
+    InvalidQuery { message: message.into() }
+}
+
+/// A query's arguments: a JSON object of known fields. Parsed as a `Value`, whose parser the
+/// core has anyway, and then read field by field: one argument parser in the WebAssembly module
+/// rather than a serde-derived one per read model.
+struct Args(serde_json::Map<String, Value>);
+
+impl Args {
+    /// `args` is an object, `null` or empty, with no field outside `known`.
+    fn parse(args: &str, known: &[&str]) -> Result<Args, InvalidQuery> {
+        let args = args.trim();
+        if args.is_empty() || args == "null" {
+            return Ok(Args(serde_json::Map::new()));
+        }
+        let fields = match serde_json::from_str(args) {
+            Ok(Value::Object(fields)) => fields,
+            Ok(_) => return Err(invalid("query arguments are an object")),
+            Err(e) => return Err(invalid(e.to_string())),
+        };
+        if let Some(unknown) = fields.keys().find(|k| !known.contains(&k.as_str())) {
+            let expected: Vec<String> = known.iter().map(|k| format!("`{k}`")).collect();
+            return Err(invalid(format!("unknown field `{unknown}`, expected {}", expected.join(" or "))));
+        }
+        Ok(Args(fields))
     }
-    if !args.starts_with('{') {
-        return Err(InvalidQuery { message: "query arguments are an object".into() });
+
+    /// A field that is absent or `null` is `None`.
+    fn get(&self, name: &str) -> Option<&Value> {
+        self.0.get(name).filter(|v| !v.is_null())
     }
-    serde_json::from_str(args).map_err(|e| InvalidQuery { message: e.to_string() })
+
+    fn id(&self, name: &str) -> Result<Option<EntityId>, InvalidQuery> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(Value::String(id)) => EntityId::parse(id).map(Some).map_err(|e| invalid(format!("`{name}`: {e}"))),
+            Some(other) => Err(invalid(format!("`{name}` is an id string, not {other}"))),
+        }
+    }
+
+    fn flag(&self, name: &str) -> Result<bool, InvalidQuery> {
+        match self.get(name) {
+            None => Ok(false),
+            Some(Value::Bool(flag)) => Ok(*flag),
+            Some(other) => Err(invalid(format!("`{name}` is true or false, not {other}"))),
+        }
+    }
+
+    /// `limit`, 1 to `max`; `default` when absent.
+    fn limit(&self, default: usize, max: usize) -> Result<usize, InvalidQuery> {
+        match self.get("limit") {
+            None => Ok(default),
+            Some(n) => match n.as_u64() {
+                Some(n) if (1..=max as u64).contains(&n) => Ok(n as usize),
+                _ => Err(invalid(format!("limit is 1 to {max}; got {n}"))),
+            },
+        }
+    }
+
+    fn status(&self) -> Result<Option<OrderStatus>, InvalidQuery> {
+        let Some(status) = self.get("status") else { return Ok(None) };
+        OrderStatus::ALL
+            .into_iter()
+            .find(|s| status.as_str() == Some(s.name()))
+            .map(Some)
+            .ok_or_else(|| invalid(format!("`status` is an order status such as \"paid\", not {status}")))
+    }
 }
 
 fn to_json<T: Serialize>(value: T) -> String {
     serde_json::to_string(&value).unwrap_or_else(|_| "null".into())
 }
 
-fn limit(requested: Option<usize>, default: usize, max: usize) -> Result<usize, InvalidQuery> {
-    match requested {
-        None => Ok(default),
-        Some(n) if (1..=max).contains(&n) => Ok(n),
-        Some(n) => Err(InvalidQuery { message: format!("limit is 1 to {max}; got {n}") }),
-    }
-}
-
-#[derive(Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct AccountArgs {
-    account: Option<EntityId>,
-}
-
 impl Query for AccountBalances {
     /// `{account}` → that balance or null; `{}` → `{accounts, total}`.
-    fn query(&self, a: &str) -> Result<String, InvalidQuery> {
-        let a: AccountArgs = args(a)?;
-        Ok(match a.account {
+    fn query(&self, args: &str) -> Result<String, InvalidQuery> {
+        Ok(match Args::parse(args, &["account"])?.id("account")? {
             Some(account) => to_json(self.get(&account)),
             None => {
                 #[derive(Serialize)]
@@ -82,44 +126,27 @@ impl Query for AccountBalances {
 
 impl Query for AccountSummaries {
     /// `{account}` → that summary or null; `{}` → every summary.
-    fn query(&self, a: &str) -> Result<String, InvalidQuery> {
-        let a: AccountArgs = args(a)?;
-        Ok(match a.account {
+    fn query(&self, args: &str) -> Result<String, InvalidQuery> {
+        Ok(match Args::parse(args, &["account"])?.id("account")? {
             Some(account) => to_json(self.get(&account)),
             None => to_json(self.all()),
         })
     }
 }
 
-#[derive(Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct TopArgs {
-    limit: Option<usize>,
-}
-
 impl Query for TopAccounts {
     /// `{limit = 10}` → the richest open accounts, richest first.
-    fn query(&self, a: &str) -> Result<String, InvalidQuery> {
-        let a: TopArgs = args(a)?;
-        Ok(to_json(self.top(limit(a.limit, 10, 1000)?)))
+    fn query(&self, args: &str) -> Result<String, InvalidQuery> {
+        Ok(to_json(self.top(Args::parse(args, &["limit"])?.limit(10, 1000)?)))
     }
-}
-
-#[derive(Default, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct OrderArgs {
-    order: Option<EntityId>,
-    status: Option<OrderStatus>,
-    #[serde(default)]
-    pending_fulfilment: bool,
 }
 
 impl Query for OrderBoard {
     /// `{order}` → that card; `{status}` → cards in it; `{pendingFulfilment: true}` → paid orders
     /// to ship, oldest first; `{}` → `{counts, orders}`.
-    fn query(&self, a: &str) -> Result<String, InvalidQuery> {
-        let a: OrderArgs = args(a)?;
-        Ok(match (a.order, a.status, a.pending_fulfilment) {
+    fn query(&self, args: &str) -> Result<String, InvalidQuery> {
+        let a = Args::parse(args, &["order", "status", "pendingFulfilment"])?;
+        Ok(match (a.id("order")?, a.status()?, a.flag("pendingFulfilment")?) {
             (Some(order), _, _) => to_json(self.get(&order)),
             (None, Some(status), _) => to_json(self.with_status(status)),
             (None, None, true) => to_json(self.pending_fulfilment()),
@@ -135,37 +162,22 @@ impl Query for OrderBoard {
     }
 }
 
-#[derive(Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CustomerArgs {
-    customer: Option<EntityId>,
-}
-
 impl Query for CustomerOrders {
     /// `{customer}` → that customer's history or null; `{}` → the customers' ids.
-    fn query(&self, a: &str) -> Result<String, InvalidQuery> {
-        let a: CustomerArgs = args(a)?;
-        Ok(match a.customer {
+    fn query(&self, args: &str) -> Result<String, InvalidQuery> {
+        Ok(match Args::parse(args, &["customer"])?.id("customer")? {
             Some(customer) => to_json(self.history(&customer)),
             None => to_json(self.customers()),
         })
     }
 }
 
-#[derive(Default, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct TransferArgs {
-    transfer_id: Option<EntityId>,
-    #[serde(default)]
-    in_progress: bool,
-}
-
 impl Query for TransferBoard {
     /// `{transferId}` → that transfer with its steps; `{inProgress: true}` → unfinished ones;
     /// `{}` → every transfer.
-    fn query(&self, a: &str) -> Result<String, InvalidQuery> {
-        let a: TransferArgs = args(a)?;
-        Ok(match (a.transfer_id, a.in_progress) {
+    fn query(&self, args: &str) -> Result<String, InvalidQuery> {
+        let a = Args::parse(args, &["transferId", "inProgress"])?;
+        Ok(match (a.id("transferId")?, a.flag("inProgress")?) {
             (Some(id), _) => to_json(self.get(&id)),
             (None, true) => to_json(self.in_progress()),
             (None, false) => to_json(self.all()),
@@ -173,22 +185,16 @@ impl Query for TransferBoard {
     }
 }
 
-#[derive(Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct AuditArgs {
-    limit: Option<usize>,
-}
-
 impl Query for AuditLog {
     /// `{limit = 50}` → `{total, entries}`, newest first.
-    fn query(&self, a: &str) -> Result<String, InvalidQuery> {
-        let a: AuditArgs = args(a)?;
+    fn query(&self, args: &str) -> Result<String, InvalidQuery> {
+        let limit = Args::parse(args, &["limit"])?.limit(50, 10_000)?;
         #[derive(Serialize)]
         struct Page<'a> {
             total: usize,
             entries: Vec<&'a AuditEntry>,
         }
-        Ok(to_json(Page { total: self.len(), entries: self.latest(limit(a.limit, 50, 10_000)?) }))
+        Ok(to_json(Page { total: self.len(), entries: self.latest(limit) }))
     }
 }
 
