@@ -33,6 +33,11 @@ node --test --test-concurrency=1 tests/reliability/
 
 step "demo page: Trunk build, end-to-end tests in headless Chromium"
 scripts/trunk.sh build --offline --release
+# The page's budget (README, "Size"): the release .wasm at most 400 KB gzipped.
+wasm=$(ls dist/*.wasm)
+gzipped=$(gzip -9 -c "$wasm" | wc -c)
+echo "demo .wasm: $(wc -c < "$wasm") bytes, $gzipped gzipped (budget 400000)"
+[ "$gzipped" -le 400000 ] || { echo "the demo's .wasm is over its 400 KB gzipped budget" >&2; exit 1; }
 node --test --test-concurrency=1 tests/e2e/
 
 step "all tests passed"

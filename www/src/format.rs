@@ -118,3 +118,14 @@ pub fn privacy_of(payload: &str) -> Option<&'static str> {
     walk(&serde_json::from_str(payload).ok()?, &mut found);
     found
 }
+
+/// JSON text laid out for reading, two spaces an indent, by the browser's `JSON.stringify`:
+/// serde_json's pretty printer would put a second JSON writer into the .wasm.
+pub fn pretty(json: &str) -> String {
+    let space = wasm_bindgen::JsValue::from_f64(2.0);
+    js_sys::JSON::parse(json)
+        .and_then(|value| js_sys::JSON::stringify_with_replacer_and_space(&value, &wasm_bindgen::JsValue::NULL, &space))
+        .ok()
+        .and_then(|text| text.as_string())
+        .unwrap_or_else(|| json.to_string())
+}

@@ -48,7 +48,9 @@ fn ProjectionRow(name: &'static str) -> impl IntoView {
     // Derived on each read rather than memoized: seven rows, and no memo code in the .wasm.
     let status = move || demo.statuses.with(|all| all.iter().find(|s| s.name == name).cloned());
     let samples = move || {
-        demo.lag_history.with(|h| h.get(name).map(|s| s.iter().copied().collect::<Vec<_>>()).unwrap_or_default())
+        demo.lag_history.with(|h| {
+            h.iter().find(|(n, _)| n == name).map(|(_, s)| s.iter().copied().collect::<Vec<_>>()).unwrap_or_default()
+        })
     };
     let delay = RwSignal::new(0u32);
     Effect::new(move || {

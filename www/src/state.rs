@@ -1,6 +1,6 @@
 //! What the page's components share: the runtime, and signals for what they show.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 
 use eventline_web::Runtime;
 use eventline_web::runtime::{Notice, ProjectionStatus};
@@ -29,7 +29,7 @@ pub struct Demo {
     pub leader: RwSignal<bool>,
     pub statuses: RwSignal<Vec<ProjectionStatus>>,
     /// Lag in events per projection, oldest first.
-    pub lag_history: RwSignal<BTreeMap<String, VecDeque<u64>>>,
+    pub lag_history: RwSignal<Vec<(String, VecDeque<u64>)>>,
     /// Wait for the read models before showing the result of one's own command.
     pub read_your_writes: RwSignal<bool>,
     /// The query side's point in history; `None` is live.
@@ -51,7 +51,7 @@ impl Demo {
             head: RwSignal::new(0),
             leader: RwSignal::new(false),
             statuses: RwSignal::new(Vec::new()),
-            lag_history: RwSignal::new(BTreeMap::new()),
+            lag_history: RwSignal::new(Vec::new()),
             read_your_writes: RwSignal::new(false),
             as_of: RwSignal::new(None),
             refresh: RwSignal::new(0),
@@ -97,7 +97,7 @@ impl Demo {
                 self.head.set(0);
                 self.as_of.set(None);
                 self.selected.set(None);
-                self.lag_history.set(BTreeMap::new());
+                self.lag_history.set(Vec::new());
                 self.refresh_soon();
             }
             Notice::Progress { task, done, total } => {
@@ -133,7 +133,14 @@ impl Demo {
             self.leader.set(runtime.is_leader());
             self.lag_history.update(|history| {
                 for status in &statuses {
-                    let samples = history.entry(status.name.clone()).or_default();
+                    let at = match history.iter().position(|(name, _)| *name == status.name) {
+                        Some(at) => at,
+                        None => {
+                            history.push((status.name.clone(), VecDeque::new()));
+                            history.len() - 1
+                        }
+                    };
+                    let samples = &mut history[at].1;
                     samples.push_back(status.lag.events);
                     while samples.len() > LAG_SAMPLES {
                         samples.pop_front();

@@ -269,12 +269,12 @@ fn Inspector() -> impl IntoView {
         let Some(inspection) = inspection.get() else {
             return Some(view! { <div class="inspector"><p>{format!("Reading #{position}…")}</p></div> }.into_any());
         };
-        let envelope: Value =
-            inspection.event.to_json_line().ok().and_then(|l| serde_json::from_str(&l).ok()).unwrap_or(Value::Null);
-        let pretty = serde_json::to_string_pretty(&envelope).unwrap_or_default();
+        let pretty = inspection.event.to_json_line().map(|line| format::pretty(&line)).unwrap_or_default();
         let aggregate = match (parse(&inspection.state_before), parse(&inspection.state_after)) {
             (Value::Null, _) | (_, Value::Null) => None,
-            (before, after) => Some((serde_json::to_string_pretty(&after).unwrap_or_default(), diff(&before, &after))),
+            (before, after) => {
+                Some((format::pretty(inspection.state_after.as_deref().unwrap_or("null")), diff(&before, &after)))
+            }
         };
         let at = inspection.event.meta.position.0;
         Some(

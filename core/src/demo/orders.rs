@@ -118,6 +118,7 @@ pub enum OrderStatus {
 }
 
 impl OrderStatus {
+    /// Every status, in declaration order.
     pub const ALL: [OrderStatus; 7] = [
         OrderStatus::None,
         OrderStatus::Draft,

@@ -153,10 +153,11 @@ impl Query for OrderBoard {
             (None, None, false) => {
                 #[derive(Serialize)]
                 struct All<'a> {
-                    counts: std::collections::BTreeMap<&'static str, usize>,
+                    counts: serde_json::Map<String, Value>,
                     orders: Vec<&'a OrderCard>,
                 }
-                to_json(All { counts: self.counts(), orders: self.all() })
+                let counts = self.counts().into_iter().map(|(status, n)| (status.to_string(), n.into())).collect();
+                to_json(All { counts, orders: self.all() })
             }
         })
     }

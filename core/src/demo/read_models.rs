@@ -2,7 +2,7 @@
 //! documents and answers its queries from them; none reads an aggregate or writes the log.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
 
@@ -349,12 +349,13 @@ impl OrderBoard {
         self.docs.get(order)
     }
 
-    pub fn counts(&self) -> BTreeMap<&'static str, usize> {
-        let mut counts = BTreeMap::new();
+    /// How many orders are in each status that has any, in the order of `OrderStatus::ALL`.
+    pub fn counts(&self) -> Vec<(&'static str, usize)> {
+        let mut counts = [0usize; OrderStatus::ALL.len()];
         for card in self.docs.values() {
-            *counts.entry(card.status.name()).or_insert(0) += 1;
+            counts[card.status as usize] += 1;
         }
-        counts
+        OrderStatus::ALL.iter().zip(counts).filter(|(_, n)| *n > 0).map(|(s, n)| (s.name(), n)).collect()
     }
 
     pub fn with_status(&self, status: OrderStatus) -> Vec<&OrderCard> {
