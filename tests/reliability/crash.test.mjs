@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { launchKillable } from "../support/chromium.mjs";
+import { killAll, launchKillable } from "../support/chromium.mjs";
 import { bankLog } from "../support/logs.mjs";
 import { LONG, harness, serveRepository } from "../support/pages.mjs";
 
@@ -23,6 +23,7 @@ before(async () => {
 });
 
 after(async () => {
+  await killAll();
   server?.close();
   for (const dir of profiles) await rm(dir, { recursive: true, force: true });
 });

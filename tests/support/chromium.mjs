@@ -17,6 +17,13 @@ export function launch() {
   return chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
 }
 
+/** Every killable Chromium still running: `killAll` ends them, so a failed test leaves none. */
+const running = new Set();
+
+export async function killAll() {
+  for (const browser of [...running]) await browser.kill();
+}
+
 /**
  * Chromium as its own process group on a profile directory, reached over CDP, so that a test can
  * kill it the way a crash or a power cut would: `kill()` sends SIGKILL to every process of it.
@@ -31,6 +38,16 @@ export async function launchKillable(userDataDir) {
     stdio: "ignore",
   });
   const exited = new Promise((resolve) => child.once("exit", resolve));
+  const handle = {
+    async kill() {
+      try {
+        process.kill(-child.pid, "SIGKILL");
+      } catch {}
+      await exited;
+    },
+  };
+  running.add(handle);
+  exited.then(() => running.delete(handle));
   let port;
   for (let i = 0; i < 200 && !port; i++) {
     port = await readFile(portFile, "utf8").then((text) => text.split("\n")[0], () => undefined);
@@ -38,13 +55,9 @@ export async function launchKillable(userDataDir) {
   }
   if (!port) throw new Error("Chromium did not open its debugging port");
   const browser = await chromium.connectOverCDP(`http://127.0.0.1:${port}`);
-  return {
+  return Object.assign(handle, {
     browser,
     context: browser.contexts()[0],
-    async kill() {
-      process.kill(-child.pid, "SIGKILL");
-      await exited;
-    },
     async close() {
       await browser.close().catch(() => {});
       try {
@@ -52,5 +65,5 @@ export async function launchKillable(userDataDir) {
       } catch {}
       await exited;
     },
-  };
+  });
 }
