@@ -84,12 +84,19 @@ where
         touched
             .iter()
             .map(|&bucket| {
-                let pairs: Vec<String> = members
-                    .iter()
-                    .filter(|(b, _, _)| *b == bucket)
-                    .map(|&(_, key, doc)| format!("[{},{}]", to_json(key), to_json(doc)))
-                    .collect();
-                (bucket_key(bucket), (!pairs.is_empty()).then(|| format!("[{}]", pairs.join(","))))
+                let mut json = String::from("[");
+                for &(_, key, doc) in members.iter().filter(|(b, _, _)| *b == bucket) {
+                    if json.len() > 1 {
+                        json.push(',');
+                    }
+                    json.push('[');
+                    json.push_str(&to_json(key));
+                    json.push(',');
+                    json.push_str(&to_json(doc));
+                    json.push(']');
+                }
+                json.push(']');
+                (bucket_key(bucket), (json.len() > 2).then_some(json))
             })
             .collect()
     }
