@@ -5,7 +5,7 @@
 #   wasm32 target            rustup
 #   wasm-bindgen CLI + test runner, the exact version Cargo.toml pins   cargo install
 #   trunk 0.21.14            cargo install --locked (0.22 needs a newer rustc)
-#   nightly + rust-src       rustup, pinned: builds the demo page's small release .wasm
+#   nightly + rust-src       rustup, pinned: builds the small release .wasm files (nightly.sh)
 #   chromium, chromedriver                          apt
 #   wasm-opt (binaryen 132), Playwright, TypeScript npm ci, pinned by package-lock.json
 #     (Debian's binaryen 108 mangles the externref table that wasm-bindgen 0.2.130 emits)
@@ -16,7 +16,7 @@ say() { printf '[setup] %s\n' "$*"; }
 
 wasm_bindgen_version=$(sed -n 's/^wasm-bindgen = "=\(.*\)"$/\1/p' Cargo.toml)
 trunk_version=0.21.14
-demo_toolchain=nightly-2026-05-20
+nightly_toolchain=nightly-2026-05-20
 
 if [ "$(id -u)" -eq 0 ]; then sudo=(); else sudo=(sudo); fi
 packages=()
@@ -39,9 +39,9 @@ for component in rustfmt clippy; do
   fi
 done
 
-if ! rustup component list --toolchain "$demo_toolchain" --installed 2>/dev/null | grep -q '^rust-src'; then
-  say "rustup: $demo_toolchain with rust-src (the demo page's release build)"
-  rustup toolchain install "$demo_toolchain" --profile minimal --component rust-src
+if ! rustup component list --toolchain "$nightly_toolchain" --installed 2>/dev/null | grep -q '^rust-src'; then
+  say "rustup: $nightly_toolchain with rust-src (the small release .wasm files)"
+  rustup toolchain install "$nightly_toolchain" --profile minimal --component rust-src
 fi
 
 if ! wasm-bindgen --version 2>/dev/null | grep -qx "wasm-bindgen $wasm_bindgen_version" \
