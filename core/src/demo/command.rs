@@ -150,9 +150,10 @@ fn invalid(message: impl Into<String>) -> InvalidCommand {
 }
 
 /// Every field a user command may have, as raw JSON: each command type parses the ones it uses,
-/// so a field another type would need is never looked at, and an error names its field.
+/// and an error names its field. Any other field is refused, as is a field of another command
+/// type ([`fields_of`]): a misspelt `commandId` must not quietly lose its idempotency.
 #[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct Fields<'a> {
     #[serde(rename = "type", borrow)]
     kind: Option<&'a RawValue>,
@@ -194,6 +195,50 @@ struct Fields<'a> {
     shipping_address: Option<&'a RawValue>,
     #[serde(borrow)]
     subject: Option<&'a RawValue>,
+}
+
+impl Fields<'_> {
+    /// The names of the type-specific fields given; `null` counts as absent.
+    fn given(&self) -> impl Iterator<Item = &'static str> {
+        [
+            ("account", self.account),
+            ("currency", self.currency),
+            ("amount", self.amount),
+            ("from", self.from),
+            ("to", self.to),
+            ("mode", self.mode),
+            ("transferId", self.transfer_id),
+            ("order", self.order),
+            ("customer", self.customer),
+            ("sku", self.sku),
+            ("quantity", self.quantity),
+            ("unitPrice", self.unit_price),
+            ("reason", self.reason),
+            ("holder", self.holder),
+            ("shippingAddress", self.shipping_address),
+            ("subject", self.subject),
+        ]
+        .into_iter()
+        .filter_map(|(name, raw)| present(raw).map(|_| name))
+    }
+}
+
+/// The fields a command type takes besides `type`, `commandId`, `correlationId` and
+/// `expectedVersion`.
+fn fields_of(kind: &str) -> &'static [&'static str] {
+    match kind {
+        "OpenAccount" => &["account", "currency", "holder"],
+        "Deposit" | "Withdraw" => &["account", "amount"],
+        "CloseAccount" => &["account"],
+        "Transfer" => &["from", "to", "amount", "mode", "transferId"],
+        "CreateOrder" => &["order", "customer", "shippingAddress"],
+        "AddItem" => &["order", "sku", "quantity", "unitPrice"],
+        "PayOrder" => &["order", "amount"],
+        "CancelOrder" => &["order", "reason"],
+        "ConfirmOrder" | "ShipOrder" | "DeliverOrder" => &["order"],
+        "ForgetSubject" => &["subject"],
+        _ => &[],
+    }
 }
 
 /// Free text a person gave: not empty, not too long, no control characters.
@@ -283,7 +328,14 @@ pub fn parse_command(json: &str) -> Result<CommandRequest, InvalidCommand> {
         serde_json::from_str::<serde::de::IgnoredAny>(json).map_err(|e| invalid(format!("not JSON: {e}")))?;
         return Err(invalid(format!("a command is an object with a `type`, not {}", describe(json))));
     }
-    let f: Fields<'_> = serde_json::from_str(json).map_err(|e| invalid(format!("not JSON: {e}")))?;
+    let f: Fields<'_> = serde_json::from_str(json).map_err(|e| {
+        if !e.is_data() {
+            return invalid(format!("not JSON: {e}"));
+        }
+        // An unknown or repeated field: named without serde's list of every command's fields.
+        let text = reason(e);
+        invalid(text.split_once(", expected").map_or(text.as_str(), |(unknown, _)| unknown))
+    })?;
     let kind: String = match present(f.kind) {
         None => return Err(invalid("a command needs a `type`")),
         Some(raw) if raw.get().starts_with('"') => required(Some(raw), "type")?,
@@ -341,6 +393,10 @@ pub fn parse_command(json: &str) -> Result<CommandRequest, InvalidCommand> {
             )));
         }
     };
+    let takes = fields_of(&kind);
+    if let Some(extra) = f.given().find(|name| !takes.contains(name)) {
+        return Err(invalid(format!("{kind} has no field `{extra}`; it takes {}", takes.join(", "))));
+    }
     let expected_version = expected_version(f.expected_version)?;
     if expected_version != ExpectedVersion::Any && matches!(command, D::Transfer { mode: TransferMode::Atomic, .. }) {
         return Err(invalid("`expectedVersion` applies to a command on one aggregate; an atomic transfer changes two"));
@@ -511,12 +567,25 @@ mod tests {
             (r#"{"type":"Deposit","account":"a","amount":1,"expectedVersion":[1]}"#, "not an array"),
             (r#"{"type":"Deposit","account":"a","amount":1,"expectedVersion":"exact"}"#, "\"noStream\""),
             (r#"{"type":"Transfer","from":"a","to":"b","amount":1,"expectedVersion":2}"#, "changes two"),
+            (r#"{"type":"Deposit","account":"a","amount":1,"comandId":"c-1"}"#, "unknown field `comandId`"),
+            (r#"{"type":"Deposit","account":"a","amount":1,"amount":2}"#, "duplicate field `amount`"),
+            (
+                r#"{"type":"CloseAccount","account":"a","amount":5}"#,
+                "CloseAccount has no field `amount`; it takes account",
+            ),
+            (r#"{"type":"Deposit","account":"a","amount":1,"order":"o"}"#, "Deposit has no field `order`"),
         ];
         for (json, expected) in cases {
             let error = parse_command(json).unwrap_err();
             assert_eq!(error.code(), "InvalidCommand");
             assert!(error.message.contains(expected), "{json}: {}", error.message);
         }
+    }
+
+    #[test]
+    fn a_field_given_as_null_is_absent_whatever_the_type() {
+        let json = r#"{"type":"CloseAccount","account":"a","amount":null,"commandId":null}"#;
+        assert_eq!(parse_command(json).unwrap().command_id, None);
     }
 
     #[test]
