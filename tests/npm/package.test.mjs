@@ -109,15 +109,30 @@ test("every method works as a JavaScript user calls it", async () => {
     const paused = await app.execute({ type: "Deposit", account: "b", amount: 7 });
     out.pausedStatus = (await app.projections()).find((p) => p.name === "balances");
     await app.resume("balances");
-    await app.waitFor(paused.position, { readModel: "balances" });
+    out.waitedByName = await app.waitFor(paused.position, "balances");
+    out.waitedForPosition = paused.position;
     await app.setDelay("balances", 30);
     await app.execute({ type: "Deposit", account: "b", amount: 1 });
     await app.execute({ type: "Deposit", account: "b", amount: 1 });
     out.delayedLag = (await app.query("balances")).lag.events;
     await app.waitFor(await app.head(), { readModel: "balances" });
     await app.setDelay("balances", 0);
+    // Slowed down so the rebuild can be watched: its status and progress, as polled and as heard.
+    await app.setDelay("accountSummaries", 40);
     await app.rebuild("accountSummaries");
+    out.rebuildSeen = [];
+    for (let i = 0; i < 300; i++) {
+      const status = (await app.projections()).find((p) => p.name === "accountSummaries");
+      if (status.status === "rebuilding") out.rebuildSeen.push(status.progress);
+      else if (out.rebuildSeen.length > 0) break;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await app.setDelay("accountSummaries", 0);
     await app.waitFor(await app.head(), { readModel: "accountSummaries" });
+    out.rebuildHeard = notices.some(
+      (n) => n.kind === "projections" && n.projections.some((p) => p.name === "accountSummaries" && p.status === "rebuilding"),
+    );
+    out.afterRebuild = (await app.projections()).find((p) => p.name === "accountSummaries");
     out.rebuiltSummary = (await app.query("accountSummaries", { account: "a" })).data.totalDeposits;
     out.deadLetters = await app.deadLetters();
 
@@ -190,6 +205,16 @@ test("every method works as a JavaScript user calls it", async () => {
   assert.equal(result.pausedStatus.status, "paused");
   assert.equal(result.pausedStatus.lag.events, 1);
   assert.ok(result.delayedLag >= 1, "a delayed projection falls behind");
+  assert.equal(result.waitedByName.position, result.waitedForPosition, "waitFor(position, readModel)");
+  assert.ok(result.rebuildSeen.length >= 2, `a rebuild is seen in progress: ${result.rebuildSeen}`);
+  assert.ok(
+    result.rebuildSeen.every((p, i, all) => p >= 0 && p < 1 && (i === 0 || p >= all[i - 1])),
+    `rebuild progress rises from 0 towards 1: ${result.rebuildSeen}`,
+  );
+  assert.ok(result.rebuildSeen.at(-1) > result.rebuildSeen[0], `rebuild progress moves: ${result.rebuildSeen}`);
+  assert.ok(result.rebuildHeard, "subscribers hear the rebuild");
+  assert.equal(result.afterRebuild.status, "live");
+  assert.equal(result.afterRebuild.progress, null);
   assert.equal(result.rebuiltSummary, 1000);
   assert.deepEqual(result.deadLetters, []);
   assert.equal(result.exportLines, result.exportProgress[1]);
@@ -253,6 +278,14 @@ test("bad input gets a typed error, appends nothing, and the module keeps workin
       ["a numeric command id", { type: "Deposit", account: "a", amount: 5, commandId: 5 }],
       ["a fractional quantity", { type: "AddItem", order: "o", sku: "s", quantity: 1.5, unitPrice: 5 }],
       ["an unknown transfer mode", { type: "Transfer", from: "a", to: "b", amount: 1, mode: "teleport" }],
+      ["a negative transfer", { type: "Transfer", from: "a", to: "b", amount: -5 }],
+      ["a fractional transfer", { type: "Transfer", from: "a", to: "b", amount: 0.5 }],
+      ["a fractional payment", { type: "PayOrder", order: "o", amount: 2.5 }],
+      ["a negative unit price", { type: "AddItem", order: "o", sku: "s", quantity: 1, unitPrice: -1 }],
+      ["a huge unit price", { type: "AddItem", order: "o", sku: "s", quantity: 1, unitPrice: 1e30 }],
+      ["a null amount", { type: "Deposit", account: "a", amount: null }],
+      ["an unknown field", { type: "Deposit", account: "a", amount: 5, ammount: 5 }],
+      ["a negative expected version", { type: "Deposit", account: "a", amount: 5, expectedVersion: -1 }],
     ];
     const domain = [
       ["an overdraft", { type: "Withdraw", account: "a", amount: 101 }, "InsufficientFunds"],
@@ -264,6 +297,7 @@ test("bad input gets a typed error, appends nothing, and the module keeps workin
       ["a huge quantity", { type: "AddItem", order: "o", sku: "s", quantity: 1e6, unitPrice: 5 }, "InvalidQuantity"],
       ["an empty confirmation", { type: "ConfirmOrder", order: "o" }, "EmptyOrder"],
       ["shipping a draft", { type: "ShipOrder", order: "o" }, "InvalidOrderState"],
+      ["a stale expected version", { type: "Deposit", account: "a", amount: 5, expectedVersion: 1 }, "WrongExpectedVersion"],
     ];
     const outcomes = [];
     const check = async (label, promise) => {
@@ -271,60 +305,74 @@ test("bad input gets a typed error, appends nothing, and the module keeps workin
         await promise;
         outcomes.push([label, "accepted"]);
       } catch (error) {
-        outcomes.push([label, error instanceof EventlineError ? error.code : `untyped: ${error}`, typeof error.message]);
+        outcomes.push([label, error instanceof EventlineError ? error.code : `untyped: ${error}`, typeof error.message, error.details]);
       }
     };
     for (const [label, command] of commands) await check(label, app.execute(command));
     for (const [label, command] of domain) await check(label, app.execute(command));
     const others = [
-      ["open with no name", Eventline.open("")],
-      ["open with a number", Eventline.open(5)],
-      ["an unknown read model", app.query("nope")],
-      ["a read model that is not a string", app.query(5)],
-      ["a query with a wrong argument", app.query("balances", { account: 5 })],
-      ["a query with an unknown argument", app.query("balances", { acount: "a" })],
-      ["a query with a negative limit", app.query("topAccounts", { limit: -1 })],
-      ["waiting for a string", app.waitFor("x")],
-      ["waiting for a negative position", app.waitFor(-1)],
-      ["waiting on an unknown read model", app.waitFor(1, { readModel: "nope" })],
-      ["a state of a number", app.stateAt(42)],
-      ["a state of an unknown category", app.stateAt("customer-1")],
-      ["a state at both a time and a position", app.stateAt("account-a", { position: 1, time: 1 })],
-      ["events with a zero limit", app.events({ limit: 0 })],
-      ["events with an unknown filter", app.events({ bogus: 1 })],
-      ["a negative delay", app.setDelay("balances", -1)],
-      ["a delay past a minute", app.setDelay("balances", 1e9)],
-      ["pausing an unknown read model", app.pause("nope")],
-      ["importing garbage", app.importLog("this is not json")],
-      ["importing a number", app.importLog(42)],
+      ["open with no name", () => Eventline.open(""), "InvalidArgument"],
+      ["open with a number", () => Eventline.open(5), "InvalidArgument"],
+      ["an unknown read model", () => app.query("nope"), "UnknownReadModel"],
+      ["a read model that is not a string", () => app.query(5), "InvalidArgument"],
+      ["a query with a wrong argument", () => app.query("balances", { account: 5 }), "InvalidQuery"],
+      ["a query with an unknown argument", () => app.query("balances", { acount: "a" }), "InvalidQuery"],
+      ["a query with a negative limit", () => app.query("topAccounts", { limit: -1 }), "InvalidQuery"],
+      ["waiting for a string", () => app.waitFor("x"), "InvalidArgument"],
+      ["waiting for a negative position", () => app.waitFor(-1), "InvalidArgument"],
+      ["waiting on an unknown read model", () => app.waitFor(1, { readModel: "nope" }), "UnknownReadModel"],
+      ["a state of a number", () => app.stateAt(42), "InvalidArgument"],
+      ["a state of an unknown category", () => app.stateAt("customer-1"), "UnknownStream"],
+      ["a state at both a time and a position", () => app.stateAt("account-a", { position: 1, time: 1 }), "InvalidArgument"],
+      ["events with a zero limit", () => app.events({ limit: 0 }), "InvalidArgument"],
+      ["events with an unknown filter", () => app.events({ bogus: 1 }), "InvalidArgument"],
+      ["a negative delay", () => app.setDelay("balances", -1), "InvalidArgument"],
+      ["a delay past a minute", () => app.setDelay("balances", 1e9), "InvalidArgument"],
+      ["pausing an unknown read model", () => app.pause("nope"), "UnknownReadModel"],
+      ["importing garbage", () => app.importLog("this is not json"), "InvalidImport"],
+      ["importing a number", () => app.importLog(42), "InvalidArgument"],
+      ["a past state of a negative position", () => app.queryAt("balances", undefined, { position: -1 }), "InvalidArgument"],
+      ["a past state at a word", () => app.queryAt("balances", undefined, "yesterday"), "InvalidArgument"],
+      ["a past state of an unknown read model", () => app.queryAt("nope", undefined, { position: 1 }), "UnknownReadModel"],
+      ["resuming an unknown read model", () => app.resume("nope"), "UnknownReadModel"],
+      ["rebuilding a number", () => app.rebuild(5), "InvalidArgument"],
+      ["a transfer by a numeric id", () => app.transfers(5), "InvalidQuery"],
+      ["waiting with a number for options", () => app.waitFor(1, 5), "InvalidArgument"],
+      ["waiting past the head", () => app.waitFor(head + 10, { timeoutMs: 50 }), "WaitTimeout"],
+      ["events from a word", () => app.events({ from: "start" }), "InvalidArgument"],
+      ["an export with a progress that is not a function", () => app.exportLog({ onProgress: 5 }), "InvalidArgument"],
+      ["forgetting no one", () => app.forget(""), "InvalidCommand"],
     ];
-    for (const [label, promise] of others) await check(label, promise);
+    try {
+      app.subscribe("not a function");
+      outcomes.push(["subscribing a string", "accepted"]);
+    } catch (error) {
+      outcomes.push(["subscribing a string", error instanceof EventlineError ? error.code : `untyped: ${error}`, typeof error.message]);
+    }
+    // Called one at a time, so no rejection waits unhandled.
+    for (const [label, call] of others) await check(label, call());
+    const expected = Object.fromEntries([
+      ...commands.map(([label]) => [label, "InvalidCommand"]),
+      ...domain.map(([label, , code]) => [label, code]),
+      ...others.map(([label, , code]) => [label, code]),
+      ["subscribing a string", "InvalidArgument"],
+    ]);
     const headAfter = await app.head();
     const stillWorks = await app.execute({ type: "Deposit", account: "a", amount: 1 });
     const balance = (await app.waitFor(stillWorks.position, { readModel: "balances" }), await app.query("balances", { account: "a" })).data.balance;
     app.close();
-    return { head, headAfter, outcomes, balance };
+    return { head, headAfter, outcomes, expected, balance };
   });
 
-  const invalid = new Set(["InvalidCommand", "InvalidArgument", "InvalidQuery", "UnknownReadModel", "UnknownStream", "InvalidImport"]);
-  const domainCodes = {
-    "an overdraft": "InsufficientFunds",
-    "an unknown account": "AccountNotFound",
-    "a closed account": "AccountClosed",
-    "a second opening": "AccountAlreadyExists",
-    "a transfer to itself": "SameAccount",
-    "a transfer to a closed account": "AccountClosed",
-    "a huge quantity": "InvalidQuantity",
-    "an empty confirmation": "EmptyOrder",
-    "shipping a draft": "InvalidOrderState",
-  };
   for (const [label, code, messageType] of result.outcomes) {
-    const expected = domainCodes[label];
-    if (expected) assert.equal(code, expected, label);
-    else assert.ok(invalid.has(code), `${label}: got ${code}`);
+    assert.equal(code, result.expected[label], label);
     assert.equal(messageType, "string", `${label} has a message`);
   }
-  assert.equal(result.outcomes.length, 31 + 9 + 20);
+  assert.equal(result.outcomes.length, Object.keys(result.expected).length);
+  const details = Object.fromEntries(result.outcomes.map(([label, , , details]) => [label, details]));
+  assert.deepEqual(details["an overdraft"], { code: "InsufficientFunds", account: "a", balance: 100, requested: 101 });
+  assert.deepEqual(details["a stale expected version"], { stream: "account-a", expected: { kind: "exact", version: 1 }, actual: 2 });
+  assert.ok(details["an unknown field"] == null, "bad input has no details");
   assert.equal(result.headAfter, result.head, "nothing was appended");
   assert.equal(result.balance, 101, "the module keeps working afterwards");
   assert.deepEqual(problems, []);
@@ -406,16 +454,66 @@ test("a Rust panic does not poison the module", async () => {
     await app.execute({ type: "OpenAccount", account: "a" });
     for (let i = 0; i < 50 && !app.isLeader; i++) await new Promise((r) => setTimeout(r, 20));
     const wasLeader = app.isLeader;
+    // A call still running when the module panics is rejected, not left hanging.
+    const inFlight = app.waitFor((await app.head()) + 100, { timeoutMs: 20000 }).then(
+      () => "resolved",
+      (e) => e.code,
+    );
     await __panicForTests();
+    const inFlightCode = await inFlight;
     // The next calls run on a fresh instance with the database reopened.
     const commit = await app.execute({ type: "Deposit", account: "a", amount: 5 });
     await app.waitFor(commit.position, { readModel: "balances", timeoutMs: 10000 });
     const balance = (await app.query("balances", { account: "a" })).data.balance;
     const leadsAgain = app.isLeader;
     app.close();
-    return { wasLeader, balance, leadsAgain };
+    return { wasLeader, inFlightCode, balance, leadsAgain };
   });
-  assert.deepEqual(result, { wasLeader: true, balance: 5, leadsAgain: true });
+  assert.deepEqual(result, { wasLeader: true, inFlightCode: "Panicked", balance: 5, leadsAgain: true });
+  await context.close();
+});
+
+test("a database written by a newer Eventline is refused, untouched", async () => {
+  const { page, context, problems } = await harness();
+  const result = await page.evaluate(async () => {
+    const { Eventline } = window.eventline;
+    // A future version of the schema, with a store this version does not know.
+    await new Promise((resolve, reject) => {
+      const request = indexedDB.open("from-the-future", 1000);
+      request.onupgradeneeded = () => request.result.createObjectStore("hyperlog").put("kept", 1);
+      request.onsuccess = () => {
+        request.result.close();
+        resolve();
+      };
+      request.onerror = () => reject(request.error);
+    });
+    const refused = await Eventline.open("from-the-future").then(
+      () => ({ code: "opened" }),
+      (e) => ({ code: e.code, message: e.message }),
+    );
+    const after = await new Promise((resolve, reject) => {
+      const request = indexedDB.open("from-the-future");
+      request.onsuccess = () => {
+        const db = request.result;
+        const read = db.transaction("hyperlog").objectStore("hyperlog").get(1);
+        read.onsuccess = () => {
+          resolve({ version: db.version, stores: [...db.objectStoreNames], kept: read.result });
+          db.close();
+        };
+      };
+      request.onerror = () => reject(request.error);
+    });
+    // The module keeps working for other databases.
+    const other = await Eventline.open("of-today");
+    const position = (await other.execute({ type: "OpenAccount", account: "a" })).position;
+    other.close();
+    return { refused, after, position };
+  });
+  assert.equal(result.refused.code, "SchemaTooNew");
+  assert.match(result.refused.message, /1000/);
+  assert.deepEqual(result.after, { version: 1000, stores: ["hyperlog"], kept: "kept" });
+  assert.equal(result.position, 1);
+  assert.deepEqual(problems, []);
   await context.close();
 });
 

@@ -8,6 +8,7 @@ import {
   type Command,
   type Commit,
   type Notice,
+  type OrderCard,
   type Personal,
   type ProjectionStatus,
   type RecordedEvent,
@@ -76,6 +77,9 @@ export async function tour(): Promise<void> {
 
   const past = await app.queryAt("balances", { account: "acc-1" }, { position: head - 1 });
   const byTime = await app.queryAt("auditLog", undefined, { time: new Date() });
+  const paidThen: OrderCard[] = (await app.queryAt("orderBoard", { status: "paid" }, { position: head })).data;
+  const customersThen: string[] = (await app.queryAt("customerOrders", undefined, { position: head })).data;
+  console.log(paidThen.length, customersThen.length);
   const account = await app.stateAt("account-acc-1", { position: 1 });
   const status: "unopened" | "open" | "closed" = account.state.status;
   const order = await app.stateAt("order-o-1", { time: Date.now() });
@@ -86,6 +90,7 @@ export async function tour(): Promise<void> {
   const events: RecordedEvent[] = await app.events({ from: 1, limit: 50, type: "MoneyDeposited" });
   await app.events({ stream: "account-acc-1", correlationId: "d-1" });
   const reached: { position: number } = await app.waitFor(commit.position, { readModel: "balances", timeoutMs: 5000 });
+  await app.waitFor(commit.position, "orderBoard");
 
   const statuses: ProjectionStatus[] = await app.projections();
   await app.pause("balances");
@@ -108,7 +113,13 @@ export async function tour(): Promise<void> {
   try {
     await app.execute({ type: "Withdraw", account: "acc-1", amount: 1_000_000 });
   } catch (error) {
-    if (isEventlineError(error) && error.code === "InsufficientFunds") console.log(error.details?.["balance"]);
+    if (isEventlineError(error) && error.code === "InsufficientFunds") {
+      const missing: number | undefined = error.details && error.details.requested - error.details.balance;
+      console.log(missing);
+    }
+    if (isEventlineError(error) && error.code === "WrongExpectedVersion" && error.details?.expected.kind === "exact") {
+      console.log(error.details.stream, error.details.expected.version, error.details.actual);
+    }
     if (error instanceof EventlineError) console.log(error.message);
   }
   app.close();
@@ -140,4 +151,14 @@ export async function mistakesTheTypesCatch(app: Eventline): Promise<void> {
   await app.stateAt("customer-1");
   // @ts-expect-error a point is a position or a time
   await app.queryAt("balances", undefined, { when: 3 });
+  // @ts-expect-error no such read model to wait for
+  await app.waitFor(1, "accountz");
+  try {
+    await app.execute({ type: "Withdraw", account: "acc-1", amount: 1 });
+  } catch (error) {
+    if (isEventlineError(error) && error.code === "AccountClosed") {
+      // @ts-expect-error an AccountClosed says which account, not a balance
+      console.log(error.details?.balance);
+    }
+  }
 }

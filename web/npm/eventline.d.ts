@@ -12,6 +12,10 @@ export type Amount = number;
 /** Milliseconds since the Unix epoch. */
 export type Millis = number;
 
+/**
+ * What every command may carry. A field its type does not take is refused (`InvalidCommand`), so
+ * a misspelt `commandId` never passes silently; `null` counts as absent.
+ */
 interface CommandBase {
   /** Makes the command idempotent: a retry with the same id returns the first commit. */
   commandId?: Id;
@@ -254,7 +258,7 @@ export interface AccountSummary {
   transactionCount: number;
   lastActivity: Millis;
   state: AccountState;
-  /** Null for accounts opened without one. */
+  /** Absent for accounts opened without one. */
   holder?: Personal<Holder>;
 }
 export interface RankedAccount {
@@ -467,18 +471,69 @@ export type ErrorCode =
   | "Panicked"
   | "InternalError";
 
-export class EventlineError extends Error {
-  readonly name: "EventlineError";
-  readonly code: ErrorCode;
-  /**
-   * The domain's fields, e.g. `{ account, balance, requested }` for `InsufficientFunds`, or
-   * `{ stream, expected, actual }` for `WrongExpectedVersion`.
-   */
-  readonly details?: Record<string, unknown>;
-  constructor(code: ErrorCode, message: string, details?: Record<string, unknown>);
+/** `expected` in a `WrongExpectedVersion`'s details. */
+export type ExpectedVersionDetail =
+  | { kind: "any" }
+  | { kind: "noStream" }
+  | { kind: "streamExists" }
+  | { kind: "exact"; version: number };
+
+export type TransferStatus = "none" | "requested" | "completed" | "failed" | "creditRejected" | "compensated";
+
+/** How far an import got before the store refused a batch: the batches before it stay. */
+export interface ImportInterrupted {
+  imported: number;
+  total: number;
+  head: number;
 }
 
-export function isEventlineError(value: unknown): value is EventlineError;
+/** What `details` holds, for each code that has details: the domain's fields, code included. */
+export interface ErrorDetailsByCode {
+  WrongExpectedVersion: { stream: string; expected: ExpectedVersionDetail; actual: number };
+  AccountNotFound: { code: "AccountNotFound"; account: Id };
+  AccountAlreadyExists: { code: "AccountAlreadyExists"; account: Id };
+  AccountClosed: { code: "AccountClosed"; account: Id };
+  InsufficientFunds: { code: "InsufficientFunds"; account: Id; balance: Amount; requested: Amount };
+  AccountNotEmpty: { code: "AccountNotEmpty"; account: Id; balance: Amount };
+  TransferInProgress: { code: "TransferInProgress"; account: Id; count: number };
+  SameAccount: { code: "SameAccount"; account: Id };
+  CurrencyMismatch: { code: "CurrencyMismatch"; account: Id; expected: string; found: string };
+  BalanceLimitExceeded: { code: "BalanceLimitExceeded"; account: Id };
+  UnknownTransfer: { code: "UnknownTransfer"; account: Id; transferId: Id };
+  TransferAlreadyExists: { code: "TransferAlreadyExists"; transferId: Id };
+  TransferNotFound: { code: "TransferNotFound"; transferId: Id };
+  InvalidTransferState: { code: "InvalidTransferState"; transferId: Id; status: TransferStatus; action: string };
+  OrderNotFound: { code: "OrderNotFound"; order: Id };
+  OrderAlreadyExists: { code: "OrderAlreadyExists"; order: Id };
+  InvalidOrderState: { code: "InvalidOrderState"; order: Id; status: OrderStatus; action: string };
+  EmptyOrder: { code: "EmptyOrder"; order: Id };
+  PaymentMismatch: { code: "PaymentMismatch"; order: Id; expected: Amount; offered: Amount };
+  InvalidQuantity: { code: "InvalidQuantity"; order: Id; quantity: number };
+  OrderTotalTooLarge: { code: "OrderTotalTooLarge"; order: Id };
+  // A store failure during `importLog`
+  QuotaExceeded: ImportInterrupted;
+  StorageError: ImportInterrupted;
+  StoreClosed: ImportInterrupted;
+}
+
+export type ErrorDetails<C extends ErrorCode> = C extends keyof ErrorDetailsByCode ? ErrorDetailsByCode[C] : never;
+
+export class EventlineError<C extends ErrorCode = ErrorCode> extends Error {
+  readonly name: "EventlineError";
+  readonly code: C;
+  /**
+   * The domain's fields, e.g. `{ code, account, balance, requested }` for `InsufficientFunds`,
+   * or `{ stream, expected, actual }` for `WrongExpectedVersion` (see `ErrorDetailsByCode`).
+   * Narrow by `code` on what `isEventlineError` returns to get the precise type.
+   */
+  readonly details?: ErrorDetails<C>;
+  constructor(code: C, message: string, details?: ErrorDetails<C>);
+}
+
+/** An `EventlineError` for each code: checking `code` narrows `details`. */
+export type AnyEventlineError = { [C in ErrorCode]: EventlineError<C> }[ErrorCode];
+
+export function isEventlineError(value: unknown): value is AnyEventlineError;
 
 /** Names of every read model. */
 export const readModels: readonly ReadModelName[];
@@ -545,8 +600,11 @@ export class Eventline {
   queryAt(readModel: "accountSummaries", args: Record<string, never> | undefined, at: Point): Promise<QueryResult<AccountSummary[]>>;
   queryAt(readModel: "topAccounts", args: { limit?: number } | undefined, at: Point): Promise<QueryResult<RankedAccount[]>>;
   queryAt(readModel: "orderBoard", args: { order: Id }, at: Point): Promise<QueryResult<OrderCard | null>>;
+  queryAt(readModel: "orderBoard", args: { status: OrderStatus }, at: Point): Promise<QueryResult<OrderCard[]>>;
+  queryAt(readModel: "orderBoard", args: { pendingFulfilment: true }, at: Point): Promise<QueryResult<OrderCard[]>>;
   queryAt(readModel: "orderBoard", args: Record<string, never> | undefined, at: Point): Promise<QueryResult<OrderBoardAll>>;
   queryAt(readModel: "customerOrders", args: { customer: Id }, at: Point): Promise<QueryResult<CustomerHistory | null>>;
+  queryAt(readModel: "customerOrders", args: Record<string, never> | undefined, at: Point): Promise<QueryResult<Id[]>>;
   queryAt(readModel: "transfers", args: { transferId: Id }, at: Point): Promise<QueryResult<TransferView | null>>;
   queryAt(readModel: "transfers", args: { inProgress?: boolean } | undefined, at: Point): Promise<QueryResult<TransferView[]>>;
   queryAt(readModel: "auditLog", args: { limit?: number } | undefined, at: Point): Promise<QueryResult<AuditPage>>;
@@ -563,6 +621,8 @@ export class Eventline {
 
   /** Resolves once the read model(s) have seen `position`: read your own writes. */
   waitFor(position: number, options?: WaitOptions): Promise<{ position: number }>;
+  /** The same, for one read model: `waitFor(position, "balances")`. */
+  waitFor(position: number, readModel: ReadModelName): Promise<{ position: number }>;
 
   projections(): Promise<ProjectionStatus[]>;
   pause(readModel: ReadModelName): Promise<void>;

@@ -96,6 +96,13 @@ function option(options, key, what) {
   }
 }
 
+/** A caller's callback option: absent, or a function. */
+function callback(options, key, what) {
+  const value = option(options, key, what);
+  if (value === undefined || value === null || typeof value === "function") return value;
+  throw new EventlineError("InvalidArgument", `${what}: \`${key}\` is a function, not a ${typeof value}`);
+}
+
 /** A point in history as the module takes it: a `Date` becomes milliseconds. */
 function at(point) {
   if (point === undefined || point === null) return undefined;
@@ -201,7 +208,13 @@ export class Eventline {
     return this.#run((h) => h.events(filter));
   }
 
+  /** `options` is `{ readModel?, timeoutMs? }`, or a read model's name. */
   waitFor(position, options = {}) {
+    if (typeof options === "string") options = { readModel: options };
+    else if (options !== undefined && options !== null && typeof options !== "object") {
+      const message = `waitFor: the second argument is a read model's name or { readModel, timeoutMs }, not a ${typeof options}`;
+      return Promise.reject(new EventlineError("InvalidArgument", message));
+    }
     return this.#run((h) =>
       h.waitFor(position, option(options, "readModel", "waitFor"), option(options, "timeoutMs", "waitFor")),
     );
@@ -239,11 +252,11 @@ export class Eventline {
   }
 
   exportLog(options = {}) {
-    return this.#run((h) => h.exportLog({ onProgress: option(options, "onProgress", "exportLog") }));
+    return this.#run((h) => h.exportLog({ onProgress: callback(options, "onProgress", "exportLog") }));
   }
 
   importLog(ndjson, options = {}) {
-    return this.#run((h) => h.importLog(ndjson, { onProgress: option(options, "onProgress", "importLog") }));
+    return this.#run((h) => h.importLog(ndjson, { onProgress: callback(options, "onProgress", "importLog") }));
   }
 
   reset() {
@@ -279,7 +292,8 @@ export class Eventline {
       // Statuses are read once per burst of changes, not once per change.
       if (pending) return;
       pending = this.projections()
-        .then((projections) => listener({ kind: "projections", projections }))
+        // Unsubscribed (or closed) while the statuses were read: the listener hears nothing more.
+        .then((projections) => this.#listeners.has(listener) && listener({ kind: "projections", projections }))
         .catch(() => {})
         .finally(() => {
           pending = null;
