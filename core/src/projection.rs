@@ -293,7 +293,8 @@ impl<R: ReadModel> Projection<R> {
 pub struct Lag {
     /// Events in the log the read model has not seen.
     pub events: u64,
-    /// Age of the oldest event it has not seen; 0 when it is up to date.
+    /// Age of the oldest event it has not seen; 0 when it is up to date, or when that event
+    /// cannot be read (a damaged record).
     pub ms: u64,
 }
 

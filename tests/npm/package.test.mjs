@@ -517,6 +517,68 @@ test("a database written by a newer Eventline is refused, untouched", async () =
   await context.close();
 });
 
+test("a damaged log record is reported as CorruptData, never a panic, and the rest keeps working", async () => {
+  const { page, context, problems } = await harness();
+  const result = await page.evaluate(async () => {
+    const { Eventline } = window.eventline;
+    const app = await Eventline.open("damaged");
+    await app.execute({ type: "OpenAccount", account: "a" });
+    await app.execute({ type: "Deposit", account: "a", amount: 5 });
+    await app.execute({ type: "OpenAccount", account: "b" });
+    const head = await app.head();
+    app.close();
+    // The first log record (the first commit) overwritten with bytes that are no chunk.
+    await new Promise((resolve, reject) => {
+      const request = indexedDB.open("damaged");
+      request.onsuccess = () => {
+        const db = request.result;
+        const tx = db.transaction("log", "readwrite");
+        const log = tx.objectStore("log");
+        log.getAllKeys().onsuccess = (e) => log.put(new Uint8Array([7, 1, 255, 3]), e.target.result[0]);
+        tx.oncomplete = () => {
+          db.close();
+          resolve();
+        };
+        tx.onerror = () => reject(tx.error);
+      };
+      request.onerror = () => reject(request.error);
+    });
+    const reopened = await Eventline.open("damaged");
+    const code = (promise) => promise.then(() => "ok", (e) => e.code);
+    const out = {
+      head,
+      headAfter: await reopened.head(),
+      events: await code(reopened.events()),
+      stateOfA: await code(reopened.stateAt("account-a")),
+      depositToA: await code(reopened.execute({ type: "Deposit", account: "a", amount: 1 })),
+      laterEvents: (await reopened.events({ from: 2 })).map((e) => e.type),
+      depositToB: await code(reopened.execute({ type: "Deposit", account: "b", amount: 1 })),
+    };
+    out.export = await code(reopened.exportLog());
+    // The projections stop at the damage and say why.
+    for (let i = 0; i < 100; i++) {
+      out.balances = (await reopened.projections()).find((p) => p.name === "balances");
+      if (out.balances.status === "failed") break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    reopened.close();
+    return out;
+  });
+  assert.equal(result.headAfter, result.head);
+  assert.equal(result.events, "CorruptData");
+  assert.equal(result.stateOfA, "CorruptData");
+  assert.equal(result.depositToA, "CorruptData", "a stream whose history cannot be read takes no command");
+  assert.deepEqual(result.laterEvents, ["MoneyDeposited", "AccountOpened"], "the intact records still read");
+  assert.equal(result.depositToB, "ok");
+  assert.equal(result.export, "CorruptData");
+  assert.equal(result.balances.status, "failed");
+  assert.match(result.balances.error, /corrupt|damaged|chunk/i);
+  assert.equal(result.balances.checkpoint, 0);
+  assert.equal(result.balances.lag.events, result.head + 1);
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
 test("a second tab sees a command from the first", async () => {
   const context = await browser.newContext();
   const first = await harness(context);

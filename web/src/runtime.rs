@@ -703,7 +703,13 @@ impl Runtime {
 
     async fn lag(&self, checkpoint: Position, head: Position) -> Result<Lag, Failure> {
         let oldest = if checkpoint < head {
-            self.0.store.read_all(checkpoint, 1).await?.first().map(|e| e.meta.recorded_at)
+            match self.0.store.read_all(checkpoint, 1).await {
+                Ok(events) => events.first().map(|e| e.meta.recorded_at),
+                // A damaged record: the statuses still answer (the projection says why it
+                // failed), with the lag in events and its age unknown.
+                Err(StoreError::Corrupt { .. }) => None,
+                Err(e) => return Err(e.into()),
+            }
         } else {
             None
         };
