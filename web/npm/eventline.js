@@ -89,6 +89,9 @@ const READ_MODELS = new Set([
  */
 function option(options, key, what) {
   if (options === undefined || options === null) return undefined;
+  if (typeof options !== "object") {
+    throw new EventlineError("InvalidArgument", `${what}: options are an object, not a ${typeof options}`);
+  }
   try {
     return options[key];
   } catch (error) {
@@ -211,10 +214,6 @@ export class Eventline {
   /** `options` is `{ readModel?, timeoutMs? }`, or a read model's name. */
   waitFor(position, options = {}) {
     if (typeof options === "string") options = { readModel: options };
-    else if (options !== undefined && options !== null && typeof options !== "object") {
-      const message = `waitFor: the second argument is a read model's name or { readModel, timeoutMs }, not a ${typeof options}`;
-      return Promise.reject(new EventlineError("InvalidArgument", message));
-    }
     return this.#run((h) =>
       h.waitFor(position, option(options, "readModel", "waitFor"), option(options, "timeoutMs", "waitFor")),
     );

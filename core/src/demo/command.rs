@@ -603,6 +603,38 @@ mod tests {
     }
 
     #[test]
+    fn every_command_a_user_can_send_parses_back_with_all_its_fields() {
+        // `fields_of` must list every field the parser reads: a command made with all of them,
+        // as the generator and the demo make them, is accepted as it was sent.
+        let mut generator = crate::demo::generate::Generator::new(3, "p-");
+        let mut commands: Vec<DemoCommand> = (0..500)
+            .map(|_| {
+                let command = generator.next_command();
+                generator.accepted(&command);
+                command
+            })
+            .collect();
+        let id = |s: &str| EntityId::parse(s).unwrap();
+        commands.push(DemoCommand::Transfer {
+            from: id("a"),
+            to: id("b"),
+            amount: Amount::new(5).unwrap(),
+            mode: TransferMode::Saga,
+            transfer_id: Some(id("t-1")),
+        });
+        commands.push(DemoCommand::ForgetSubject { subject: id("c-1") });
+        commands.push(DemoCommand::CloseAccount { account: id("a") });
+        commands.push(DemoCommand::CancelOrder { order: id("o"), reason: "too late".into() });
+        let mut kinds = std::collections::BTreeSet::new();
+        for command in commands {
+            let json = serde_json::to_string(&command).unwrap();
+            assert_eq!(parse_command(&json).map(|r| r.command), Ok(command), "{json}");
+            kinds.insert(json.split('"').nth(3).unwrap().to_string());
+        }
+        assert_eq!(kinds.len(), COMMAND_TYPES.len(), "every command type was tried: {kinds:?}");
+    }
+
+    #[test]
     fn commands_serialize_to_what_parses() {
         let command = DemoCommand::AddItem {
             order: EntityId::parse("o-1").unwrap(),
