@@ -125,6 +125,7 @@ fn commit(env: &TestEnv, command: &str, stream: &str, event_type: &str, schema: 
                 payload: payload.into(),
             }],
         }],
+        digest: None,
     }
 }
 

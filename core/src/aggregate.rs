@@ -4,6 +4,11 @@
 //! `evolve` never fails, because an event records something that already happened. Everything a
 //! command handler, a snapshot, a temporal query or a test does with an aggregate is a fold of
 //! `evolve` from `initial`, so they all agree.
+//!
+//! Invariant: a fold never makes a state nobody decided. Before `evolve`, folds ask `admits`
+//! whether the event can follow the state at all (a withdrawal within the balance, an order paid
+//! for its total); a log that says otherwise (damaged, or forged and imported before imports were
+//! checked) makes the stream a typed `CorruptData` error, never a wrapped or clamped number.
 
 use std::fmt;
 
@@ -33,6 +38,14 @@ pub trait Aggregate: Clone + fmt::Debug + Serialize + DeserializeOwned {
     fn initial() -> Self;
     fn evolve(self, event: &Self::Event) -> Self;
     fn decide(&self, command: &Self::Command) -> Result<Vec<Self::Event>, Self::Error>;
+
+    /// Whether `event` can follow this state by the aggregate's own invariants: why not, if it
+    /// cannot. Every event `decide` makes is admitted; folds and imports check it, so a log
+    /// cannot bring about a state the rules forbid. Default: every event is admitted.
+    fn admits(&self, event: &Self::Event) -> Result<(), String> {
+        let _ = event;
+        Ok(())
+    }
 
     fn stream_id(id: &str) -> StreamId {
         StreamId::for_aggregate(Self::CATEGORY, id)

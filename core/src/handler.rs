@@ -28,7 +28,9 @@ use crate::envelope::{EventMetadata, RecordedEvent};
 use crate::event::{DecodeError, Event};
 use crate::ids::{CausationId, CommandId, CorrelationId, EventId, StreamId, StreamVersion, Timestamp};
 use crate::snapshot::{Snapshot, SnapshotPolicy, SnapshotStore};
-use crate::store::{AppendError, Commit, CommitReceipt, EventStore, StoreError, StreamWrite, read_whole_stream};
+use crate::store::{
+    AppendError, CommandDigest, Commit, CommitReceipt, EventStore, StoreError, StreamWrite, read_whole_stream,
+};
 use crate::version::{ExpectedVersion, WrongExpectedVersion};
 
 /// Time and randomness from outside: the core has neither.
@@ -64,6 +66,8 @@ pub struct CommandMeta {
     /// The version the caller saw of the command's first stream. With anything but `Any` the
     /// handler does not retry on a conflict: the caller decided on what it saw, and that is gone.
     pub expected_version: ExpectedVersion,
+    /// What the command asks ([`CommandDigest`]), so a reused command id is told from a retry.
+    pub digest: Option<CommandDigest>,
 }
 
 impl CommandMeta {
@@ -75,7 +79,14 @@ impl CommandMeta {
             causation_id: CausationId::new(command_id.as_str()),
             command_id,
             expected_version: ExpectedVersion::Any,
+            digest: None,
         }
+    }
+
+    /// The command asks what `digest` says (`CommandRequest::digest` of a parsed command).
+    pub fn asking(mut self, digest: CommandDigest) -> CommandMeta {
+        self.digest = Some(digest);
+        self
     }
 
     /// The command only applies if its first stream is at `expected` (KurrentDB's semantics).
@@ -91,6 +102,7 @@ impl CommandMeta {
             correlation_id: cause.correlation_id.clone(),
             causation_id: CausationId::new(cause.event_id.to_string()),
             expected_version: ExpectedVersion::Any,
+            digest: None,
         }
     }
 }
@@ -118,6 +130,9 @@ pub enum LoadError {
     Store(#[from] StoreError),
     #[error("stream {stream} holds an event that does not decode: {error}")]
     Decode { stream: StreamId, error: DecodeError },
+    /// The stream holds an event its state cannot admit ([`Aggregate::admits`]).
+    #[error("stream {stream} is corrupt at {position}: {reason}")]
+    Impossible { stream: StreamId, position: crate::ids::Position, reason: String },
 }
 
 impl ErrorCode for LoadError {
@@ -125,6 +140,7 @@ impl ErrorCode for LoadError {
         match self {
             LoadError::Store(e) => e.code(),
             LoadError::Decode { error, .. } => error.code(),
+            LoadError::Impossible { .. } => "CorruptData",
         }
     }
 }
@@ -148,6 +164,10 @@ pub enum ExecuteError<E> {
     /// The caller addressed the command wrongly (no target, the same stream twice).
     #[error("invalid command: {0}")]
     InvalidCommand(String),
+    /// The command id already committed a different request (the first commit is kept): a
+    /// retry must send the same command, and a new command needs a new id.
+    #[error("command id {} already committed a different command (at {})", .0.command_id, .0.last_position())]
+    DuplicateCommand(Box<CommitReceipt>),
 }
 
 impl<E: ErrorCode> ErrorCode for ExecuteError<E> {
@@ -158,6 +178,7 @@ impl<E: ErrorCode> ErrorCode for ExecuteError<E> {
             ExecuteError::Load(e) => e.code(),
             ExecuteError::Store(e) => e.code(),
             ExecuteError::InvalidCommand(_) => "InvalidCommand",
+            ExecuteError::DuplicateCommand(_) => "DuplicateCommand",
         }
     }
 }
@@ -171,6 +192,7 @@ impl<E> ExecuteError<E> {
             ExecuteError::Load(e) => ExecuteError::Load(e),
             ExecuteError::Store(e) => ExecuteError::Store(e),
             ExecuteError::InvalidCommand(m) => ExecuteError::InvalidCommand(m),
+            ExecuteError::DuplicateCommand(first) => ExecuteError::DuplicateCommand(first),
         }
     }
 }
@@ -253,7 +275,7 @@ where
 
     async fn catch_up(&self, stream: &StreamId, from: Loaded<A>) -> Result<Loaded<A>, LoadError> {
         let tail = read_whole_stream(&self.store, stream, from.version).await?;
-        let loaded = fold_recorded(from, &tail).map_err(|error| LoadError::Decode { stream: stream.clone(), error })?;
+        let loaded = fold_recorded(from, &tail)?;
         self.remember(stream.clone(), loaded.clone());
         Ok(loaded)
     }
@@ -316,13 +338,14 @@ where
                     fresh = true;
                     continue;
                 }
-                Err(rejection) => return self.rejected(&meta.command_id, rejection).await,
+                Err(rejection) => return self.rejected(&meta, rejection).await,
             };
             if decided.len() != streams.len() {
                 return Err(ExecuteError::InvalidCommand("one list of events per aggregate".into()));
             }
             if decided.iter().all(Vec::is_empty) {
-                let receipt = CommitReceipt { command_id: meta.command_id.clone(), events: Vec::new() };
+                let receipt =
+                    CommitReceipt { command_id: meta.command_id.clone(), events: Vec::new(), digest: meta.digest };
                 return Ok(Executed { receipt, replayed: false });
             }
             attempts += 1;
@@ -332,9 +355,7 @@ where
                     self.after_commit(&streams, loaded, decided, &receipt).await;
                     return Ok(Executed { receipt, replayed: false });
                 }
-                Err(AppendError::DuplicateCommand(first)) => {
-                    return Ok(Executed { receipt: *first, replayed: true });
-                }
+                Err(AppendError::DuplicateCommand(first)) => return replay(&meta, first),
                 Err(AppendError::WrongExpectedVersion(conflict)) => {
                     fresh = true;
                     last_conflict = Some(conflict);
@@ -349,11 +370,11 @@ where
         })
     }
 
-    async fn rejected(&self, command_id: &CommandId, rejection: A::Error) -> Result<Executed, ExecuteError<A::Error>> {
+    async fn rejected(&self, meta: &CommandMeta, rejection: A::Error) -> Result<Executed, ExecuteError<A::Error>> {
         // A retry of a command that already committed is judged by its first outcome, not by
         // today's state (a repeated withdrawal may no longer be covered, yet it did succeed).
-        match self.store.find_commit(command_id).await {
-            Ok(Some(receipt)) => Ok(Executed { receipt, replayed: true }),
+        match self.store.find_commit(&meta.command_id).await {
+            Ok(Some(receipt)) => replay(meta, Box::new(receipt)),
             Ok(None) => Err(ExecuteError::Rejected(rejection)),
             Err(e) => Err(ExecuteError::Store(e)),
         }
@@ -384,6 +405,7 @@ where
             causation_id: meta.causation_id.clone(),
             recorded_at: now,
             writes,
+            digest: meta.digest,
         }
     }
 
@@ -424,10 +446,27 @@ where
     }
 }
 
-/// Folds recorded events of one stream into a loaded state.
-pub fn fold_recorded<A: Aggregate>(mut loaded: Loaded<A>, events: &[RecordedEvent]) -> Result<Loaded<A>, DecodeError> {
+/// The answer to a command whose id already committed `first`: that commit, replayed, if it
+/// was made for the same request; otherwise a refusal naming it.
+pub fn replay<E>(meta: &CommandMeta, first: Box<CommitReceipt>) -> Result<Executed, ExecuteError<E>> {
+    if CommandDigest::same_request(first.digest, meta.digest) {
+        Ok(Executed { receipt: *first, replayed: true })
+    } else {
+        Err(ExecuteError::DuplicateCommand(first))
+    }
+}
+
+/// Folds recorded events of one stream into a loaded state; an event that does not decode, or
+/// that the state does not admit, stops the fold with a typed error.
+pub fn fold_recorded<A: Aggregate>(mut loaded: Loaded<A>, events: &[RecordedEvent]) -> Result<Loaded<A>, LoadError> {
     for recorded in events {
-        let event = A::Event::decode(&recorded.event_type, recorded.schema_version, &recorded.payload)?;
+        let event = A::Event::decode(&recorded.event_type, recorded.schema_version, &recorded.payload)
+            .map_err(|error| LoadError::Decode { stream: recorded.meta.stream.clone(), error })?;
+        loaded.state.admits(&event).map_err(|reason| LoadError::Impossible {
+            stream: recorded.meta.stream.clone(),
+            position: recorded.meta.position,
+            reason,
+        })?;
         loaded = Loaded { state: loaded.state.evolve(&event), version: recorded.meta.version };
     }
     Ok(loaded)

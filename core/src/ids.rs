@@ -11,6 +11,36 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+/// Longest id a person gives (an account, an order, a customer): what fits in a stream name.
+pub const MAX_ID: usize = 64;
+/// Longest id the system derives from others (a saga step's command id is its transfer's id and
+/// the step's name; a causation id may be an event id).
+pub const MAX_DERIVED_ID: usize = 128;
+
+/// Checks an id: 1 to `max` letters, digits or `. _ : @ -`. Anything else could not be shown,
+/// typed or put in a stream name safely, and cannot collide with a store's own records (the
+/// vault's `#generation`, say). Commands, imports and every other boundary use this one rule.
+pub fn check_id(value: &str, max: usize) -> Result<(), String> {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | ':' | '@' | '-');
+    if value.is_empty() || value.len() > max || !value.chars().all(allowed) {
+        return Err(format!("an id is 1 to {max} letters, digits or . _ : @ -; got {}", quote(value)));
+    }
+    Ok(())
+}
+
+/// At most this many characters of a caller's text are quoted back in a message: an error about
+/// a 50 MB field must not be 50 MB long.
+pub const QUOTE_CHARS: usize = 64;
+
+/// `value` as a JSON string, cut to [`QUOTE_CHARS`] characters (with `...` when cut): how
+/// messages quote what a caller sent.
+pub fn quote(value: &str) -> String {
+    let mut chars = value.chars();
+    let head: String = chars.by_ref().take(QUOTE_CHARS).collect();
+    let quoted = serde_json::to_string(&head).unwrap_or_default();
+    if chars.next().is_some() { format!("{quoted}...") } else { quoted }
+}
+
 /// Global position of an event in the log: 1 for the first event, gapless and strictly increasing.
 ///
 /// `Position::ZERO` is "before the first event": the head of an empty log and the checkpoint of a
@@ -174,6 +204,20 @@ impl StreamId {
     pub fn aggregate_id(&self) -> &str {
         self.0.split_once('-').map_or("", |(_, id)| id)
     }
+
+    /// Checks the name's form: a category of lower-case letters, `-`, and an id ([`check_id`]).
+    /// Whether the category is one an application has is the application's to say.
+    pub fn check(&self) -> Result<(), String> {
+        let category = self.category();
+        if category.is_empty()
+            || category.len() > 32
+            || !category.bytes().all(|b| b.is_ascii_lowercase())
+            || !self.0.contains('-')
+        {
+            return Err(format!("a stream is `category-id` with a lower-case category; got {}", quote(&self.0)));
+        }
+        check_id(self.aggregate_id(), MAX_ID).map_err(|e| format!("stream {}: {e}", quote(&self.0)))
+    }
 }
 
 impl fmt::Display for StreamId {
@@ -198,6 +242,29 @@ mod tests {
         assert_eq!(id.as_str(), "account-acc-1");
         assert_eq!(id.category(), "account");
         assert_eq!(id.aggregate_id(), "acc-1");
+    }
+
+    #[test]
+    fn ids_and_stream_names_follow_one_rule() {
+        assert!(check_id("acc-1", MAX_ID).is_ok());
+        assert!(check_id("alice@example.com", MAX_ID).is_ok());
+        for bad in ["", "a b", "x/y", "é", "#generation", "javascript:alert(1)()", &"x".repeat(65)] {
+            assert!(check_id(bad, MAX_ID).is_err(), "{bad:?}");
+        }
+        assert!(check_id(&"x".repeat(100), MAX_DERIVED_ID).is_ok());
+        for good in ["account-acc-1", "subject-c-1", "order-o.1"] {
+            assert_eq!(StreamId::from(good).check(), Ok(()), "{good}");
+        }
+        for bad in ["account", "account-", "-a", "Account-a", "account-a b", "subject-#generation", "a1-x"] {
+            assert!(StreamId::from(bad).check().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn quoting_cuts_long_text() {
+        assert_eq!(quote("ab\"c"), r#""ab\"c""#);
+        let long = quote(&"x".repeat(50_000_000 / 1000));
+        assert!(long.len() < 80 && long.ends_with("..."), "{long}");
     }
 
     #[test]

@@ -13,6 +13,7 @@
 //! - [`projection`]: read models with checkpoints and lag; [`temporal`]: state as of a past
 //!   position or time; [`saga`]: process managers;
 //! - [`personal`]: personal values about data subjects, redaction and forgetting;
+//! - [`import`]: what a log from elsewhere must pass before any of it is appended;
 //! - [`demo`]: the bank and order domains, their read models and the transfer saga;
 //! - [`testing`]: a given/when/then harness and a deterministic environment.
 //!
@@ -27,6 +28,7 @@ pub mod envelope;
 pub mod event;
 pub mod handler;
 pub mod ids;
+pub mod import;
 pub mod memory;
 pub mod personal;
 pub mod projection;

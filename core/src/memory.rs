@@ -9,7 +9,7 @@ use crate::envelope::RecordedEvent;
 use crate::ids::{CommandId, Position, StreamId, StreamVersion, Timestamp};
 use crate::personal::{self, SubjectStatus};
 use crate::snapshot::{Snapshot, SnapshotStore};
-use crate::store::{AppendError, Commit, CommitReceipt, EventStore, StoreError};
+use crate::store::{AppendError, CommandDigest, Commit, CommitReceipt, EventStore, StoreError};
 
 #[derive(Default)]
 pub struct InMemoryStore {
@@ -22,7 +22,7 @@ struct Log {
     events: Vec<RecordedEvent>,
     /// Indexes into `events` of each stream's events, in version order.
     streams: HashMap<StreamId, Vec<usize>>,
-    commits: HashMap<CommandId, Range<usize>>,
+    commits: HashMap<CommandId, (Range<usize>, Option<CommandDigest>)>,
     snapshots: HashMap<StreamId, Snapshot>,
     /// Subjects with personal data here. Memory is not at rest: values are kept as written and
     /// redacted on the way out once their subject is forgotten.
@@ -44,10 +44,11 @@ impl Log {
     }
 
     fn receipt(&self, command_id: &CommandId) -> Option<CommitReceipt> {
-        let range = self.commits.get(command_id)?;
+        let (range, digest) = self.commits.get(command_id)?;
         Some(CommitReceipt {
             command_id: command_id.clone(),
             events: self.events[range.clone()].iter().map(|e| self.out(e)).collect(),
+            digest: *digest,
         })
     }
 
@@ -76,7 +77,11 @@ impl Log {
             }
             if let Some(&earlier) = staged_ids.get(&commit.command_id) {
                 let events: &Vec<RecordedEvent> = &staged[earlier];
-                let receipt = CommitReceipt { command_id: commit.command_id.clone(), events: events.clone() };
+                let receipt = CommitReceipt {
+                    command_id: commit.command_id.clone(),
+                    events: events.clone(),
+                    digest: commits[earlier].digest,
+                };
                 return Err(AppendError::DuplicateCommand(Box::new(receipt)));
             }
             let events = commit.writes.iter().flat_map(|w| &w.events).map(|e| (&*e.event_type, &*e.payload));
@@ -98,7 +103,7 @@ impl Log {
         Ok(staged)
     }
 
-    fn apply(&mut self, recorded: Vec<RecordedEvent>) -> CommitReceipt {
+    fn apply(&mut self, recorded: Vec<RecordedEvent>, digest: Option<CommandDigest>) -> CommitReceipt {
         let start = self.events.len();
         let command_id = recorded[0].meta.command_id.clone();
         for (offset, event) in recorded.iter().enumerate() {
@@ -112,8 +117,8 @@ impl Log {
             }
         }
         self.events.extend(recorded);
-        self.commits.insert(command_id.clone(), start..self.events.len());
-        CommitReceipt { command_id, events: self.events[start..].iter().map(|e| self.out(e)).collect() }
+        self.commits.insert(command_id.clone(), (start..self.events.len(), digest));
+        CommitReceipt { command_id, events: self.events[start..].iter().map(|e| self.out(e)).collect(), digest }
     }
 }
 
@@ -150,7 +155,7 @@ impl EventStore for InMemoryStore {
     async fn append_batch(&self, commits: Vec<Commit>) -> Result<Vec<CommitReceipt>, AppendError> {
         let mut log = self.log.borrow_mut();
         let staged = log.stage(&commits)?;
-        Ok(staged.into_iter().map(|recorded| log.apply(recorded)).collect())
+        Ok(staged.into_iter().zip(&commits).map(|(recorded, commit)| log.apply(recorded, commit.digest)).collect())
     }
 
     async fn read_stream(

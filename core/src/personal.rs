@@ -312,13 +312,22 @@ pub fn check_commit<'a>(
     let (mut written, mut forgotten) = (Vec::new(), Vec::<String>::new());
     for (event_type, payload) in events {
         if event_type == SUBJECT_FORGOTTEN {
-            let subject = forgotten_subject(payload).ok_or_else(|| crate::store::StoreError::Corrupt {
-                message: format!("a {SUBJECT_FORGOTTEN} event without a subject: {payload}"),
-            })?;
+            let subject = forgotten_subject(payload)
+                .filter(|s| crate::ids::check_id(s, crate::ids::MAX_ID).is_ok())
+                .ok_or_else(|| crate::store::StoreError::Corrupt {
+                    message: format!(
+                        "a {SUBJECT_FORGOTTEN} event without a valid subject: {}",
+                        crate::ids::quote(payload)
+                    ),
+                })?;
             forgotten.push(subject);
             continue;
         }
         for subject in subjects(payload) {
+            // A subject is an id: never a store's own record (the vault's `#generation`).
+            crate::ids::check_id(&subject, crate::ids::MAX_ID).map_err(|e| crate::store::StoreError::Corrupt {
+                message: format!("a personal value's subject: {e}"),
+            })?;
             if forgotten.contains(&subject) || is_forgotten(&subject) {
                 return Err(crate::store::StoreError::SubjectForgotten { subject });
             }
@@ -330,6 +339,90 @@ pub fn check_commit<'a>(
     Ok((written, forgotten))
 }
 
+/// Checks that every personal value in `json` is spelt as stores write and recognise it
+/// (`{"$personal": subject, ...}`, that key first, no escapes in it) and that no object repeats a
+/// key. Values are recognised by the text stores search for, so a value spelt any other way
+/// (keys reordered, `\u0024personal`, a space after `{`) would pass for ordinary data: kept
+/// unsealed yet read back as the person's, and beyond forgetting. What enters from outside (an
+/// import, a sync pull) is refused unless it passes.
+pub fn check_spelling(json: &str) -> Result<(), String> {
+    use serde::de::{DeserializeSeed, SeqAccess};
+
+    /// Walks any JSON, counting objects with a `$personal` key however it is spelt.
+    struct Walk<'a>(&'a mut usize);
+
+    impl<'de> DeserializeSeed<'de> for Walk<'_> {
+        type Value = ();
+        fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+            deserializer.deserialize_any(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Walk<'_> {
+        type Value = ();
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("JSON")
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_str<E>(self, _: &str) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_unit<E>(self) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+            while seq.next_element_seed(Walk(&mut *self.0))?.is_some() {}
+            Ok(())
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+            // Objects in payloads have a handful of keys: a list beats a hash set, in code too.
+            let mut keys: Vec<Cow<'de, str>> = Vec::new();
+            while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+                if key == "$personal" {
+                    *self.0 += 1;
+                }
+                if keys.contains(&key) {
+                    return Err(de::Error::custom(format_args!("the key {key:?} appears twice in one object")));
+                }
+                keys.push(key);
+                map.next_value_seed(Walk(&mut *self.0))?;
+            }
+            Ok(())
+        }
+    }
+
+    let mut parsed = 0;
+    let mut deserializer = serde_json::Deserializer::from_str(json);
+    Walk(&mut parsed).deserialize(&mut deserializer).map_err(|e| e.to_string())?;
+    deserializer.end().map_err(|e| e.to_string())?;
+    if parsed == 0 {
+        return Ok(());
+    }
+    let mut recognised = 0;
+    let _ = rewrite::<()>(json, |_, _| {
+        recognised += 1;
+        Ok(None)
+    });
+    if recognised != parsed {
+        return Err(format!(
+            "{parsed} personal value(s), of which {recognised} spelt as stores write them: a personal value \
+             is written {{\"$personal\": subject, \"value\" | \"redacted\" | \"sealed\": ...}}, in that order"
+        ));
+    }
+    Ok(())
+}
+
 /// The event that forgets a subject (its key shredded in the same commit).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SubjectForgotten {
@@ -338,6 +431,19 @@ pub struct SubjectForgotten {
 
 impl crate::event::EventPayload for SubjectForgotten {
     const TYPE: &'static str = SUBJECT_FORGOTTEN;
+}
+
+crate::event_enum! {
+    /// The one event of a `subject-{id}` stream, as an [`Event`](crate::event::Event).
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    pub enum ForgettingEvent { Forgotten(SubjectForgotten) }
+}
+
+impl ForgettingEvent {
+    pub fn subject(&self) -> &str {
+        let ForgettingEvent::Forgotten(forgotten) = self;
+        &forgotten.subject
+    }
 }
 
 /// Whether a subject's personal data can be read, and whether it was forgotten.

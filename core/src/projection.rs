@@ -10,6 +10,9 @@
 //! - an event at or below the checkpoint is a no-op, so re-delivering a batch changes nothing;
 //! - events the read model cannot decode advance the checkpoint too (the runner keeps them as
 //!   dead letters), so one poison event never stops a projection;
+//! - an event a read model cannot apply without making a number nobody decided (a balance below
+//!   zero, a total past `u64`) is [`Impossible`]: the read model stays as it was, the checkpoint
+//!   moves past it, and the runner keeps it as a dead letter. Read models never wrap or clamp;
 //! - folding the log from 0 (a rebuild) equals applying it incrementally in any batch sizes
 //!   (property-tested in `core/tests/properties.rs`).
 
@@ -175,6 +178,23 @@ pub fn bucket_of(key: &str, buckets: u32) -> u32 {
     hash % buckets.max(1)
 }
 
+/// Why a read model could not apply an event: what it would have made of its numbers. A log that
+/// admits only what aggregates decided never causes one; a damaged or forged one may.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Impossible(pub String);
+
+impl Impossible {
+    /// `value + delta` as a `u64`, or why not: the one way read models move their numbers.
+    pub fn shift(value: u64, delta: i128, what: &str) -> Result<u64, Impossible> {
+        u64::try_from(i128::from(value) + delta).map_err(|_| {
+            // Told as two u64s: formatting an i128 would cost the module its own code.
+            let (sign, by) = if delta < 0 { ("less", delta.unsigned_abs()) } else { ("more", delta.unsigned_abs()) };
+            Impossible(format!("{what} of {value} cannot be {} {sign}", by as u64))
+        })
+    }
+}
+
 /// A read model: documents folded from events.
 pub trait ReadModel: Default + Clone + fmt::Debug {
     /// Stable name: the key of its checkpoint and documents in storage, and its name in the JS API.
@@ -186,7 +206,8 @@ pub trait ReadModel: Default + Clone + fmt::Debug {
     type Event: Event;
     type Doc: Clone + fmt::Debug + PartialEq + Serialize + DeserializeOwned;
 
-    fn apply(&mut self, envelope: &Envelope<Self::Event>);
+    /// Folds one event in. `Err` leaves the read model exactly as it was: check, then change.
+    fn apply(&mut self, envelope: &Envelope<Self::Event>) -> Result<(), Impossible>;
 
     /// Drops or redacts everything held about `subject`, who was forgotten. Called for their
     /// `SubjectForgotten` event before `apply`, and by a runtime at once when they are forgotten,
@@ -230,6 +251,9 @@ pub enum Applied {
     AlreadySeen,
     /// Could not be decoded: the checkpoint moved past it and the caller should dead-letter it.
     Undecodable(DecodeError),
+    /// Decoded, but the read model could not apply it ([`Impossible`]): the checkpoint moved
+    /// past it, the read model did not change, and the caller should dead-letter it.
+    Impossible(Impossible),
 }
 
 impl<R: ReadModel> Projection<R> {
@@ -249,9 +273,12 @@ impl<R: ReadModel> Projection<R> {
         if let Some(subject) = envelope.event.forgets() {
             self.read_model.forget(subject);
         }
-        self.read_model.apply(envelope);
+        let applied = self.read_model.apply(envelope);
         self.checkpoint = envelope.meta.position;
-        Applied::Applied
+        match applied {
+            Ok(()) => Applied::Applied,
+            Err(impossible) => Applied::Impossible(impossible),
+        }
     }
 
     /// Decodes and applies a stored event; an undecodable one only moves the checkpoint.

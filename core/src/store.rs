@@ -22,6 +22,33 @@ use crate::ids::{CausationId, CommandId, CorrelationId, Position, StreamId, Stre
 use crate::personal::SubjectStatus;
 use crate::version::{ExpectedVersion, WrongExpectedVersion};
 
+/// What a command asked for: a digest of its normalized form (type and fields, not its ids).
+/// A store remembers it with the command id, so that a command id reused for a different request
+/// is refused instead of being answered with the first request's commit.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub struct CommandDigest(pub u64);
+
+impl CommandDigest {
+    /// FNV-1a over the normalized command's text. Not a cryptographic hash: it tells retries from
+    /// mistakes, and a caller who forges a collision only fools themselves.
+    pub fn of(normalized: &str) -> CommandDigest {
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        for byte in normalized.bytes() {
+            hash = (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        CommandDigest(hash)
+    }
+
+    /// Whether a command with digest `retry` repeats one committed with `first`. A commit made
+    /// without one (a saga step, an import, an older version) is taken to match.
+    pub fn same_request(first: Option<CommandDigest>, retry: Option<CommandDigest>) -> bool {
+        match (first, retry) {
+            (Some(first), Some(retry)) => first == retry,
+            _ => true,
+        }
+    }
+}
+
 /// Events for one stream within a commit.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StreamWrite {
@@ -38,6 +65,8 @@ pub struct Commit {
     pub causation_id: CausationId,
     pub recorded_at: Timestamp,
     pub writes: Vec<StreamWrite>,
+    /// What the command asked, remembered with its id; `None` where nobody can say (imports).
+    pub digest: Option<CommandDigest>,
 }
 
 /// What a commit became in the log.
@@ -46,6 +75,8 @@ pub struct CommitReceipt {
     pub command_id: CommandId,
     /// The commit's events in log order; never empty.
     pub events: Vec<RecordedEvent>,
+    /// The digest the commit was made with, if any.
+    pub digest: Option<CommandDigest>,
 }
 
 impl CommitReceipt {
@@ -100,7 +131,8 @@ impl ErrorCode for StoreError {
 pub enum AppendError {
     #[error(transparent)]
     WrongExpectedVersion(#[from] WrongExpectedVersion),
-    /// The command id already produced this commit; nothing new was written.
+    /// The command id already produced this commit; nothing new was written. The caller compares
+    /// the receipt's digest with its own: the same request is a retry, another is a mistake.
     #[error("command {} was already committed", .0.command_id)]
     DuplicateCommand(Box<CommitReceipt>),
     #[error("invalid commit: {0}")]

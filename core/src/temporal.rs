@@ -10,7 +10,7 @@ use crate::envelope::EventMetadata;
 use crate::event::DecodeError;
 use crate::handler::{LoadError, Loaded, fold_recorded};
 use crate::ids::{Position, StreamVersion, Timestamp};
-use crate::projection::{Applied, Projection, ReadModel};
+use crate::projection::{Applied, Impossible, Projection, ReadModel};
 use crate::store::{EventStore, StoreError, read_whole_stream};
 
 /// A point in the log's history.
@@ -41,15 +41,33 @@ pub async fn aggregate_at<A: Aggregate, S: EventStore>(
     id: &str,
     as_of: AsOf,
 ) -> Result<Loaded<A>, LoadError> {
-    let stream = A::stream_id(id);
-    let events = read_whole_stream(store, &stream, StreamVersion::NONE).await?;
+    let events = read_whole_stream(store, &A::stream_id(id), StreamVersion::NONE).await?;
     let prefix = events.iter().take_while(|e| as_of.includes(&e.meta)).count();
     fold_recorded(Loaded { state: A::initial(), version: StreamVersion::NONE }, &events[..prefix])
-        .map_err(|error| LoadError::Decode { stream, error })
 }
 
-/// Events a fold could not decode, with their positions: the dead letters of a catch-up.
-pub type DeadLetters = Vec<(Position, DecodeError)>;
+/// Events a fold could not decode or apply, with their positions and why: the dead letters of a
+/// catch-up.
+pub type DeadLetters = Vec<(Position, Skipped)>;
+
+/// Why a fold passed over an event.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Skipped {
+    #[error(transparent)]
+    Undecodable(DecodeError),
+    #[error("the read model cannot apply it: {0}")]
+    Impossible(Impossible),
+}
+
+impl crate::aggregate::ErrorCode for Skipped {
+    fn code(&self) -> &'static str {
+        match self {
+            Skipped::Undecodable(error) => error.code(),
+            // The log says something no decision made: its data is corrupt.
+            Skipped::Impossible(_) => "CorruptData",
+        }
+    }
+}
 
 /// Applies the log after the projection's checkpoint, up to `until`, page by page.
 pub async fn catch_up<R: ReadModel, S: EventStore>(
@@ -66,8 +84,10 @@ pub async fn catch_up<R: ReadModel, S: EventStore>(
             if !until.includes(&recorded.meta) {
                 return Ok(dead);
             }
-            if let Applied::Undecodable(error) = projection.apply_recorded(recorded) {
-                dead.push((recorded.meta.position, error));
+            match projection.apply_recorded(recorded) {
+                Applied::Undecodable(error) => dead.push((recorded.meta.position, Skipped::Undecodable(error))),
+                Applied::Impossible(why) => dead.push((recorded.meta.position, Skipped::Impossible(why))),
+                Applied::Applied | Applied::AlreadySeen => {}
             }
         }
         if done {

@@ -241,6 +241,7 @@ fn a_stored_v1_event_is_upcast_when_read() {
                 payload: "{}".into(),
             }],
         }],
+        digest: None,
     };
     run_ready(store.append(v1)).unwrap();
     let app = app(&store, &env);

@@ -19,7 +19,7 @@ use eventline_core::store::{Commit, EventStore, StreamWrite};
 use eventline_core::temporal::{AsOf, aggregate_at, catch_up, read_model_at};
 use eventline_core::testing::TestEnv;
 use eventline_core::version::ExpectedVersion;
-use eventline_core::{Environment, NewEvent};
+use eventline_core::{Environment, ErrorCode, NewEvent};
 use wasm_bindgen_test::wasm_bindgen_test;
 
 #[cfg(target_arch = "wasm32")]
@@ -141,6 +141,7 @@ fn append_raw(store: &InMemoryStore, event_type: &str, schema_version: u16, payl
                 payload: payload.into(),
             }],
         }],
+        digest: None,
     };
     run_ready(store.append(commit)).unwrap();
 }
@@ -201,7 +202,7 @@ fn read_models_survive_being_stored_as_documents() {
     let mut restored = TopAccounts::default();
     for chunk in log.chunks(4) {
         for event in chunk {
-            top.apply(&DemoEvent::decode_recorded(event).unwrap());
+            top.apply(&DemoEvent::decode_recorded(event).unwrap()).unwrap();
         }
         restored = persist(&mut top, &mut storage);
         assert_eq!(restored.documents(), top.documents());

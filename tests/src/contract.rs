@@ -6,7 +6,7 @@
 use eventline_core::ids::{CommandId, EventId, Position, StreamId, StreamVersion, Timestamp};
 use eventline_core::personal::{SUBJECT_FORGOTTEN, SubjectStatus};
 use eventline_core::snapshot::{Snapshot, SnapshotStore};
-use eventline_core::store::{AppendError, Commit, CommitReceipt, EventStore, StreamWrite};
+use eventline_core::store::{AppendError, CommandDigest, Commit, CommitReceipt, EventStore, StreamWrite};
 use eventline_core::version::{ExpectedVersion, WrongExpectedVersion};
 use eventline_core::{NewEvent, RecordedEvent};
 
@@ -26,6 +26,8 @@ macro_rules! for_each_contract_check {
             events_come_back_exactly_as_written,
             snapshots_keep_the_newest,
             personal_values_read_back_until_their_subject_is_forgotten,
+            a_command_id_remembers_what_it_was_for,
+            personal_data_is_only_about_valid_subjects,
         );
     };
 }
@@ -52,6 +54,7 @@ fn commit(command_id: &str, writes: Vec<StreamWrite>) -> Commit {
         causation_id: command_id.into(),
         recorded_at: Timestamp(1_700_000_000_000),
         writes,
+        digest: None,
     }
 }
 
@@ -329,4 +332,58 @@ pub async fn personal_values_read_back_until_their_subject_is_forgotten<S: Event
         .await
         .unwrap();
     assert_eq!(&*all(store).await[3].payload, marked);
+}
+
+/// A store keeps each command id's digest (what the command asked) with its commit, and gives it
+/// back with the first commit, so a reused id can be told from a retry.
+pub async fn a_command_id_remembers_what_it_was_for<S: EventStore>(store: &S) {
+    let (deposit_100, deposit_250) = (CommandDigest::of("deposit 100"), CommandDigest::of("deposit 250"));
+    let first = Commit { digest: Some(deposit_100), ..single("dep-1", "s", ExpectedVersion::Any, 1) };
+    let receipt = store.append(first).await.unwrap();
+    assert_eq!(receipt.digest, Some(deposit_100));
+    let reused = Commit { digest: Some(deposit_250), ..single("dep-1", "s", ExpectedVersion::Any, 1) };
+    match store.append(reused).await {
+        Err(AppendError::DuplicateCommand(first)) => {
+            assert_eq!(first.digest, Some(deposit_100), "the first commit comes back with what it asked");
+            assert!(!CommandDigest::same_request(first.digest, Some(deposit_250)));
+        }
+        other => panic!("expected the first commit back, got {other:?}"),
+    }
+    assert_eq!(store.head().await.unwrap(), Position(1), "nothing appended");
+    let found = store.find_commit(&CommandId::from("dep-1")).await.unwrap().unwrap();
+    assert_eq!(found.digest, Some(deposit_100));
+    // Within one batch too, and a commit made without a digest keeps none.
+    let batch = vec![
+        Commit { digest: Some(deposit_100), ..single("dep-2", "s", ExpectedVersion::Any, 1) },
+        Commit { digest: Some(deposit_250), ..single("dep-2", "s", ExpectedVersion::Any, 1) },
+    ];
+    match store.append_batch(batch).await {
+        Err(AppendError::DuplicateCommand(first)) => assert_eq!(first.digest, Some(deposit_100)),
+        other => panic!("expected the first commit back, got {other:?}"),
+    }
+    store.append(single("plain", "s", ExpectedVersion::Any, 1)).await.unwrap();
+    assert_eq!(store.find_commit(&CommandId::from("plain")).await.unwrap().unwrap().digest, None);
+    assert_eq!(store.head().await.unwrap(), Position(2));
+}
+
+/// A personal value is about a subject whose id follows the id rule: never a store's own record
+/// (the vault's `#generation`), never free text. Whatever else a commit says is refused whole.
+pub async fn personal_data_is_only_about_valid_subjects<S: EventStore>(store: &S) {
+    for subject in ["#generation", "Dana Example", "", "javascript:alert(1)()"] {
+        let payload = format!(r#"{{"holder":{{"$personal":{subject:?},"value":"x"}}}}"#);
+        let result =
+            store.append(commit("bad", vec![write("s-a", ExpectedVersion::Any, vec![event(1, &payload)])])).await;
+        assert!(matches!(result, Err(AppendError::Store(_))), "{subject:?}: {result:?}");
+        let mut forget = event(2, &format!(r#"{{"subject":{subject:?}}}"#));
+        forget.event_type = SUBJECT_FORGOTTEN.into();
+        let result =
+            store.append(commit("bad-forget", vec![write("subject-x", ExpectedVersion::Any, vec![forget])])).await;
+        assert!(matches!(result, Err(AppendError::Store(_))), "{subject:?}: {result:?}");
+    }
+    assert_eq!(store.head().await.unwrap(), Position::ZERO, "nothing appended");
+    // The store still works, and the vault's own record is nobody.
+    let ok = r#"{"holder":{"$personal":"c-1","value":"x"}}"#;
+    store.append(commit("ok", vec![write("s-a", ExpectedVersion::Any, vec![event(3, ok)])])).await.unwrap();
+    assert_eq!(store.subject("c-1").await.unwrap(), SubjectStatus::Known);
+    assert_eq!(&*all(store).await[0].payload, ok);
 }

@@ -112,6 +112,7 @@ fn orders() -> Vec<Commit> {
                     expected: ExpectedVersion::NoStream,
                     events: vec![new(created.encode()), new(item("book").encode()), new(item("pen").encode())],
                 }],
+                digest: None,
             }
         })
         .collect()

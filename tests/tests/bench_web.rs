@@ -83,6 +83,7 @@ fn demo_commits(total: u32, streams: u32, per_commit: u32) -> Vec<Commit> {
                 expected,
                 events,
             }],
+            digest: None,
         });
         n += 1;
     }

@@ -346,6 +346,7 @@ async fn write_with_runtime(name: &str) -> Value {
                 payload: "{}".into(),
             }],
         }],
+        digest: None,
     };
     rt.store().append(poison).await.unwrap();
     eventually("the saga transfers to finish", 10_000, async || {

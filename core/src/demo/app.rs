@@ -3,7 +3,7 @@
 
 use crate::aggregate::{Aggregate, ErrorCode};
 use crate::event::EventPayload;
-use crate::handler::{CommandHandler, CommandMeta, Environment, ExecuteError, Executed, LoadError, Loaded};
+use crate::handler::{CommandHandler, CommandMeta, Environment, ExecuteError, Executed, LoadError, Loaded, replay};
 use crate::ids::{StreamId, StreamVersion};
 use crate::personal::{SUBJECT_CATEGORY, SubjectForgotten, SubjectStatus};
 use crate::saga::{self, Dispatch, DispatchError, Issued, Rejection, RunReport, SagaError, SagaProgress};
@@ -58,7 +58,7 @@ impl ErrorCode for AppError {
 /// Every code an [`AppError`] can carry (`ErrorCode::code`): what a caller of [`DemoApp`] must be
 /// ready for. A new error variant's code goes here; the fuzz suite and the TypeScript
 /// declarations' check both read this list.
-pub const ERROR_CODES: [&str; 33] = [
+pub const ERROR_CODES: [&str; 34] = [
     "InvalidCommand",
     // Accounts.
     "AccountNotFound",
@@ -83,8 +83,9 @@ pub const ERROR_CODES: [&str; 33] = [
     "PaymentMismatch",
     "InvalidQuantity",
     "OrderTotalTooLarge",
-    // Concurrency, streams and subjects.
+    // Concurrency, idempotency, streams and subjects.
     "WrongExpectedVersion",
+    "DuplicateCommand",
     "UnknownStream",
     "UnknownSubject",
     // Reading the log.
@@ -133,10 +134,23 @@ impl AppError {
             | AppError::Account(ExecuteError::WrongExpectedVersion(last))
             | AppError::Transfer(ExecuteError::WrongExpectedVersion(last))
             | AppError::Order(ExecuteError::WrongExpectedVersion(last)) => serde_json::to_string(last),
+            AppError::Account(ExecuteError::DuplicateCommand(first))
+            | AppError::Transfer(ExecuteError::DuplicateCommand(first))
+            | AppError::Order(ExecuteError::DuplicateCommand(first)) => Ok(duplicate_details(first)),
             _ => return None,
         };
         details.ok()
     }
+}
+
+/// What a `DuplicateCommand` names: the command id and where its first commit is.
+fn duplicate_details(first: &crate::store::CommitReceipt) -> String {
+    format!(
+        r#"{{"commandId":{},"firstPosition":{},"position":{}}}"#,
+        serde_json::to_string(first.command_id.as_str()).unwrap_or_default(),
+        first.first_position().0,
+        first.last_position().0
+    )
 }
 
 /// The command side of the demo over any store.
@@ -170,6 +184,8 @@ where
         self.orders.clear_cache();
     }
 
+    /// Decides and appends `command`. `meta.digest` (from `parse_command`) makes a reuse of its
+    /// command id for another command a `DuplicateCommand`; without one, any reuse is a retry.
     pub async fn execute(&self, meta: CommandMeta, command: &DemoCommand) -> Result<Executed, AppError> {
         match command.plan(&meta.command_id) {
             Plan::Domain(domain) => self.execute_domain(meta, &domain).await,
@@ -205,19 +221,20 @@ where
         let now = env.now();
         let event = SubjectForgotten { subject: subject.to_string() }.encode().into_new_event(env.new_event_id(now));
         let commit = Commit {
-            command_id: meta.command_id,
-            correlation_id: meta.correlation_id,
-            causation_id: meta.causation_id,
+            command_id: meta.command_id.clone(),
+            correlation_id: meta.correlation_id.clone(),
+            causation_id: meta.causation_id.clone(),
             recorded_at: now,
             writes: vec![StreamWrite {
                 stream: stream.clone(),
                 expected: ExpectedVersion::NoStream,
                 events: vec![event],
             }],
+            digest: meta.digest,
         };
         match store.append(commit).await {
             Ok(receipt) => Ok(Executed { receipt, replayed: false }),
-            Err(AppendError::DuplicateCommand(first)) => Ok(Executed { receipt: *first, replayed: true }),
+            Err(AppendError::DuplicateCommand(first)) => replay(&meta, first).map_err(AppError::Account),
             // Another tab forgot them first.
             Err(AppendError::WrongExpectedVersion(_)) => self.first_forgetting(&stream).await,
             Err(AppendError::Store(e)) => Err(e.into()),
@@ -225,13 +242,22 @@ where
         }
     }
 
+    /// The commit that forgot the subject of `stream`. Only a `SubjectForgotten` about that very
+    /// subject counts: whatever else a stream of that name holds is not a forgetting.
     async fn first_forgetting(&self, stream: &StreamId) -> Result<Executed, AppError> {
         let store = self.store();
         let first = store.read_stream(stream, StreamVersion::NONE, 1).await?;
-        let command_id = &first.first().ok_or_else(|| StoreError::Corrupt {
-            message: format!("{stream} is forgotten but has no SubjectForgotten event"),
-        })?;
-        let receipt = store.find_commit(&command_id.meta.command_id).await?.ok_or_else(|| StoreError::Corrupt {
+        let forgetting = first
+            .first()
+            .filter(|e| {
+                &*e.event_type == SubjectForgotten::TYPE
+                    && SubjectForgotten::decode(e.schema_version, &e.payload)
+                        .is_ok_and(|f| f.subject == stream.aggregate_id())
+            })
+            .ok_or_else(|| StoreError::Corrupt {
+                message: format!("{stream} is forgotten but does not begin with its SubjectForgotten event"),
+            })?;
+        let receipt = store.find_commit(&forgetting.meta.command_id).await?.ok_or_else(|| StoreError::Corrupt {
             message: format!("the commit of {stream}'s first event is missing"),
         })?;
         Ok(Executed { receipt, replayed: true })

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::aggregate::{Aggregate, ErrorCode};
-use crate::event::EventPayload;
+use crate::event::{Event, EventPayload};
 use crate::event_enum;
 use crate::personal::Personal;
 
@@ -343,19 +343,23 @@ impl Aggregate for Account {
     }
 
     fn evolve(mut self, event: &AccountEvent) -> Self {
+        // Saturating: `admits` has checked every event a fold meets, so these never saturate;
+        // nothing here may wrap should a caller fold without it.
         match event {
             AccountEvent::Opened(e) => {
                 self.status = AccountStatus::Open;
                 self.currency = e.currency.clone();
             }
             AccountEvent::Deposited(MoneyDeposited { amount })
-            | AccountEvent::Received(TransferReceived { amount, .. }) => self.balance += amount.minor_units(),
+            | AccountEvent::Received(TransferReceived { amount, .. }) => {
+                self.balance = self.balance.saturating_add(amount.minor_units())
+            }
             AccountEvent::Withdrawn(MoneyWithdrawn { amount }) | AccountEvent::Sent(TransferSent { amount, .. }) => {
-                self.balance -= amount.minor_units()
+                self.balance = self.balance.saturating_sub(amount.minor_units())
             }
             AccountEvent::Closed(_) => self.status = AccountStatus::Closed,
             AccountEvent::Debited(e) => {
-                self.balance -= e.amount.minor_units();
+                self.balance = self.balance.saturating_sub(e.amount.minor_units());
                 self.pending.insert(e.transfer_id.clone(), e.amount.minor_units());
             }
             AccountEvent::Settled(e) => {
@@ -363,10 +367,63 @@ impl Aggregate for Account {
             }
             AccountEvent::Refunded(e) => {
                 self.pending.remove(&e.transfer_id);
-                self.balance += e.amount.minor_units();
+                self.balance = self.balance.saturating_add(e.amount.minor_units());
             }
         }
         self
+    }
+
+    fn admits(&self, event: &AccountEvent) -> Result<(), String> {
+        let open = |what: &str| match self.status {
+            AccountStatus::Open => Ok(()),
+            AccountStatus::Unopened => Err(format!("{what} on an account that was never opened")),
+            AccountStatus::Closed => Err(format!("{what} on a closed account")),
+        };
+        let held: u64 = self.pending.values().sum();
+        let room =
+            |amount: Amount| match self.balance.checked_add(held).and_then(|b| b.checked_add(amount.minor_units())) {
+                Some(total) if total <= MAX_MINOR_UNITS => Ok(()),
+                _ => Err(format!("{amount} more would pass the largest balance ({MAX_MINOR_UNITS})")),
+            };
+        let funds = |amount: Amount| match amount.minor_units() <= self.balance {
+            true => Ok(()),
+            false => Err(format!("{amount} taken from a balance of {}", self.balance)),
+        };
+        let pending = |transfer_id: &EntityId, amount: Amount| match self.pending.get(transfer_id) {
+            Some(&held) if held == amount.minor_units() => Ok(()),
+            Some(&held) => Err(format!("transfer {transfer_id} holds {held}, not {amount}")),
+            None => Err(format!("no transfer {transfer_id} is pending")),
+        };
+        match event {
+            AccountEvent::Opened(_) => match self.status {
+                AccountStatus::Unopened => Ok(()),
+                _ => Err("an account opened twice".into()),
+            },
+            AccountEvent::Deposited(e) => open("a deposit").and(room(e.amount)),
+            AccountEvent::Received(e) => open("a transfer received").and(room(e.amount)),
+            AccountEvent::Withdrawn(e) => open("a withdrawal").and(funds(e.amount)),
+            AccountEvent::Sent(e) => open("a transfer sent").and(funds(e.amount)),
+            AccountEvent::Debited(e) => {
+                open("a transfer debited")?;
+                funds(e.amount)?;
+                if self.pending.contains_key(&e.transfer_id) {
+                    return Err(format!("transfer {} debited twice", e.transfer_id));
+                }
+                if e.currency != self.currency {
+                    return Err(format!("a debit in {} from an account in {}", e.currency, self.currency));
+                }
+                Ok(())
+            }
+            AccountEvent::Settled(e) => open("a transfer settled").and(pending(&e.transfer_id, e.amount)),
+            AccountEvent::Refunded(e) => open("a transfer refunded").and(pending(&e.transfer_id, e.amount)),
+            AccountEvent::Closed(_) => {
+                open("a closing")?;
+                match (self.balance, self.pending.len()) {
+                    (0, 0) => Ok(()),
+                    (balance, pending) => Err(format!("closed holding {balance} with {pending} transfer(s) pending")),
+                }
+            }
+        }
     }
 
     fn decide(&self, command: &AccountCommand) -> Result<Vec<AccountEvent>, AccountError> {
@@ -632,6 +689,25 @@ impl Aggregate for Transfer {
             TransferEvent::Compensated(_) => TransferStatus::Compensated,
         };
         self
+    }
+
+    fn admits(&self, event: &TransferEvent) -> Result<(), String> {
+        let expected = match event {
+            TransferEvent::Requested(request) => {
+                if request.from == request.to {
+                    return Err(format!("a transfer from {} to itself", request.from));
+                }
+                TransferStatus::None
+            }
+            TransferEvent::Completed(_) | TransferEvent::Failed(_) | TransferEvent::CreditRejected(_) => {
+                TransferStatus::Requested
+            }
+            TransferEvent::Compensated(_) => TransferStatus::CreditRejected,
+        };
+        match self.status == expected {
+            true => Ok(()),
+            false => Err(format!("{} on a transfer that is {:?}", event.event_type(), self.status)),
+        }
     }
 
     fn decide(&self, command: &TransferCommand) -> Result<Vec<TransferEvent>, TransferError> {

@@ -13,6 +13,7 @@ use serde_json::value::RawValue;
 use crate::aggregate::{Aggregate, ErrorCode};
 use crate::ids::{CommandId, CorrelationId, StreamId, StreamVersion};
 use crate::personal::{Personal, SUBJECT_CATEGORY};
+use crate::store::CommandDigest;
 use crate::version::ExpectedVersion;
 
 use super::DomainCommand;
@@ -130,6 +131,8 @@ pub struct CommandRequest {
     pub correlation_id: Option<CorrelationId>,
     /// The version the caller saw of the command's aggregate; `Any` unless given.
     pub expected_version: ExpectedVersion,
+    /// What it asks, to tell a retry from a reused command id.
+    pub digest: CommandDigest,
 }
 
 /// The input is not a command this application accepts.
@@ -197,9 +200,9 @@ struct Fields<'a> {
     subject: Option<&'a RawValue>,
 }
 
-impl Fields<'_> {
-    /// The names of the type-specific fields given; `null` counts as absent.
-    fn given(&self) -> impl Iterator<Item = &'static str> {
+impl<'a> Fields<'a> {
+    /// The type-specific fields given, by name, in one fixed order; `null` counts as absent.
+    fn given(&self) -> impl Iterator<Item = (&'static str, &'a RawValue)> {
         [
             ("account", self.account),
             ("currency", self.currency),
@@ -219,7 +222,24 @@ impl Fields<'_> {
             ("subject", self.subject),
         ]
         .into_iter()
-        .filter_map(|(name, raw)| present(raw).map(|_| name))
+        .filter_map(|(name, raw)| present(raw).map(|raw| (name, raw)))
+    }
+
+    /// What the command asks, however it was spelt: its type and the fields it was given, each
+    /// as canonical JSON (keys sorted, no spaces), in one fixed order. Its ids and expected
+    /// version are the envelope, not the request.
+    fn digest(&self, kind: &str) -> CommandDigest {
+        let mut text = String::from(kind);
+        for (name, raw) in self.given() {
+            text.push('\u{1f}');
+            text.push_str(name);
+            text.push('=');
+            match serde_json::from_str::<serde_json::Value>(raw.get()) {
+                Ok(value) => text.push_str(&value.to_string()),
+                Err(_) => text.push_str(raw.get()),
+            }
+        }
+        CommandDigest::of(&text)
     }
 }
 
@@ -294,7 +314,13 @@ fn describe(json: &str) -> &'static str {
 /// A serde error without the position within the field's own text.
 fn reason(error: serde_json::Error) -> String {
     let text = error.to_string();
-    text.rsplit_once(" at line ").map_or(text.clone(), |(reason, _)| reason.to_string())
+    let text = text.rsplit_once(" at line ").map_or(text.as_str(), |(reason, _)| reason);
+    // serde quotes the value it refused: a 50 MB string must not come back whole.
+    const MAX: usize = 200;
+    if text.chars().count() <= MAX {
+        return text.to_string();
+    }
+    format!("{}...", text.chars().take(MAX).collect::<String>())
 }
 
 /// `null` counts as absent, like a missing field.
@@ -394,14 +420,14 @@ pub fn parse_command(json: &str) -> Result<CommandRequest, InvalidCommand> {
         }
     };
     let takes = fields_of(&kind);
-    if let Some(extra) = f.given().find(|name| !takes.contains(name)) {
+    if let Some((extra, _)) = f.given().find(|(name, _)| !takes.contains(name)) {
         return Err(invalid(format!("{kind} has no field `{extra}`; it takes {}", takes.join(", "))));
     }
     let expected_version = expected_version(f.expected_version)?;
     if expected_version != ExpectedVersion::Any && matches!(command, D::Transfer { mode: TransferMode::Atomic, .. }) {
         return Err(invalid("`expectedVersion` applies to a command on one aggregate; an atomic transfer changes two"));
     }
-    Ok(CommandRequest { command, command_id, correlation_id, expected_version })
+    Ok(CommandRequest { digest: f.digest(&kind), command, command_id, correlation_id, expected_version })
 }
 
 /// `expectedVersion`: a stream version (0 for "no stream yet") or `"any"`, `"noStream"`,

@@ -8,6 +8,7 @@ pub mod app;
 pub mod bank;
 pub mod command;
 pub mod generate;
+pub mod import;
 pub mod money;
 pub mod orders;
 pub mod queries;

@@ -102,7 +102,7 @@ impl TryFrom<String> for Currency {
         if value.len() == 3 && value.bytes().all(|b| b.is_ascii_uppercase()) {
             Ok(Currency(value.into()))
         } else {
-            Err(format!("a currency is three upper-case letters such as EUR; got {value:?}"))
+            Err(format!("a currency is three upper-case letters such as EUR; got {}", crate::ids::quote(&value)))
         }
     }
 }
@@ -126,17 +126,10 @@ impl fmt::Display for Currency {
 pub struct EntityId(Arc<str>);
 
 impl EntityId {
-    pub const MAX_LEN: usize = 64;
+    pub const MAX_LEN: usize = crate::ids::MAX_ID;
 
     pub fn parse(value: &str) -> Result<EntityId, String> {
-        let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | ':' | '@' | '-');
-        if value.is_empty() || value.len() > Self::MAX_LEN || !value.chars().all(allowed) {
-            return Err(format!(
-                "an id is 1 to {} letters, digits or . _ : @ -; got {:?}",
-                Self::MAX_LEN,
-                value.chars().take(80).collect::<String>()
-            ));
-        }
+        crate::ids::check_id(value, Self::MAX_LEN)?;
         Ok(EntityId(value.into()))
     }
 

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::aggregate::{Aggregate, ErrorCode};
-use crate::event::EventPayload;
+use crate::event::{Event, EventPayload};
 use crate::event_enum;
 use crate::personal::Personal;
 
@@ -281,7 +281,9 @@ impl Aggregate for Order {
                 self.customer = Some(e.customer.clone());
             }
             OrderEvent::ItemAdded(e) => {
-                self.total += u64::from(e.quantity) * e.unit_price.minor_units();
+                // Saturating: `admits` keeps the total within its maximum in every fold.
+                let line = u64::from(e.quantity).saturating_mul(e.unit_price.minor_units());
+                self.total = self.total.saturating_add(line);
                 self.lines.push(OrderLine {
                     sku: e.sku.clone(),
                     quantity: e.quantity,
@@ -295,6 +297,47 @@ impl Aggregate for Order {
             OrderEvent::Cancelled(_) => self.status = OrderStatus::Cancelled,
         }
         self
+    }
+
+    fn admits(&self, event: &OrderEvent) -> Result<(), String> {
+        use OrderStatus as S;
+        let allowed: &[OrderStatus] = match event {
+            OrderEvent::Created(_) => &[S::None],
+            OrderEvent::ItemAdded(e) => {
+                let line = u64::from(e.quantity).checked_mul(e.unit_price.minor_units());
+                if e.quantity == 0 || e.quantity > MAX_QUANTITY {
+                    return Err(format!("a quantity of {}", e.quantity));
+                }
+                if line.and_then(|l| l.checked_add(self.total)).is_none_or(|t| t > MAX_MINOR_UNITS) {
+                    return Err(format!("a total past the largest ({MAX_MINOR_UNITS})"));
+                }
+                &[S::Draft]
+            }
+            OrderEvent::Confirmed(e) => {
+                if e.total != self.total || self.lines.is_empty() {
+                    return Err(format!(
+                        "confirmed at {} when its {} line(s) total {}",
+                        e.total,
+                        self.lines.len(),
+                        self.total
+                    ));
+                }
+                &[S::Draft]
+            }
+            OrderEvent::Paid(e) => {
+                if e.amount.minor_units() != self.total {
+                    return Err(format!("paid {} for a total of {}", e.amount, self.total));
+                }
+                &[S::Confirmed]
+            }
+            OrderEvent::Shipped(_) => &[S::Paid],
+            OrderEvent::Delivered(_) => &[S::Shipped],
+            OrderEvent::Cancelled(_) => &[S::Draft, S::Confirmed, S::Paid],
+        };
+        match allowed.contains(&self.status) {
+            true => Ok(()),
+            false => Err(format!("{} on an order that is {:?}", event.event_type(), self.status)),
+        }
     }
 
     fn decide(&self, command: &OrderCommand) -> Result<Vec<OrderEvent>, OrderError> {

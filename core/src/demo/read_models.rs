@@ -10,7 +10,7 @@ use crate::envelope::{Envelope, EventMetadata, RecordedEvent};
 use crate::event::DecodeError;
 use crate::ids::{Position, Timestamp};
 use crate::personal::Personal;
-use crate::projection::{DocChange, Documents, ReadModel};
+use crate::projection::{DocChange, Documents, Impossible, ReadModel};
 
 use super::DemoEvent;
 use super::bank::{AccountEvent, Holder, TransferEvent};
@@ -84,8 +84,9 @@ fn balance_effect(event: &AccountEvent) -> (i128, i128) {
     }
 }
 
-fn shift(value: u64, delta: i128) -> u64 {
-    u64::try_from(i128::from(value) + delta).unwrap_or(0)
+/// A count or sum one larger, or why not.
+fn plus(value: u64, more: u64, what: &str) -> Result<u64, Impossible> {
+    Impossible::shift(value, i128::from(more), what)
 }
 
 /// Balance of every account.
@@ -114,8 +115,8 @@ impl ReadModel for AccountBalances {
     type Event = DemoEvent;
     type Doc = AccountBalance;
 
-    fn apply(&mut self, envelope: &Envelope<DemoEvent>) {
-        let DemoEvent::Account(event) = &envelope.event else { return };
+    fn apply(&mut self, envelope: &Envelope<DemoEvent>) -> Result<(), Impossible> {
+        let DemoEvent::Account(event) = &envelope.event else { return Ok(()) };
         let account = aggregate_id(envelope);
         match event {
             AccountEvent::Opened(opened) => self.docs.put(
@@ -132,13 +133,19 @@ impl ReadModel for AccountBalances {
             other => {
                 let (balance, pending) = balance_effect(other);
                 if balance != 0 || pending != 0 {
+                    let Some(current) = self.docs.get(account) else {
+                        return Err(Impossible(format!("money moved on account {account}, which was never opened")));
+                    };
+                    let balance = Impossible::shift(current.balance, balance, "a balance")?;
+                    let pending = Impossible::shift(current.pending, pending, "money held")?;
                     self.docs.update(account, |b| {
-                        b.balance = shift(b.balance, balance);
-                        b.pending = shift(b.pending, pending);
+                        b.balance = balance;
+                        b.pending = pending;
                     });
                 }
             }
         }
+        Ok(())
     }
 
     plain_documents!(AccountBalance);
@@ -186,8 +193,8 @@ impl ReadModel for AccountSummaries {
     type Event = DemoEvent;
     type Doc = AccountSummary;
 
-    fn apply(&mut self, envelope: &Envelope<DemoEvent>) {
-        let DemoEvent::Account(event) = &envelope.event else { return };
+    fn apply(&mut self, envelope: &Envelope<DemoEvent>) -> Result<(), Impossible> {
+        let DemoEvent::Account(event) = &envelope.event else { return Ok(()) };
         let account = aggregate_id(envelope);
         let at = envelope.meta.recorded_at;
         if let AccountEvent::Opened(opened) = event {
@@ -199,45 +206,48 @@ impl ReadModel for AccountSummaries {
                 ..Default::default()
             };
             self.docs.put(account, summary);
-            return;
+            return Ok(());
         }
-        self.docs.update(account, |s| {
-            s.last_activity = at;
-            let counted = match event {
-                AccountEvent::Deposited(e) => {
-                    s.total_deposits += e.amount.minor_units();
-                    true
-                }
-                AccountEvent::Withdrawn(e) => {
-                    s.total_withdrawals += e.amount.minor_units();
-                    true
-                }
-                AccountEvent::Sent(e) => {
-                    s.total_transferred_out += e.amount.minor_units();
-                    true
-                }
-                AccountEvent::Debited(e) => {
-                    s.total_transferred_out += e.amount.minor_units();
-                    true
-                }
-                AccountEvent::Refunded(e) => {
-                    s.total_transferred_out = s.total_transferred_out.saturating_sub(e.amount.minor_units());
-                    true
-                }
-                AccountEvent::Received(e) => {
-                    s.total_transferred_in += e.amount.minor_units();
-                    true
-                }
-                AccountEvent::Closed(_) => {
-                    s.state = AccountState::Closed;
-                    false
-                }
-                AccountEvent::Opened(_) | AccountEvent::Settled(_) => false,
-            };
-            if counted {
-                s.transaction_count += 1;
+        let Some(current) = self.docs.get(account) else { return Ok(()) };
+        let mut next = current.clone();
+        next.last_activity = at;
+        let counted = match event {
+            AccountEvent::Deposited(e) => {
+                next.total_deposits = plus(next.total_deposits, e.amount.minor_units(), "total deposits")?;
+                true
             }
-        });
+            AccountEvent::Withdrawn(e) => {
+                next.total_withdrawals = plus(next.total_withdrawals, e.amount.minor_units(), "total withdrawals")?;
+                true
+            }
+            AccountEvent::Sent(e) => {
+                next.total_transferred_out = plus(next.total_transferred_out, e.amount.minor_units(), "money sent")?;
+                true
+            }
+            AccountEvent::Debited(e) => {
+                next.total_transferred_out = plus(next.total_transferred_out, e.amount.minor_units(), "money sent")?;
+                true
+            }
+            AccountEvent::Refunded(e) => {
+                let refund = -i128::from(e.amount.minor_units());
+                next.total_transferred_out = Impossible::shift(next.total_transferred_out, refund, "money sent")?;
+                true
+            }
+            AccountEvent::Received(e) => {
+                next.total_transferred_in = plus(next.total_transferred_in, e.amount.minor_units(), "money received")?;
+                true
+            }
+            AccountEvent::Closed(_) => {
+                next.state = AccountState::Closed;
+                false
+            }
+            AccountEvent::Opened(_) | AccountEvent::Settled(_) => false,
+        };
+        if counted {
+            next.transaction_count = plus(next.transaction_count, 1, "the transaction count")?;
+        }
+        self.docs.put(account, next);
+        Ok(())
     }
 
     fn forget(&mut self, subject: &str) {
@@ -277,8 +287,8 @@ impl ReadModel for TopAccounts {
     type Event = DemoEvent;
     type Doc = RankedAccount;
 
-    fn apply(&mut self, envelope: &Envelope<DemoEvent>) {
-        let DemoEvent::Account(event) = &envelope.event else { return };
+    fn apply(&mut self, envelope: &Envelope<DemoEvent>) -> Result<(), Impossible> {
+        let DemoEvent::Account(event) = &envelope.event else { return Ok(()) };
         let account = aggregate_id(envelope);
         match event {
             AccountEvent::Opened(opened) => {
@@ -294,16 +304,17 @@ impl ReadModel for TopAccounts {
             }
             other => {
                 let (delta, _) = balance_effect(other);
+                let Some(current) = self.docs.get(account).filter(|_| delta != 0) else { return Ok(()) };
+                let balance = Impossible::shift(current.balance, delta, "a balance")?;
                 let ranking = &mut self.ranking;
-                if delta != 0 {
-                    self.docs.update(account, |r| {
-                        ranking.remove(&(Reverse(r.balance), r.account.clone()));
-                        r.balance = shift(r.balance, delta);
-                        ranking.insert((Reverse(r.balance), r.account.clone()));
-                    });
-                }
+                self.docs.update(account, |r| {
+                    ranking.remove(&(Reverse(r.balance), r.account.clone()));
+                    r.balance = balance;
+                    ranking.insert((Reverse(r.balance), r.account.clone()));
+                });
             }
         }
+        Ok(())
     }
 
     fn documents(&self) -> &Documents<RankedAccount> {
@@ -374,6 +385,13 @@ impl OrderBoard {
     }
 }
 
+/// What an order line adds to its order's total, or why it cannot.
+fn line_total(item: &super::orders::OrderItemAdded) -> Result<u64, Impossible> {
+    u64::from(item.quantity)
+        .checked_mul(item.unit_price.minor_units())
+        .ok_or_else(|| Impossible(format!("{} x {} does not fit a total", item.quantity, item.unit_price)))
+}
+
 fn order_status_after(event: &OrderEvent) -> Option<OrderStatus> {
     match event {
         OrderEvent::Created(_) => Some(OrderStatus::Draft),
@@ -391,8 +409,8 @@ impl ReadModel for OrderBoard {
     type Event = DemoEvent;
     type Doc = OrderCard;
 
-    fn apply(&mut self, envelope: &Envelope<DemoEvent>) {
-        let DemoEvent::Order(event) = &envelope.event else { return };
+    fn apply(&mut self, envelope: &Envelope<DemoEvent>) -> Result<(), Impossible> {
+        let DemoEvent::Order(event) = &envelope.event else { return Ok(()) };
         let order = aggregate_id(envelope);
         let at = envelope.meta.recorded_at;
         if let OrderEvent::Created(created) = event {
@@ -406,19 +424,21 @@ impl ReadModel for OrderBoard {
                 ..Default::default()
             };
             self.docs.put(order, card);
-            return;
+            return Ok(());
         }
-        self.docs.update(order, |card| {
-            card.updated_at = at;
-            if let OrderEvent::ItemAdded(item) = event {
-                card.lines += 1;
-                card.units += u64::from(item.quantity);
-                card.total += u64::from(item.quantity) * item.unit_price.minor_units();
-            }
-            if let Some(status) = order_status_after(event) {
-                card.status = status;
-            }
-        });
+        let Some(current) = self.docs.get(order) else { return Ok(()) };
+        let mut card = current.clone();
+        card.updated_at = at;
+        if let OrderEvent::ItemAdded(item) = event {
+            card.lines = card.lines.checked_add(1).ok_or_else(|| Impossible("too many order lines".into()))?;
+            card.units = plus(card.units, u64::from(item.quantity), "units ordered")?;
+            card.total = plus(card.total, line_total(item)?, "an order total")?;
+        }
+        if let Some(status) = order_status_after(event) {
+            card.status = status;
+        }
+        self.docs.put(order, card);
+        Ok(())
     }
 
     fn forget(&mut self, subject: &str) {
@@ -472,8 +492,8 @@ impl ReadModel for CustomerOrders {
     type Event = DemoEvent;
     type Doc = CustomerHistory;
 
-    fn apply(&mut self, envelope: &Envelope<DemoEvent>) {
-        let DemoEvent::Order(event) = &envelope.event else { return };
+    fn apply(&mut self, envelope: &Envelope<DemoEvent>) -> Result<(), Impossible> {
+        let DemoEvent::Order(event) = &envelope.event else { return Ok(()) };
         let order = aggregate_id(envelope);
         let at = envelope.meta.recorded_at;
         if let OrderEvent::Created(created) = event {
@@ -491,20 +511,24 @@ impl ReadModel for CustomerOrders {
                 || CustomerHistory { customer: customer.clone(), orders: Vec::new() },
                 |history| history.orders.push(entry),
             );
-            return;
+            return Ok(());
         }
-        let Some(customer) = self.customer_of.get(order) else { return };
+        let Some(customer) = self.customer_of.get(order) else { return Ok(()) };
+        let Some(history) = self.docs.get(customer) else { return Ok(()) };
+        let Some(index) = history.orders.iter().position(|o| o.order == order) else { return Ok(()) };
+        let total = match event {
+            OrderEvent::ItemAdded(item) => plus(history.orders[index].total, line_total(item)?, "an order total")?,
+            _ => history.orders[index].total,
+        };
         self.docs.update(customer, |history| {
-            if let Some(entry) = history.orders.iter_mut().find(|o| o.order == order) {
-                entry.updated_at = at;
-                if let OrderEvent::ItemAdded(item) = event {
-                    entry.total += u64::from(item.quantity) * item.unit_price.minor_units();
-                }
-                if let Some(status) = order_status_after(event) {
-                    entry.status = status;
-                }
+            let entry = &mut history.orders[index];
+            entry.updated_at = at;
+            entry.total = total;
+            if let Some(status) = order_status_after(event) {
+                entry.status = status;
             }
         });
+        Ok(())
     }
 
     /// A forgotten customer's history goes: it is all about them.
@@ -608,7 +632,7 @@ impl ReadModel for TransferBoard {
     type Event = DemoEvent;
     type Doc = TransferView;
 
-    fn apply(&mut self, envelope: &Envelope<DemoEvent>) {
+    fn apply(&mut self, envelope: &Envelope<DemoEvent>) -> Result<(), Impossible> {
         use TransferProgress as P;
         let step = |step| TransferStep { step, position: envelope.meta.position, at: envelope.meta.recorded_at };
         let stream_id = aggregate_id(envelope);
@@ -625,7 +649,7 @@ impl ReadModel for TransferBoard {
                     reason: None,
                 };
                 self.docs.put(stream_id, view);
-                return;
+                return Ok(());
             }
             DemoEvent::Account(AccountEvent::Sent(sent)) => {
                 let view = TransferView {
@@ -639,7 +663,7 @@ impl ReadModel for TransferBoard {
                     reason: None,
                 };
                 self.docs.put(sent.transfer_id.as_str(), view);
-                return;
+                return Ok(());
             }
             DemoEvent::Account(AccountEvent::Debited(e)) => (e.transfer_id.as_str(), P::Debited, None),
             DemoEvent::Account(AccountEvent::Received(e)) => (e.transfer_id.as_str(), P::Credited, None),
@@ -651,7 +675,7 @@ impl ReadModel for TransferBoard {
                 (stream_id, P::CreditRejected, Some(e.reason.clone()))
             }
             DemoEvent::Transfer(TransferEvent::Compensated(_)) => (stream_id, P::Compensated, None),
-            _ => return,
+            _ => return Ok(()),
         };
         self.docs.update(key, |view| {
             view.steps.push(step(progress));
@@ -662,6 +686,7 @@ impl ReadModel for TransferBoard {
                 view.reason = reason;
             }
         });
+        Ok(())
     }
 
     plain_documents!(TransferView);
@@ -807,9 +832,10 @@ impl ReadModel for AuditLog {
     type Event = DemoEvent;
     type Doc = AuditPage;
 
-    fn apply(&mut self, envelope: &Envelope<DemoEvent>) {
+    fn apply(&mut self, envelope: &Envelope<DemoEvent>) -> Result<(), Impossible> {
         use crate::event::Event;
         self.record(&envelope.meta, envelope.event.event_type(), None);
+        Ok(())
     }
 
     fn apply_undecodable(&mut self, recorded: &RecordedEvent, error: &DecodeError) {

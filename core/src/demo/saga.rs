@@ -185,6 +185,7 @@ impl ProcessManager for TransferSaga {
             correlation_id: issued.meta.correlation_id.clone(),
             causation_id: issued.meta.command_id.as_str().into(),
             expected_version: ExpectedVersion::Any,
+            digest: None,
         };
         vec![Issued { meta, command: DomainCommand::Transfer(command) }]
     }

@@ -5,7 +5,7 @@ use std::future::Future;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
-use eventline_core::demo::app::DemoApp;
+use eventline_core::demo::app::{AppError, DemoApp};
 use eventline_core::demo::command::{DemoCommand, parse_command};
 use eventline_core::demo::money::{Amount, EntityId};
 use eventline_core::handler::{CommandMeta, Executed};
@@ -42,8 +42,13 @@ pub fn app<'a>(store: &'a InMemoryStore, env: &'a TestEnv) -> App<'a> {
     DemoApp::new(store, env, SnapshotPolicy::Every(5))
 }
 
+/// Executes `json` under command id `command_id`, as the runtime does: with what it asks.
+pub fn execute(app: &App<'_>, command_id: &str, json: &str) -> Result<Executed, AppError> {
+    let request = parse_command(json).unwrap_or_else(|e| panic!("{json}: {e}"));
+    run_ready(app.execute(CommandMeta::new(command_id).asking(request.digest), &request.command))
+}
+
 /// Executes `json` under command id `command_id`, panicking on refusal.
 pub fn run(app: &App<'_>, command_id: &str, json: &str) -> Executed {
-    run_ready(app.execute(CommandMeta::new(command_id), &command(json)))
-        .unwrap_or_else(|e| panic!("{json} was refused: {e}"))
+    execute(app, command_id, json).unwrap_or_else(|e| panic!("{json} was refused: {e}"))
 }
