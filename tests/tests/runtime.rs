@@ -112,6 +112,7 @@ fn commit(id: &str, stream: &str, expected: ExpectedVersion) -> Commit {
                 payload: "{}".into(),
             }],
         }],
+        digest: None,
     }
 }
 
@@ -381,6 +382,12 @@ async fn the_saga_resumes_after_a_reload() {
     rt.close();
 }
 
+/// `body` (event lines) with the end line an export would give it.
+async fn signed(body: &str, events: u64) -> String {
+    let digest = eventline_web::env::sha256_hex(body.as_bytes()).await.unwrap();
+    format!("{body}{}\n", eventline_web::exchange::end_line(events, digest))
+}
+
 #[wasm_bindgen_test]
 async fn an_export_imports_into_an_identical_log() {
     let source = fresh("rt-export").await;
@@ -397,7 +404,8 @@ async fn an_export_imports_into_an_identical_log() {
     let seen = progress.clone();
     let ndjson = source.export(&move |done, total| seen.borrow_mut().push((done, total))).await.unwrap();
     assert_eq!(ndjson.lines().count(), 7, "six events and the end line");
-    assert_eq!(ndjson.lines().last(), Some(r#"{"eventlineExport":"end","events":6}"#));
+    let body: String = ndjson.lines().take(6).map(|l| format!("{l}\n")).collect();
+    assert_eq!(ndjson, signed(&body, 6).await, "the end line counts the events and carries their SHA-256");
     assert_eq!(progress.borrow().last(), Some(&(6, 6)));
     let original = source.events(&Default::default()).await.unwrap();
     source.close();
@@ -410,10 +418,7 @@ async fn an_export_imports_into_an_identical_log() {
     assert!(target.import(&gap, &|_, _| {}).await.unwrap_err().message.contains("events are missing"));
     assert_eq!(target.head().await.unwrap(), Position(0));
     // An earlier export of the first three commits, imported ...
-    let earlier = format!(
-        "{}\n{{\"eventlineExport\":\"end\",\"events\":3}}\n",
-        ndjson.lines().take(3).collect::<Vec<_>>().join("\n")
-    );
+    let earlier = signed(&ndjson.lines().take(3).map(|l| format!("{l}\n")).collect::<String>(), 3).await;
     let partial = target.import(&earlier, &|_, _| {}).await.unwrap();
     assert_eq!((partial.events, partial.commits, partial.head), (3, 3, 3));
     // ... then the whole log: the prefix already there is skipped, not doubled.
@@ -425,10 +430,14 @@ async fn an_export_imports_into_an_identical_log() {
     // And importing it once more appends nothing.
     let again = target.import(&ndjson, &|_, _| {}).await.unwrap();
     assert_eq!((again.skipped, again.events, again.head), (6, 0, 6));
-    // A log whose command ids are taken by other events is refused.
-    let forged = ndjson.replacen(&original[0].meta.event_id.to_string(), "0190a6d5-0000-7000-8000-000000000000", 1);
-    let clash = target.import(&forged, &|_, _| {}).await.unwrap_err();
+    // A log whose command ids are taken by other events is refused, digest or not.
+    let forged = body.replacen(&original[0].meta.event_id.to_string(), "0190a6d5-0000-7000-8000-000000000000", 1);
+    let clash = target.import(&signed(&forged, 6).await, &|_, _| {}).await.unwrap_err();
     assert_eq!(clash.code, "InvalidImport", "{}", clash.message);
+    assert!(clash.message.contains("other events"), "{}", clash.message);
+    let tampered = ndjson.replacen(r#""amount":100"#, r#""amount":101"#, 1);
+    let refused = target.import(&tampered, &|_, _| {}).await.unwrap_err();
+    assert!(refused.message.contains("changed after it was exported"), "{}", refused.message);
     let broken = target.import("{\"not\":\"an event\"}\n", &|_, _| {}).await.unwrap_err();
     assert_eq!(broken.code, "InvalidImport");
     assert_eq!(target.head().await.unwrap(), Position(6));

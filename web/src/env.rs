@@ -25,6 +25,19 @@ pub fn random_bytes(bytes: &mut [u8]) {
     }
 }
 
+/// The SHA-256 of `bytes`, in lower-case hex, by the browser's WebCrypto: no hash code in the
+/// module, and fast.
+pub async fn sha256_hex(bytes: &[u8]) -> Result<String, crate::Failure> {
+    use wasm_bindgen::JsCast;
+    let unavailable = |_| crate::Failure::new("Unsupported", "this browser has no WebCrypto digest (crypto.subtle)");
+    let crypto = js_sys::Reflect::get(&js_sys::global(), &"crypto".into()).map_err(unavailable)?;
+    let crypto = crypto.dyn_into::<web_sys::Crypto>().map_err(unavailable)?;
+    let promise = crypto.subtle().digest_with_str_and_u8_array("SHA-256", bytes).map_err(unavailable)?;
+    let digest = wasm_bindgen_futures::JsFuture::from(promise).await.map_err(unavailable)?;
+    let digest = js_sys::Uint8Array::new(&digest).to_vec();
+    Ok(digest.iter().map(|b| format!("{b:02x}")).collect())
+}
+
 /// A new command id: a UUID v7 in text.
 pub fn new_command_id() -> String {
     BrowserEnv.new_event_id(BrowserEnv.now()).to_string()

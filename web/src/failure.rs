@@ -29,9 +29,21 @@ impl PartialEq for Failure {
     }
 }
 
+/// Longest message a caller gets: messages quote input, and input can be megabytes.
+const MAX_MESSAGE: usize = 1_000;
+
 impl Failure {
     pub fn new(code: &str, message: impl Into<String>) -> Failure {
-        Failure { code: code.to_string(), message: message.into(), details: None }
+        let mut message = message.into();
+        if message.len() > MAX_MESSAGE {
+            let mut end = MAX_MESSAGE;
+            while !message.is_char_boundary(end) {
+                end -= 1;
+            }
+            message.truncate(end);
+            message.push_str("...");
+        }
+        Failure { code: code.to_string(), message, details: None }
     }
 
     pub fn of<E: ErrorCode + Display>(error: &E) -> Failure {

@@ -1,14 +1,14 @@
 //! The IndexedDB schema, its upgrade path, and the few request shapes the store uses.
 //!
-//! Object stores (schema version 3; version 2 had all but `keys`, version 1 neither `keys` nor
-//! `dead_letters`):
+//! Object stores (schema version 4; version 3 had the same stores with two-number `commands`
+//! records; version 2 had all but `keys`, version 1 neither `keys` nor `dead_letters`):
 //!
 //! | store | key | value |
 //! |---|---|---|
 //! | `log` | `[last position, its recorded time]`: the greatest key is the head | `Uint8Array`: a chunk of whole commits (`chunk.rs`) |
 //! | `streams` | stream id | `Float64Array`: `[version, positions of the versions after the last full segment]` |
 //! | `stream_segments` | `[stream id, n]` | `Float64Array`: positions of versions `n*256+1 ..= (n+1)*256` |
-//! | `commands` | command id | `Float64Array`: `[first position, last position]` of its commit |
+//! | `commands` | command id | `Float64Array`: `[first position, last position]` of its commit, then the two 32-bit halves of its `CommandDigest` when it has one |
 //! | `meta` | `"compacted"` | the position up to which compaction has packed the log |
 //! | `snapshots` | stream id | JSON of a snapshot |
 //! | `checkpoints` | projection or saga name | JSON: checkpoint and controls |
@@ -25,7 +25,7 @@ use indexed_db_futures::error::{DomException, Error, OpenDbError};
 use indexed_db_futures::prelude::*;
 use indexed_db_futures::transaction::Transaction;
 
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 pub const LOG: &str = "log";
 pub const STREAMS: &str = "streams";
@@ -97,6 +97,10 @@ fn migrate(event: &VersionChangeEvent, db: &Database, target: u32) -> Result<(),
         // earlier schemas held no personal values.
         db.create_object_store(KEYS).build()?;
     }
+    // Version 4 adds a command's digest to new `commands` records and changes no store: older
+    // records keep their two numbers (no digest, taken to match any retry). The version moves
+    // so that older code, which reads exactly two, refuses the database instead of calling it
+    // corrupt.
     Ok(())
 }
 

@@ -84,7 +84,26 @@ fn json_of(value: &JsValue, what: &str) -> Result<String, Failure> {
 }
 
 fn parse<T: DeserializeOwned>(value: &JsValue, what: &str) -> Result<T, Failure> {
-    serde_json::from_str(&json_of(value, what)?).map_err(|e| Failure::new("InvalidArgument", format!("{what}: {e}")))
+    serde_json::from_str(&json_of(value, what)?)
+        .map_err(|e| Failure::new("InvalidArgument", format!("{what}: {}", plain_reason(&e))))
+}
+
+/// A serde error as a caller can read it: no position within the JSON text the wrapper made,
+/// and the Rust types named in words.
+fn plain_reason(error: &serde_json::Error) -> String {
+    let text = error.to_string();
+    let text = text.rsplit_once(" at line ").map_or(text.as_str(), |(reason, _)| reason);
+    let mut text = text.to_string();
+    for (rust, words) in [
+        ("expected u64", "expected a whole number from 0"),
+        ("expected u32", "expected a whole number from 0 to 4294967295"),
+        ("expected usize", "expected a whole number from 0"),
+        ("expected u16", "expected a whole number from 0 to 65535"),
+        ("expected a string", "expected a string"),
+    ] {
+        text = text.replace(rust, words);
+    }
+    text
 }
 
 fn string(value: &JsValue, what: &str) -> Result<String, Failure> {
@@ -129,7 +148,12 @@ fn as_of(value: &JsValue) -> Result<AsOf, Failure> {
         time: Option<u64>,
     }
     match parse::<Option<At>>(value, "the point in history")? {
-        None | Some(At { position: None, time: None }) => Ok(AsOf::Head),
+        None => Ok(AsOf::Head),
+        // `{}` or `{time: null}` names no point: answering with the present would pass for one.
+        Some(At { position: None, time: None }) => Err(Failure::new(
+            "InvalidArgument",
+            "a point in history is { position } or { time }, with a number; leave it out for now",
+        )),
         Some(At { position: Some(p), time: None }) => Ok(AsOf::Position(Position(p))),
         Some(At { position: None, time: Some(t) }) => Ok(AsOf::Time(Timestamp(t))),
         Some(_) => Err(Failure::new("InvalidArgument", "give a position or a time, not both")),

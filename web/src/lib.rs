@@ -11,11 +11,13 @@
 //!   saga, queries, read-your-writes, export and import; [`slots`] puts the read models behind
 //!   one interface for it, [`tabs`] coordinates tabs (BroadcastChannel, Web Locks).
 //! - [`js`]: the JavaScript surface that the npm package (`web/npm/`) wraps.
-//! - [`env`]: the browser's clock and randomness; [`failure`]: the error shape callers see.
+//! - [`exchange`]: the export format and reading it back.
+//! - [`env`]: the browser's clock, randomness and digests; [`failure`]: the error shape callers see.
 
 pub mod app_store;
 pub mod chunk;
 pub mod env;
+pub mod exchange;
 pub mod failure;
 pub mod idb;
 #[cfg(feature = "js-api")]

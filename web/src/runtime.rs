@@ -25,18 +25,18 @@ use eventline_core::demo::app::DemoApp;
 use eventline_core::demo::command::{CommandRequest, DemoCommand};
 #[cfg(feature = "generate")]
 use eventline_core::demo::generate::Generator;
+use eventline_core::demo::import::check_log;
 use eventline_core::demo::read_models::READ_MODEL_NAMES;
 use eventline_core::demo::saga::TransferSaga;
 use eventline_core::event::Event;
 use eventline_core::handler::{CommandMeta, Executed};
 use eventline_core::ids::{CausationId, CommandId, CorrelationId, Position, StreamId, StreamVersion};
-use eventline_core::projection::Lag;
+use eventline_core::projection::{Applied, Impossible, Lag};
 use eventline_core::saga::{ProcessManager, SagaProgress};
 use eventline_core::snapshot::SnapshotPolicy;
-use eventline_core::store::{Commit, EventStore, StoreError, StreamWrite};
+use eventline_core::store::{AppendError, Commit, EventStore, StoreError};
 use eventline_core::temporal::AsOf;
-use eventline_core::version::ExpectedVersion;
-use eventline_core::{Environment, NewEvent, RecordedEvent};
+use eventline_core::{Environment, ErrorCode, RecordedEvent};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use serde_json::value::RawValue;
@@ -44,6 +44,7 @@ use wasm_bindgen::JsValue;
 
 use crate::app_store::AppStore;
 use crate::env::{BrowserEnv, new_command_id};
+use crate::exchange;
 use crate::failure::Failure;
 use crate::persist::{self, DeadLetter, Flush, ProjectionRecord};
 use crate::slots::{Decoded, Slot, demo_slots, slot_named};
@@ -182,6 +183,9 @@ pub enum Notice {
     Leadership { leader: bool },
     /// The log was emptied.
     Reset,
+    /// A data subject was forgotten (here or in another tab): whatever shows their personal
+    /// values, stored or folded from the log, must be read again.
+    Forgotten { subject: String },
     /// A long task moved on.
     Progress { task: String, done: u64, total: u64 },
 }
@@ -552,6 +556,7 @@ impl Runtime {
         }
         self.0.follower.borrow_mut().clear();
         self.0.wake.notify();
+        self.emit(Notice::Forgotten { subject: subject.to_string() });
         self.emit(Notice::Projections);
     }
 
@@ -578,6 +583,7 @@ impl Runtime {
             causation_id: CausationId::new(command_id.as_str()),
             command_id,
             expected_version: request.expected_version,
+            digest: Some(request.digest),
         };
         let streams = request.command.streams(&meta.command_id);
         let _turn = self.0.turns.take(&streams).await;
@@ -1168,9 +1174,17 @@ impl Runtime {
         let dead: Vec<DeadLetter> = {
             let mut runner = self.0.runner.borrow_mut();
             runner.dead.extend(dead);
+            let mut impossible = Vec::new();
             for entry in runner.entries.iter_mut().filter(|e| take(e)) {
                 for (recorded, decoded) in events.iter().zip(&decoded) {
-                    entry.unwritten |= entry.slot.apply(recorded, decoded);
+                    match entry.slot.apply(recorded, decoded) {
+                        Applied::AlreadySeen => {}
+                        Applied::Impossible(why) => {
+                            entry.unwritten = true;
+                            impossible.push(impossible_letter(recorded, entry.slot.name(), &why));
+                        }
+                        Applied::Applied | Applied::Undecodable(_) => entry.unwritten = true,
+                    }
                 }
                 entry.unwritten |= entry.reset_pending;
                 if !write_now || !entry.unwritten {
@@ -1188,6 +1202,7 @@ impl Runtime {
                     reset: std::mem::take(&mut entry.reset_pending),
                 });
             }
+            runner.dead.extend(impossible);
             if write_now { std::mem::take(&mut runner.dead) } else { Vec::new() }
         };
         if !write_now {
@@ -1234,12 +1249,13 @@ impl Runtime {
     // -----------------------------------------------------------------------------------------
     // Export, import, reset, compaction
 
-    /// The whole log as NDJSON, one recorded event per line.
+    /// The whole log as NDJSON: one recorded event per line, then the end line that counts them
+    /// and carries their digest (`exchange`).
     pub async fn export(&self, on_progress: &dyn Fn(u64, u64)) -> Result<String, Failure> {
         self.ensure_open()?;
         let head = self.0.store.head().await?;
         let mut out = String::new();
-        let mut after = Position::ZERO;
+        let (mut after, mut count) = (Position::ZERO, 0u64);
         loop {
             let page = self.0.store.read_all(after, BATCH).await?;
             let Some(last) = page.last() else { break };
@@ -1248,31 +1264,85 @@ impl Runtime {
                 out.push_str(&event.to_json_line().map_err(|e| Failure::new("CorruptData", e.to_string()))?);
                 out.push('\n');
             }
+            count += page.len() as u64;
             on_progress(after.0, head.0);
             self.emit(Notice::Progress { task: "export".into(), done: after.0, total: head.0 });
         }
-        out.push_str(&ExportEnd { eventline_export: "end".into(), events: out.lines().count() as u64 }.to_line());
+        let digest = crate::env::sha256_hex(out.as_bytes()).await?;
+        out.push_str(&exchange::end_line(count, digest));
         out.push('\n');
         Ok(out)
     }
 
-    /// Appends the events of an NDJSON export after the current head, commit by commit, in
-    /// batches. Every line is checked before anything is written; a batch is whole or absent.
+    /// Appends the events of an export after the current head, commit by commit, in batches.
+    /// Nothing is written until all of it passed: the end line's count and digest, every event's
+    /// form, payload and effect on its aggregate (`DemoApp::check_log`), fresh event and command
+    /// ids. Then each batch is whole or absent.
     ///
     /// Resumable: an import that stopped part way (quota, a closed tab) left a prefix of whole
     /// commits, and importing the same log again skips that prefix, found by the commits' ids.
     /// So importing a log twice appends it once.
     pub async fn import(&self, ndjson: &str, on_progress: &dyn Fn(u64, u64)) -> Result<ImportReport, Failure> {
         self.ensure_open()?;
-        let mut commits = parse_import(ndjson)?;
+        let log = exchange::parse(ndjson)?;
+        if crate::env::sha256_hex(&ndjson.as_bytes()[..log.body_len]).await? != log.sha256 {
+            return Err(exchange::tampered());
+        }
+        let mut commits = exchange::commits_from_events(&log.events)?;
         let landed = self.imported_prefix(&commits).await?;
-        let skipped: u64 = commits[..landed].iter().map(|c| c.event_count() as u64).sum();
-        let rest = commits.split_off(landed);
-        let report = self.append_commits(rest, "import", on_progress).await.map_err(|mut failure| {
-            failure.message = format!("{}; import the same log again to continue", failure.message);
-            failure
+        let skipped: usize = commits[..landed].iter().map(Commit::event_count).sum();
+        let (prefix, rest) = log.events.split_at(skipped);
+        let streams: Vec<StreamId> = {
+            let mut seen = std::collections::HashSet::new();
+            rest.iter().map(|e| &e.meta.stream).filter(|s| seen.insert(*s)).cloned().collect()
+        };
+        let held: HashMap<StreamId, u64> =
+            streams.iter().cloned().zip(self.0.store.stream_versions(&streams).await?).collect();
+        check_log(prefix, rest, |stream| held.get(stream).copied().unwrap_or(0)).map_err(|refused| {
+            let line = log.lines.get(refused.event - 1).copied().unwrap_or(0);
+            Failure::new("InvalidImport", format!("line {line}: {}", refused.message))
         })?;
-        Ok(ImportReport { skipped, ..report })
+        let rest = commits.split_off(landed);
+        self.check_ids_are_new(&rest, &log.lines[skipped..]).await?;
+        let report = self.append_commits(rest, "import", on_progress).await?;
+        Ok(ImportReport { skipped: skipped as u64, ..report })
+    }
+
+    /// Refuses commits whose command ids or event ids this log already holds (outside the prefix
+    /// an earlier import of the same log landed): such a log is not a continuation of this one.
+    async fn check_ids_are_new(&self, commits: &[Commit], lines: &[usize]) -> Result<(), Failure> {
+        if commits.is_empty() || self.0.store.head().await?.0 == 0 {
+            return Ok(());
+        }
+        let ids: Vec<&CommandId> = commits.iter().map(|c| &c.command_id).collect();
+        let held = self.0.store.holds_commands(&ids).await?;
+        if let Some(index) = held.iter().position(|&h| h) {
+            let line: usize = commits[..index].iter().map(Commit::event_count).sum();
+            return Err(Failure::new(
+                "InvalidImport",
+                format!(
+                    "line {}: command {} already committed other events in this log",
+                    lines.get(line).copied().unwrap_or(0),
+                    ids[index]
+                ),
+            ));
+        }
+        let new: std::collections::HashSet<String> = commits
+            .iter()
+            .flat_map(|c| c.writes.iter().flat_map(|w| w.events.iter().map(|e| e.event_id.to_string())))
+            .collect();
+        let mut after = Position::ZERO;
+        loop {
+            let page = self.0.store.read_all_sealed(after, BATCH).await?;
+            let Some(last) = page.last() else { return Ok(()) };
+            after = last.meta.position;
+            if let Some(event) = page.iter().find(|e| new.contains(&e.meta.event_id.to_string())) {
+                return Err(Failure::new(
+                    "InvalidImport",
+                    format!("event id {} is already in this log, at {}", event.meta.event_id, event.meta.position),
+                ));
+            }
+        }
     }
 
     /// How many leading commits of `commits` the log already holds. Imports land in order, so
@@ -1321,8 +1391,7 @@ impl Runtime {
             if batch_events >= IMPORT_BATCH || commits.peek().is_none() {
                 let receipts = self.0.store.append_batch(std::mem::take(&mut batch)).await.map_err(|e| {
                     self.0.app.clear_caches();
-                    let details = format!(r#"{{"imported":{done},"total":{total},"head":{}}}"#, head.0);
-                    Failure { details: RawValue::from_string(details).ok(), ..Failure::of(&e) }
+                    interrupted(&e, task, done, total, head)
                 })?;
                 done += batch_events as u64;
                 batch_events = 0;
@@ -1375,7 +1444,7 @@ impl Runtime {
             .await
             .map_err(|e| Failure::new("InternalError", e.to_string()))?;
         let events = simulated.read_all(Position::ZERO, usize::MAX).await?;
-        let commits = commits_from_events(events)?;
+        let commits = exchange::commits_from_events(&events)?;
         let progress = |done: u64, total: u64| on_progress(count + done * count / total.max(1), count * 2);
         self.append_commits(commits, "generate", &progress).await
     }
@@ -1395,6 +1464,40 @@ impl Runtime {
         self.0.progress.notify();
         self.emit(Notice::Reset);
         Ok(())
+    }
+}
+
+/// Why a bulk append stopped after `done` of `total` events, with how far it got. Storage can
+/// fail part way (a full quota, a closed tab): the batches before stay, and the same log imported
+/// again resumes. Anything else means another tab wrote the same streams meanwhile.
+fn interrupted(error: &AppendError, task: &str, done: u64, total: u64, head: Position) -> Failure {
+    let details = RawValue::from_string(format!(r#"{{"imported":{done},"total":{total},"head":{}}}"#, head.0)).ok();
+    let failure = match error {
+        AppendError::Store(store) => {
+            let resumable =
+                matches!(store, StoreError::QuotaExceeded { .. } | StoreError::Backend { .. } | StoreError::Closed);
+            let again = if task == "import" && resumable { "; import the same log again to continue" } else { "" };
+            Failure::new(store.code(), format!("{store}: {done} of {total} events were appended{again}"))
+        }
+        other => Failure::new(
+            "InvalidImport",
+            format!("{other}: another tab wrote to the same streams meanwhile; {done} of {total} events were appended"),
+        ),
+    };
+    Failure { details, ..failure }
+}
+
+/// The dead letter of an event read model `name` could not apply: the log says something no
+/// decision made (a withdrawal past the balance, say), so the read model passed over it.
+fn impossible_letter(recorded: &RecordedEvent, name: &str, why: &Impossible) -> DeadLetter {
+    DeadLetter {
+        position: recorded.meta.position.0,
+        stream: recorded.meta.stream.to_string(),
+        event_type: recorded.event_type.to_string(),
+        schema_version: recorded.schema_version,
+        code: "CorruptData".into(),
+        reason: format!("{name} cannot apply it: {why}"),
+        event: recorded.to_json_line().unwrap_or_default(),
     }
 }
 
@@ -1455,114 +1558,4 @@ fn fresh_runner() -> Runner {
         })
         .collect();
     Runner { entries, saga: SagaProgress::default(), dead: Vec::new() }
-}
-
-/// The last line of an export: how many events precede it. An import without it, or with
-/// fewer events, was cut short, and its last commit may be torn; it is refused.
-#[derive(Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct ExportEnd {
-    eventline_export: String,
-    events: u64,
-}
-
-impl ExportEnd {
-    fn to_line(&self) -> String {
-        serde_json::to_string(self).expect("plain fields serialize")
-    }
-}
-
-/// Turns an export's NDJSON lines into commits (see [`commits_from_events`]). Every line is
-/// checked first: events in order with consecutive positions, then the end line counting them.
-pub fn parse_import(ndjson: &str) -> Result<Vec<Commit>, Failure> {
-    let invalid = |line: usize, message: String| Failure::new("InvalidImport", format!("line {line}: {message}"));
-    let mut events: Vec<RecordedEvent> = Vec::new();
-    let mut end = None;
-    for (number, line) in ndjson.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-        if end.is_some() {
-            return Err(invalid(number + 1, "nothing may follow the end line".into()));
-        }
-        match RecordedEvent::from_json_line(line) {
-            Ok(event) => {
-                if let Some(previous) = events.last()
-                    && event.meta.position.0 != previous.meta.position.0 + 1
-                {
-                    return Err(invalid(
-                        number + 1,
-                        format!(
-                            "position {} follows {}: events are missing",
-                            event.meta.position, previous.meta.position
-                        ),
-                    ));
-                }
-                events.push(event);
-            }
-            Err(e) => match serde_json::from_str::<ExportEnd>(line) {
-                Ok(marker) if marker.eventline_export == "end" => end = Some((number + 1, marker.events)),
-                _ => return Err(invalid(number + 1, e.to_string())),
-            },
-        }
-    }
-    match end {
-        None => Err(Failure::new(
-            "InvalidImport",
-            "the log has no end line: it was cut short, or is not an export of Eventline".to_string(),
-        )),
-        Some((line, count)) if count != events.len() as u64 => {
-            Err(invalid(line, format!("the export had {count} events; {} arrived", events.len())))
-        }
-        Some(_) => commits_from_events(events),
-    }
-}
-
-/// Groups recorded events back into commits: consecutive events with the same command id are one
-/// commit, and each stream's events in it one write expecting the version before its first.
-pub fn commits_from_events(events: impl IntoIterator<Item = RecordedEvent>) -> Result<Vec<Commit>, Failure> {
-    let mut commits: Vec<Commit> = Vec::new();
-    let mut last_command: Option<CommandId> = None;
-    for (index, event) in events.into_iter().enumerate() {
-        let new_event = NewEvent {
-            event_id: event.meta.event_id,
-            event_type: event.event_type.clone(),
-            schema_version: event.schema_version,
-            payload: event.payload.clone(),
-        };
-        if last_command.as_ref() != Some(&event.meta.command_id) {
-            commits.push(Commit {
-                command_id: event.meta.command_id.clone(),
-                correlation_id: event.meta.correlation_id.clone(),
-                causation_id: event.meta.causation_id.clone(),
-                recorded_at: event.meta.recorded_at,
-                writes: Vec::new(),
-            });
-            last_command = Some(event.meta.command_id.clone());
-        }
-        let commit = commits.last_mut().expect("just pushed");
-        match commit.writes.iter_mut().find(|w| w.stream == event.meta.stream) {
-            Some(write) => {
-                let expected = match write.expected {
-                    ExpectedVersion::Exact(v) => v.0 + write.events.len() as u64 + 1,
-                    _ => write.events.len() as u64 + 1,
-                };
-                if event.meta.version.0 != expected {
-                    return Err(Failure::new(
-                        "InvalidImport",
-                        format!(
-                            "event {}: {} jumps to version {}, expected {expected}",
-                            index + 1,
-                            event.meta.stream,
-                            event.meta.version.0
-                        ),
-                    ));
-                }
-                write.events.push(new_event);
-            }
-            None => commit.writes.push(StreamWrite {
-                stream: event.meta.stream.clone(),
-                expected: ExpectedVersion::from_loaded(StreamVersion(event.meta.version.0 - 1)),
-                events: vec![new_event],
-            }),
-        }
-    }
-    Ok(commits)
 }

@@ -24,8 +24,9 @@ fn bucket_key(bucket: u32) -> String {
 pub trait Slot {
     fn name(&self) -> &'static str;
     fn checkpoint(&self) -> Position;
-    /// Applies one event unless already seen; returns whether the read model moved.
-    fn apply(&mut self, recorded: &RecordedEvent, decoded: &Decoded) -> bool;
+    /// Applies one event unless already seen: `AlreadySeen` if the read model did not move, and
+    /// `Undecodable` or `Impossible` for an event to keep as a dead letter.
+    fn apply(&mut self, recorded: &RecordedEvent, decoded: &Decoded) -> Applied;
     /// Storage records changed since the last call: key and JSON, or `None` when emptied. A
     /// record is one document, or a bucket of documents (see `ReadModel::DOCUMENT_BUCKETS`).
     fn take_changes(&mut self) -> Vec<(String, Option<String>)>;
@@ -58,8 +59,8 @@ where
         self.checkpoint
     }
 
-    fn apply(&mut self, recorded: &RecordedEvent, decoded: &Decoded) -> bool {
-        !matches!(self.apply_decoded(recorded, decoded), Applied::AlreadySeen)
+    fn apply(&mut self, recorded: &RecordedEvent, decoded: &Decoded) -> Applied {
+        self.apply_decoded(recorded, decoded)
     }
 
     fn take_changes(&mut self) -> Vec<(String, Option<String>)> {

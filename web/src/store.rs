@@ -23,7 +23,7 @@ use eventline_core::RecordedEvent;
 use eventline_core::ids::{CommandId, Position, StreamId, StreamVersion, Timestamp};
 use eventline_core::personal::{self, SubjectStatus};
 use eventline_core::snapshot::{Snapshot, SnapshotStore};
-use eventline_core::store::{AppendError, Commit, CommitReceipt, EventStore, StoreError};
+use eventline_core::store::{AppendError, CommandDigest, Commit, CommitReceipt, EventStore, StoreError};
 use futures::future::try_join_all;
 use indexed_db_futures::KeyRange;
 use indexed_db_futures::cursor::CursorDirection;
@@ -346,10 +346,14 @@ async fn receipt(
     command_id: &CommandId,
 ) -> Result<Option<CommitReceipt>, StoreError> {
     let Some(value) = get(commands, JsValue::from_str(command_id.as_str())).await? else { return Ok(None) };
-    let range = f64s(&value)?;
-    let [first, last] = range[..] else { return Err(StoreError::Corrupt { message: "command record".into() }) };
+    let record = f64s(&value)?;
+    let (first, last, digest) = match record[..] {
+        [first, last] => (first, last, None),
+        [first, last, high, low] => (first, last, Some(CommandDigest(((high as u64) << 32) | low as u64))),
+        _ => return Err(StoreError::Corrupt { message: "command record".into() }),
+    };
     let events = read_range(log, first as u64, last as u64).await?;
-    Ok(Some(CommitReceipt { command_id: command_id.clone(), events }))
+    Ok(Some(CommitReceipt { command_id: command_id.clone(), events, digest }))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -401,7 +405,11 @@ impl IdbStore {
         let mut ids_in_batch: HashMap<&CommandId, usize> = HashMap::new();
         for commit in &commits {
             if let Some(&earlier) = ids_in_batch.get(&commit.command_id) {
-                let first = CommitReceipt { command_id: commit.command_id.clone(), events: staged[earlier].clone() };
+                let first = CommitReceipt {
+                    command_id: commit.command_id.clone(),
+                    events: staged[earlier].clone(),
+                    digest: commits[earlier].digest,
+                };
                 return Err(AppendError::DuplicateCommand(Box::new(first)));
             }
             let recorded = match commit.record(head, head_at, |s| StreamVersion(versions.get(s).copied().unwrap_or(0)))
@@ -452,12 +460,17 @@ impl IdbStore {
             }
             put(&streams, JsValue::from_str(stream.as_str()), record.to_js())?;
         }
-        for events in &staged {
-            let range = [events[0].meta.position.0 as f64, events[events.len() - 1].meta.position.0 as f64];
+        for (events, commit) in staged.iter().zip(&commits) {
+            let (first, last) = (events[0].meta.position.0 as f64, events[events.len() - 1].meta.position.0 as f64);
+            // The digest in two 32-bit halves: a Float64Array holds each exactly.
+            let record = match commit.digest {
+                Some(CommandDigest(d)) => vec![first, last, (d >> 32) as f64, (d & 0xffff_ffff) as f64],
+                None => vec![first, last],
+            };
             // `add`, not `put`: a command id that already committed violates the key and aborts
             // the whole transaction, atomically, without reading it first.
             commands
-                .add(js_f64s(&range))
+                .add(js_f64s(&record))
                 .with_key(JsValue::from_str(events[0].meta.command_id.as_str()))
                 .without_key_type()
                 .primitive()
@@ -474,7 +487,7 @@ impl IdbStore {
         Ok(commits
             .into_iter()
             .zip(staged)
-            .map(|(c, events)| CommitReceipt { command_id: c.command_id, events })
+            .map(|(c, events)| CommitReceipt { command_id: c.command_id, events, digest: c.digest })
             .collect())
     }
 }
@@ -500,6 +513,27 @@ impl IdbStore {
         }
         let keys = tx.object_store(KEYS).map_err(store_error)?;
         self.vault.open_events(Some(&keys), events).await
+    }
+
+    /// The version of each stream: all asked at once, in one transaction.
+    pub async fn stream_versions(&self, streams: &[StreamId]) -> Result<Vec<u64>, StoreError> {
+        if streams.is_empty() {
+            return Ok(Vec::new());
+        }
+        let db = self.database()?;
+        let tx = Self::transaction(&db, &[STREAMS], TransactionMode::Readonly)?;
+        let store = tx.object_store(STREAMS).map_err(store_error)?;
+        let found = try_join_all(streams.iter().map(|s| get(&store, JsValue::from_str(s.as_str())))).await?;
+        found.into_iter().map(|value| Ok(StreamRecord::from_js(value)?.version)).collect()
+    }
+
+    /// Whether each command id has a commit here: all asked at once, in one transaction.
+    pub async fn holds_commands(&self, ids: &[&CommandId]) -> Result<Vec<bool>, StoreError> {
+        let db = self.database()?;
+        let tx = Self::transaction(&db, &[COMMANDS], TransactionMode::Readonly)?;
+        let commands = tx.object_store(COMMANDS).map_err(store_error)?;
+        let found = try_join_all(ids.iter().map(|id| get(&commands, JsValue::from_str(id.as_str())))).await?;
+        Ok(found.iter().map(Option::is_some).collect())
     }
 
     /// The first commit of whichever command in `commits` had already committed.

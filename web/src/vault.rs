@@ -50,6 +50,9 @@ const RANGE_SPREAD: usize = 8;
 enum Key {
     Live(Rc<Aes256Gcm>),
     Forgotten,
+    /// A record that is not a key (damaged storage): that subject's values read as unavailable,
+    /// nothing new can be sealed for them, and everyone else's stay readable.
+    Damaged,
 }
 
 /// Keys a write will add or shred, applied to the cache once it committed.
@@ -135,9 +138,12 @@ impl Vault {
                     cache.insert(subject, Key::Forgotten);
                 }
                 Some(value) => {
-                    let bytes = value.dyn_into::<Uint8Array>().map_err(|_| corrupt(&subject))?.to_vec();
-                    let cipher = Aes256Gcm::new_from_slice(&bytes).map_err(|_| corrupt(&subject))?;
-                    cache.insert(subject, Key::Live(Rc::new(cipher)));
+                    let cipher = value
+                        .dyn_into::<Uint8Array>()
+                        .ok()
+                        .and_then(|bytes| Aes256Gcm::new_from_slice(&bytes.to_vec()).ok())
+                        .map_or(Key::Damaged, |cipher| Key::Live(Rc::new(cipher)));
+                    cache.insert(subject, cipher);
                 }
                 None => {}
             }
@@ -254,10 +260,12 @@ impl Vault {
         personal::rewrite(text, |subject, found| -> Result<Option<String>, StoreError> {
             let Found::Value(value) = found else { return Ok(None) };
             let staged = changes.added.get(subject).cloned();
-            let Some(Key::Live(cipher)) = staged.or_else(|| self.key(subject)) else {
+            let cipher = match staged.or_else(|| self.key(subject)) {
+                Some(Key::Live(cipher)) => cipher,
+                Some(Key::Damaged) => return Err(corrupt(subject)),
                 // Forgotten (appends of such values were refused before): what is left is the
                 // marker, never the value.
-                return Ok(Some(personal::redacted_json(subject, Redaction::Forgotten)));
+                _ => return Ok(Some(personal::redacted_json(subject, Redaction::Forgotten))),
             };
             let nonce = self.nonce();
             let sealed = cipher
@@ -345,12 +353,15 @@ impl Vault {
         self.load(keys, vec![subject.to_string()]).await?;
         Ok(match self.key(subject) {
             None => personal::SubjectStatus::Unknown,
-            Some(Key::Live(_)) => personal::SubjectStatus::Known,
+            // A damaged key is still someone to forget.
+            Some(Key::Live(_) | Key::Damaged) => personal::SubjectStatus::Known,
             Some(Key::Forgotten) => personal::SubjectStatus::Forgotten,
         })
     }
 }
 
 fn corrupt(subject: &str) -> StoreError {
-    StoreError::Corrupt { message: format!("the key record of subject {subject} is not a key") }
+    StoreError::Corrupt {
+        message: format!("the key record of subject {subject} is damaged: nothing new about them can be sealed"),
+    }
 }
