@@ -220,7 +220,9 @@ test("every method works as a JavaScript user calls it", async () => {
   assert.equal(result.exportLines, result.exportProgress[1]);
   assert.deepEqual(result.importProgress, [result.exportLines, result.exportLines]);
   assert.equal(result.imported.events, result.exportLines);
-  assert.deepEqual(result.endLine, { eventlineExport: "end", events: result.exportLines });
+  assert.deepEqual(Object.keys(result.endLine), ["eventlineExport", "events", "sha256"]);
+  assert.deepEqual([result.endLine.eventlineExport, result.endLine.events], ["end", result.exportLines]);
+  assert.match(result.endLine.sha256, /^[0-9a-f]{64}$/, "the end line carries the log's digest");
   assert.deepEqual(result.importedAgain, { events: 0, commits: 0, skipped: result.exportLines, head: result.imported.head });
   assert.equal(result.copyBalance, 259);
   for (const kind of ["committed", "projections", "progress"]) assert.ok(result.noticeKinds.includes(kind), kind);

@@ -105,6 +105,7 @@ export async function tour(): Promise<void> {
   const unsubscribe: () => void = app.subscribe((notice: Notice) => {
     if (notice.kind === "projections") console.log(notice.projections.map((p) => p.lag.events));
     if (notice.kind === "committed") console.log(notice.position, notice.local);
+    if (notice.kind === "forgotten") console.log(`redraw what showed ${notice.subject}`);
   });
   unsubscribe();
   await app.reset();
@@ -119,6 +120,10 @@ export async function tour(): Promise<void> {
     }
     if (isEventlineError(error) && error.code === "WrongExpectedVersion" && error.details?.expected.kind === "exact") {
       console.log(error.details.stream, error.details.expected.version, error.details.actual);
+    }
+    if (isEventlineError(error) && error.code === "DuplicateCommand") {
+      const first: number | undefined = error.details?.firstPosition;
+      console.log(`command ${error.details?.commandId} already committed at ${first}`);
     }
     if (error instanceof EventlineError) console.log(error.message);
   }

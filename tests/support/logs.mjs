@@ -2,6 +2,7 @@
 // without first deciding them one by one. They are what Eventline itself exports (the same JSON
 // lines and end line) and what the bank's rules allow: accounts opened before use, deposits, and
 // atomic transfers (two events, one commit) that never overdraw.
+import { createHash } from "node:crypto";
 
 /** A seeded generator (mulberry32): the same seed gives the same log. */
 function random(seed) {
@@ -77,6 +78,8 @@ export function bankLog({ accounts = 100, commits = 1000, seed = 1, prefix = "x"
       balances.set(from, balances.get(from) + amount);
     }
   }
-  lines.push(JSON.stringify({ eventlineExport: "end", events: position }));
-  return { ndjson: `${lines.join("\n")}\n`, events: position, commits: sizes, balances };
+  const body = lines.map((line) => `${line}\n`).join("");
+  const sha256 = createHash("sha256").update(body).digest("hex");
+  const end = JSON.stringify({ eventlineExport: "end", events: position, sha256 });
+  return { ndjson: `${body}${end}\n`, events: position, commits: sizes, balances };
 }

@@ -14,10 +14,16 @@ export type Millis = number;
 
 /**
  * What every command may carry. A field its type does not take is refused (`InvalidCommand`), so
- * a misspelt `commandId` never passes silently; `null` counts as absent.
+ * a misspelt `commandId` never passes silently; `null` counts as absent. A value JSON cannot
+ * carry (`NaN`, `Infinity`, an invalid `Date`, a function) is refused anywhere in a command, never
+ * read as absent.
  */
 interface CommandBase {
-  /** Makes the command idempotent: a retry with the same id returns the first commit. */
+  /**
+   * Makes the command idempotent: a retry of the same command with the same id returns the first
+   * commit (`replayed: true`). A different command under a used id is refused with
+   * `DuplicateCommand`, whose details name the first commit.
+   */
   commandId?: Id;
   /** Groups the command with what it causes (defaults to the command id). */
   correlationId?: Id;
@@ -331,7 +337,11 @@ export interface QueryResult<T> {
   lag: Lag;
 }
 
-/** A point in history: after the event at `position`, or after everything recorded by `time`. */
+/**
+ * A point in history: after the event at `position`, or after everything recorded by `time`.
+ * A point that names neither (`{}`, `{ time: null }`, an invalid `Date`) is an `InvalidArgument`;
+ * leave the point out for now.
+ */
 export type Point = { position: number } | { time: Millis | Date };
 
 // ---------------------------------------------------------------------------------------------
@@ -384,6 +394,8 @@ export type Notice =
   | { kind: "projections"; projections: ProjectionStatus[] }
   | { kind: "leadership"; leader: boolean }
   | { kind: "reset" }
+  /** Someone was forgotten, in this tab or another: redraw whatever showed their details. */
+  | { kind: "forgotten"; subject: Id }
   | { kind: "progress"; task: "import" | "export"; done: number; total: number };
 
 export interface DeadLetter {
@@ -510,6 +522,10 @@ export interface ErrorDetailsByCode {
   PaymentMismatch: { code: "PaymentMismatch"; order: Id; expected: Amount; offered: Amount };
   InvalidQuantity: { code: "InvalidQuantity"; order: Id; quantity: number };
   OrderTotalTooLarge: { code: "OrderTotalTooLarge"; order: Id };
+  /** A command id already committed another command: where its first commit is. */
+  DuplicateCommand: { commandId: Id; firstPosition: number; position: number };
+  /** Only when another tab wrote the same streams while an import ran; a refused log has none. */
+  InvalidImport: ImportInterrupted;
   // A store failure during `importLog`
   QuotaExceeded: ImportInterrupted;
   StorageError: ImportInterrupted;
@@ -533,6 +549,10 @@ export class EventlineError<C extends ErrorCode = ErrorCode> extends Error {
 /** An `EventlineError` for each code: checking `code` narrows `details`. */
 export type AnyEventlineError = { [C in ErrorCode]: EventlineError<C> }[ErrorCode];
 
+/**
+ * Whether `value` is an `EventlineError`, made by this copy of the package or another (two
+ * bundles on one page): checked by a brand, not by `instanceof`.
+ */
 export function isEventlineError(value: unknown): value is AnyEventlineError;
 
 /** Names of every read model. */
@@ -639,17 +659,31 @@ export class Eventline {
   /** Events no read model could read, with the reason. */
   deadLetters(): Promise<DeadLetter[]>;
 
-  /** The whole log as NDJSON, one event per line. */
+  /**
+   * The whole log as NDJSON: one event per line (`RecordedEvent`), then an end line
+   * `{"eventlineExport":"end","events":n,"sha256":"..."}` counting them and carrying the SHA-256
+   * of everything before it.
+   */
   exportLog(options?: ProgressOptions): Promise<string>;
   /**
-   * Appends an export's events after the head, in batches of whole commits. Every line is checked
-   * first. Resumable: the commits an earlier import of the same log already appended are skipped.
+   * Appends an export's events after the head, in batches of whole commits. Nothing is written
+   * unless all of it passes (`InvalidImport` says which line failed and why): the end line's count
+   * and digest (a log changed after export is refused), and every event as strictly as one a
+   * command writes: ids and stream names, fresh event and command ids, a payload exactly as this
+   * version writes it, personal values about valid subjects, each event admitted by its
+   * aggregate, money moved only as decisions move it. A `SubjectForgotten` enters only as the
+   * record of that log's own forgetting (the key is shredded here too). The digest is not a
+   * signature: it tells a damaged or edited log from an intact one, not a forger from the author.
+   * Resumable: the commits an earlier import of the same log already appended are skipped.
    */
   importLog(ndjson: string, options?: ProgressOptions): Promise<ImportReport>;
   /** Empties the database, in every tab. */
   reset(): Promise<void>;
 
-  /** New commits, projection statuses, leadership, resets, progress. Returns `unsubscribe`. */
+  /**
+   * New commits, projection statuses, leadership, forgettings, resets, progress. Returns
+   * `unsubscribe`. A listener that throws is reported (`reportError`); the others are still told.
+   */
   subscribe(listener: (notice: Notice) => void): () => void;
 }
 

@@ -9,6 +9,12 @@
 const glue = new URL("./wasm/eventline_web.js", import.meta.url);
 const binary = new URL("./wasm/eventline_web_bg.wasm", import.meta.url);
 
+/**
+ * Marks every EventlineError, whichever copy of this module made it: two bundles of the package
+ * on one page must still recognise each other's errors, which `instanceof` cannot.
+ */
+const BRAND = Symbol.for("eventline.EventlineError");
+
 /** An error with a stable `code`, a readable `message` and, for domain errors, `details`. */
 export class EventlineError extends Error {
   constructor(code, message, details) {
@@ -16,11 +22,51 @@ export class EventlineError extends Error {
     this.name = "EventlineError";
     this.code = code;
     if (details !== undefined && details !== null) this.details = details;
+    Object.defineProperty(this, BRAND, { value: true });
   }
 }
 
 export function isEventlineError(value) {
-  return value instanceof EventlineError;
+  if (value instanceof EventlineError) return true;
+  try {
+    return (
+      typeof value === "object" && value !== null && value[BRAND] === true && typeof value.code === "string"
+    );
+  } catch {
+    return false; // a hostile Proxy is not one of ours
+  }
+}
+
+/**
+ * Refuses a value holding something JSON cannot carry. `JSON.stringify` writes NaN, Infinity and
+ * an invalid Date as `null` and leaves out functions and symbols, and the module reads all of
+ * them as "absent": an `expectedVersion: NaN` would silently drop the version check. What the
+ * walk cannot read (a throwing getter) is left for the module to refuse with its own reason.
+ */
+function finite(value, what, code = "InvalidArgument") {
+  if (typeof value === "number") {
+    if (!Number.isFinite(value)) throw new EventlineError(code, `${what} is ${value}, not a finite number`);
+    return;
+  }
+  if (typeof value !== "object" || value === null) return;
+  let bad;
+  try {
+    JSON.stringify(value, function (key, item) {
+      if (bad !== undefined) return item;
+      const original = this?.[key];
+      if (original instanceof Date && !Number.isFinite(original.getTime())) bad = { key, why: "an invalid Date" };
+      else if (typeof item === "number" && !Number.isFinite(item)) bad = { key, why: `${item}, not a finite number` };
+      else if (typeof item === "function" || typeof item === "symbol") {
+        bad = { key, why: `a ${typeof item}, which JSON cannot carry` };
+      }
+      return item;
+    });
+  } catch {
+    return;
+  }
+  if (bad === undefined) return;
+  const field = bad.key === "" ? what : `${what}: \`${bad.key}\``;
+  throw new EventlineError(code, `${field} is ${bad.why}`);
 }
 
 let generation = 0;
@@ -110,12 +156,27 @@ function callback(options, key, what) {
 function at(point) {
   if (point === undefined || point === null) return undefined;
   if (typeof point !== "object") return point;
-  const time = option(point, "time", "a point in history");
-  if (!(time instanceof Date)) return point;
+  let time = option(point, "time", "a point in history");
+  if (time instanceof Date) {
+    time = time.getTime();
+    if (!Number.isFinite(time)) throw new EventlineError("InvalidArgument", "a point in history: `time` is an invalid Date");
+    try {
+      point = { ...point, time };
+    } catch (error) {
+      throw new EventlineError("InvalidArgument", `a point in history cannot be read (${error?.message ?? error})`);
+    }
+  }
+  finite(point, "a point in history");
+  return point;
+}
+
+/** Tells a listener, and the page if it throws: a listener's bug must not vanish silently. */
+function tell(listener, notice) {
   try {
-    return { ...point, time: time.getTime() };
+    listener(notice);
   } catch (error) {
-    throw new EventlineError("InvalidArgument", `a point in history cannot be read (${error?.message ?? error})`);
+    if (typeof globalThis.reportError === "function") globalThis.reportError(error);
+    else console.error("eventline: a subscriber threw", error);
   }
 }
 
@@ -124,20 +185,41 @@ export class Eventline {
   #loaded;
   #handle;
   #listeners = new Set();
-  #subscriptions = [];
   #wasLeader = false;
+  /** Statuses being read for a burst of projection notices, shared by every listener. */
+  #pendingStatuses = null;
 
   constructor(name, loaded, handle) {
     this.#name = name;
     this.#loaded = loaded;
     this.#handle = handle;
-    this.#watchLeadership(handle);
+    this.#listen(handle);
   }
 
-  #watchLeadership(handle) {
+  /** One subscription to the module per instance, whatever the number of listeners. */
+  #listen(handle) {
     handle.subscribe((notice) => {
       if (notice.kind === "leadership") this.#wasLeader = notice.leader;
+      if (this.#listeners.size > 0) this.#deliver(notice);
     });
+  }
+
+  #deliver(notice) {
+    if (notice.kind !== "projections") {
+      for (const listener of [...this.#listeners]) tell(listener, notice);
+      return;
+    }
+    // Statuses are read once per burst of changes, for every listener at once.
+    if (this.#pendingStatuses) return;
+    this.#pendingStatuses = this.projections()
+      .then((projections) => {
+        // A listener that unsubscribed while the statuses were read hears nothing more.
+        for (const listener of [...this.#listeners]) tell(listener, { kind: "projections", projections });
+      })
+      .catch(() => {})
+      .finally(() => {
+        this.#pendingStatuses = null;
+      });
   }
 
   /** Opens (creating or upgrading) the database `name`. */
@@ -157,9 +239,7 @@ export class Eventline {
     this.#loaded = loaded;
     this.#handle = handle;
     this.#wasLeader = false;
-    this.#watchLeadership(handle);
-    this.#subscriptions = [];
-    for (const listener of this.#listeners) this.#attach(listener);
+    this.#listen(handle);
     return handle;
   }
 
@@ -183,7 +263,10 @@ export class Eventline {
   }
 
   execute(command) {
-    return this.#run((h) => h.execute(command));
+    return this.#run((h) => {
+      finite(command, "the command", "InvalidCommand");
+      return h.execute(command);
+    });
   }
 
   /** Forgets a customer: see `ForgetSubject` in eventline.d.ts. */
@@ -196,11 +279,17 @@ export class Eventline {
   }
 
   query(readModel, args) {
-    return this.#run((h) => h.query(readModel, args));
+    return this.#run((h) => {
+      finite(args, "the query arguments");
+      return h.query(readModel, args);
+    });
   }
 
   queryAt(readModel, args, point) {
-    return this.#run((h) => h.queryAt(readModel, args, at(point)));
+    return this.#run((h) => {
+      finite(args, "the query arguments");
+      return h.queryAt(readModel, args, at(point));
+    });
   }
 
   stateAt(stream, point) {
@@ -208,15 +297,21 @@ export class Eventline {
   }
 
   events(filter) {
-    return this.#run((h) => h.events(filter));
+    return this.#run((h) => {
+      finite(filter, "the event filter");
+      return h.events(filter);
+    });
   }
 
   /** `options` is `{ readModel?, timeoutMs? }`, or a read model's name. */
   waitFor(position, options = {}) {
     if (typeof options === "string") options = { readModel: options };
-    return this.#run((h) =>
-      h.waitFor(position, option(options, "readModel", "waitFor"), option(options, "timeoutMs", "waitFor")),
-    );
+    return this.#run((h) => {
+      finite(position, "the position");
+      const timeoutMs = option(options, "timeoutMs", "waitFor");
+      finite(timeoutMs, "waitFor: `timeoutMs`");
+      return h.waitFor(position, option(options, "readModel", "waitFor"), timeoutMs);
+    });
   }
 
   projections() {
@@ -232,7 +327,10 @@ export class Eventline {
   }
 
   setDelay(readModel, ms) {
-    return this.#run((h) => h.control(readModel, { action: "delay", ms }));
+    return this.#run((h) => {
+      finite(ms, "the delay");
+      return h.control(readModel, { action: "delay", ms });
+    });
   }
 
   /** Rebuilds a read model from 0; progress arrives as `projections` notices. */
@@ -264,42 +362,19 @@ export class Eventline {
 
   /**
    * Calls `listener` for new commits (from any tab), projection changes (with every
-   * projection's status), leadership changes, resets and progress. Returns an unsubscribe
-   * function.
+   * projection's status), leadership changes, forgettings, resets and progress. Returns an
+   * unsubscribe function. A listener that throws is reported (`reportError`), and the others
+   * are still told.
    */
   subscribe(listener) {
     if (typeof listener !== "function") throw new EventlineError("InvalidArgument", "a listener is a function");
-    this.#listeners.add(listener);
-    this.#attach(listener);
+    // A wrapper per subscription: the same function subscribed twice is told twice and
+    // unsubscribed once per call, as with addEventListener's distinct handlers.
+    const entry = (notice) => listener(notice);
+    this.#listeners.add(entry);
     return () => {
-      this.#listeners.delete(listener);
-      const index = this.#subscriptions.findIndex((s) => s.listener === listener);
-      if (index >= 0) {
-        const [subscription] = this.#subscriptions.splice(index, 1);
-        if (!this.#loaded.panicked) this.#handle.unsubscribe(subscription.id);
-      }
+      this.#listeners.delete(entry);
     };
-  }
-
-  #attach(listener) {
-    let pending = null;
-    const deliver = (notice) => {
-      if (notice.kind !== "projections") {
-        listener(notice);
-        return;
-      }
-      // Statuses are read once per burst of changes, not once per change.
-      if (pending) return;
-      pending = this.projections()
-        // Unsubscribed (or closed) while the statuses were read: the listener hears nothing more.
-        .then((projections) => this.#listeners.has(listener) && listener({ kind: "projections", projections }))
-        .catch(() => {})
-        .finally(() => {
-          pending = null;
-        });
-    };
-    const id = this.#handle.subscribe(deliver);
-    this.#subscriptions.push({ id, listener });
   }
 }
 
