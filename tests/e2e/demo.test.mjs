@@ -241,6 +241,43 @@ test("forgetting a customer: the log keeps its shape, the person is gone everywh
   await context.close();
 });
 
+test("a forgotten person leaves every view at once: the past shown in this tab, the inspector in another", async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const first = await open(context);
+  const second = await open(context);
+  await accepted(first.page, "OpenAccount", { account: "acc-1" }); // held by alice, the form's default
+  await accepted(first.page, "Deposit", { account: "acc-1", amount: 500 });
+  const holder = first.page.locator('[data-read-model=accountSummaries] td[data-holder="acc-1"]');
+  await holder.locator("text=Alice Martin <alice@example.com>").waitFor();
+  // This tab looks at the past; the other inspects the event that holds her details.
+  await setRange(first.page.locator("#scrubber"), 1);
+  await first.page.locator("[data-badge=accountSummaries] >> text=as of #1").waitFor();
+  await holder.locator("text=Alice Martin <alice@example.com>").waitFor();
+  await second.page.locator('.timeline .row[data-position="1"]').waitFor({ timeout: 10000 });
+  await second.page.locator('.timeline .row[data-position="1"]').click();
+  const inspector = second.page.locator(".inspector");
+  await inspector.locator("text=Alice Martin").first().waitFor();
+
+  await accepted(first.page, "ForgetSubject", { subject: "alice" });
+  await holder.locator("text=[forgotten]").waitFor({ timeout: 10000 });
+  await first.page.locator("[data-badge=accountSummaries] >> text=as of #1").waitFor();
+  await inspector.locator("text=Alice Martin").waitFor({ state: "detached", timeout: 10000 });
+  await second.page.locator('[data-read-model=accountSummaries] td[data-holder="acc-1"] >> text=[forgotten]').waitFor();
+  for (const { page } of [first, second]) {
+    // What the page shows of the log (not the forms' example values, which are no one's data).
+    const shown = await page.evaluate(() =>
+      [...document.querySelectorAll(".queries, .timeline, .inspector")].map((e) => e.innerText).join("\n"),
+    );
+    for (const secret of ["Alice Martin", "alice@example.com"]) {
+      const at = shown.indexOf(secret);
+      assert.ok(at < 0, `a tab still shows ${secret}: …${shown.slice(Math.max(0, at - 300), at + 100)}…`);
+    }
+  }
+  await second.page.screenshot({ path: `${ARTIFACTS}/forgotten-inspector.png` });
+  assert.deepEqual([...first.problems, ...second.problems], []);
+  await context.close();
+});
+
 test("generated data streams in with progress, and the timeline stays virtualized", async () => {
   const { page, context, problems } = await open();
   await page.fill("#generate-count", "3000");

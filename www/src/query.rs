@@ -299,6 +299,7 @@ pub fn QuerySide() -> impl IntoView {
     // Every panel's past comes from one fold of the log, computed once per position.
     let history = loaded(move || {
         let at = demo.as_of.get();
+        demo.forgotten.track();
         async move {
             let at = at?;
             let history = demo.runtime()?.history_at(AsOf::Position(Position(at))).await.ok()?;

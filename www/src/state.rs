@@ -36,6 +36,9 @@ pub struct Demo {
     pub as_of: RwSignal<Option<u64>>,
     /// Bumped when the query side should look again.
     pub refresh: RwSignal<u64>,
+    /// Bumped when someone is forgotten, in any tab: views folded from the log (the past, the
+    /// inspector) read it again, so no one forgotten stays on screen.
+    pub forgotten: RwSignal<u64>,
     pub progress: RwSignal<Option<Progress>>,
     /// The event selected in the timeline.
     pub selected: RwSignal<Option<u64>>,
@@ -55,6 +58,7 @@ impl Demo {
             read_your_writes: RwSignal::new(false),
             as_of: RwSignal::new(None),
             refresh: RwSignal::new(0),
+            forgotten: RwSignal::new(0),
             progress: RwSignal::new(None),
             selected: RwSignal::new(None),
             refresh_pending: StoredValue::new(false),
@@ -92,6 +96,10 @@ impl Demo {
                 self.refresh_soon();
             }
             Notice::Projections => self.refresh_soon(),
+            Notice::Forgotten { .. } => {
+                self.forgotten.update(|n| *n += 1);
+                self.refresh_soon();
+            }
             Notice::Leadership { leader } => self.leader.set(*leader),
             Notice::Reset => {
                 self.head.set(0);

@@ -262,6 +262,7 @@ fn Inspector() -> impl IntoView {
     let demo = expect_context::<Demo>();
     let inspection = loaded(move || {
         let selected = demo.selected.get();
+        demo.forgotten.track();
         async move { demo.runtime()?.inspect(selected?).await.ok() }
     });
     move || {
