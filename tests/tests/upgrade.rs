@@ -7,6 +7,8 @@
 //!   checkpoints, a paused projection, saga progress and a dead letter.
 //! - `schema-v3.json`: written by the runtime of schema 3: all of that plus personal data sealed
 //!   under subjects' keys (the `keys` store), one subject forgotten.
+//! - `schema-v4.json`: written by the runtime of schema 4: all of that, and each command id
+//!   recorded with the digest of what it asked.
 //!
 //! Each dump carries what its writer saw (`expected`): the exported log, read-model answers,
 //! projection statuses. A dump is made once, by `scripts/make-fixture.sh` (the ignored test
@@ -38,6 +40,7 @@ wasm_bindgen_test_configure!(run_in_browser);
 const V1: &str = include_str!("../fixtures/schema-v1.json");
 const V2: &str = include_str!("../fixtures/schema-v2.json");
 const V3: &str = include_str!("../fixtures/schema-v3.json");
+const V4: &str = include_str!("../fixtures/schema-v4.json");
 
 /// Personal data in fixtures from schema 3 on: one customer kept, one forgotten.
 const PERSONAL: &[(&str, &str)] = &[
@@ -266,6 +269,30 @@ async fn a_schema_3_database_opens_with_its_keys_its_sealed_values_and_its_forgo
     let card = query(&rt, "orderBoard", json!({"order": "o-4"})).await;
     assert_eq!(card["shippingAddress"], json!({"$personal": "c-kept", "redacted": "forgotten"}));
     rt.close();
+}
+
+/// Command ids written before schema 4 have no digest: a retry is recognised, whatever it asks.
+/// From schema 4 on, a reused id is told from a retry.
+#[wasm_bindgen_test]
+async fn command_ids_know_what_they_asked_from_schema_4_on() {
+    for (name, fixture, digests) in [("upgrade-ids-v3", V3, false), ("upgrade-ids-v4", V4, true)] {
+        let (rt, expected) = open_fixture(name, fixture).await;
+        check_upgraded(&rt, &expected).await;
+        let (id, json) = deposit(0);
+        let with_id = |json: &str| {
+            let mut request = parse_command(json).unwrap();
+            request.command_id = Some(id.as_str().into());
+            request
+        };
+        let retry = rt.execute(with_id(&json)).await.unwrap();
+        assert!(retry.replayed, "{name}: the same deposit again is a retry");
+        let other = rt.execute(with_id(r#"{"type":"Deposit","account":"a","amount":999}"#)).await;
+        match digests {
+            true => assert_eq!(other.unwrap_err().code, "DuplicateCommand", "{name}"),
+            false => assert!(other.unwrap().replayed, "{name}: no digest to tell them apart"),
+        }
+        rt.close();
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
