@@ -108,9 +108,9 @@ export async function openReadCheckWrite(name) {
   return fresh(name, ["heads", "events"]);
 }
 
-export async function readCheckWriteOnce(db, i) {
+export async function readCheckWriteOnce(db, i, durability) {
   const start = performance.now();
-  const tx = db.transaction(["heads", "events"], "readwrite");
+  const tx = db.transaction(["heads", "events"], "readwrite", { durability });
   const heads = tx.objectStore("heads");
   const version = (await request(heads.get("account-a"))) ?? 0;
   if (version !== i) throw new Error(`expected version ${i}, found ${version}`);

@@ -16,7 +16,7 @@
 //!   transaction that writes them and opened in the transaction that reads them (`vault.rs`); a
 //!   `SubjectForgotten` event shreds the key in the transaction that appends it.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use eventline_core::RecordedEvent;
@@ -30,7 +30,7 @@ use indexed_db_futures::cursor::CursorDirection;
 use indexed_db_futures::database::Database;
 use indexed_db_futures::object_store::ObjectStore;
 use indexed_db_futures::prelude::*;
-use indexed_db_futures::transaction::{Transaction, TransactionMode};
+use indexed_db_futures::transaction::{Transaction, TransactionMode, TransactionOptions};
 use js_sys::{Array, Float64Array, Uint8Array};
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::{JsCast, JsValue};
@@ -44,7 +44,14 @@ pub struct IdbStore {
     name: String,
     db: RefCell<Option<Database>>,
     vault: Vault,
+    /// How appends are committed: `Strict` unless a benchmark says otherwise (`set_durability`).
+    durability: Cell<Durability>,
 }
+
+/// How durably a transaction is committed: `Strict` waits until the data is on disk, so an
+/// accepted command survives a power cut; `Relaxed` (Chromium's default) only until the
+/// operating system has it. Browsers that do not know the option ignore it.
+pub use indexed_db_futures::transaction::TransactionDurability as Durability;
 
 impl IdbStore {
     /// Opens (or creates, or upgrades) the database `name`.
@@ -56,7 +63,12 @@ impl IdbStore {
     pub async fn open_at(name: &str, version: u32) -> Result<IdbStore, StoreError> {
         let db = idb::open_at(name, version).await?;
         let sealing = db.object_store_names().any(|s| s == KEYS);
-        Ok(IdbStore { name: name.to_string(), db: RefCell::new(Some(db)), vault: Vault::new(sealing) })
+        Ok(IdbStore {
+            name: name.to_string(),
+            db: RefCell::new(Some(db)),
+            vault: Vault::new(sealing),
+            durability: Cell::new(Durability::Strict),
+        })
     }
 
     /// Opens with personal values stored as they are, unsealed. Only for measuring what sealing
@@ -64,7 +76,12 @@ impl IdbStore {
     #[doc(hidden)]
     pub async fn open_unsealed(name: &str) -> Result<IdbStore, StoreError> {
         let db = idb::open_at(name, idb::SCHEMA_VERSION).await?;
-        Ok(IdbStore { name: name.to_string(), db: RefCell::new(Some(db)), vault: Vault::new(false) })
+        Ok(IdbStore {
+            name: name.to_string(),
+            db: RefCell::new(Some(db)),
+            vault: Vault::new(false),
+            durability: Cell::new(Durability::Strict),
+        })
     }
 
     /// The log after `after`, like [`EventStore::read_all`] but with personal values left sealed:
@@ -103,6 +120,13 @@ impl IdbStore {
 
     pub(crate) fn vault(&self) -> &Vault {
         &self.vault
+    }
+
+    /// How appends are committed from now on. Appends are the promises made to callers (an
+    /// accepted command, an imported log), so they are `Strict` unless this says otherwise;
+    /// what is derived from the log (read models, snapshots, compaction) stays relaxed.
+    pub fn set_durability(&self, durability: Durability) {
+        self.durability.set(durability);
     }
 
     /// The object stores this connection has (what its schema version created).
@@ -368,8 +392,14 @@ impl IdbStore {
             return Ok(Vec::new());
         }
         let db = self.database()?;
-        let tx =
-            Self::transaction(&db, &self.with_keys(&[LOG, STREAMS, SEGMENTS, COMMANDS]), TransactionMode::Readwrite)?;
+        let mut options = TransactionOptions::new();
+        options.set_durability(self.durability.get());
+        let tx = db
+            .transaction(self.with_keys(&[LOG, STREAMS, SEGMENTS, COMMANDS]).as_slice())
+            .with_mode(TransactionMode::Readwrite)
+            .with_options(options)
+            .build()
+            .map_err(store_error)?;
         let store = |name| tx.object_store(name).map_err(store_error);
         let (log, streams, segments, commands) = (store(LOG)?, store(STREAMS)?, store(SEGMENTS)?, store(COMMANDS)?);
         let keys = if self.vault.enabled() { Some(store(KEYS)?) } else { None };
@@ -460,6 +490,7 @@ impl IdbStore {
             }
             put(&streams, JsValue::from_str(stream.as_str()), record.to_js())?;
         }
+        let mut adds = Vec::with_capacity(staged.len());
         for (events, commit) in staged.iter().zip(&commits) {
             let (first, last) = (events[0].meta.position.0 as f64, events[events.len() - 1].meta.position.0 as f64);
             // The digest in two 32-bit halves: a Float64Array holds each exactly.
@@ -467,14 +498,25 @@ impl IdbStore {
                 Some(CommandDigest(d)) => vec![first, last, (d >> 32) as f64, (d & 0xffff_ffff) as f64],
                 None => vec![first, last],
             };
-            // `add`, not `put`: a command id that already committed violates the key and aborts
-            // the whole transaction, atomically, without reading it first.
-            commands
+            // `add`, not `put`: a command id that already committed violates the key, without
+            // reading it first.
+            let added = commands
                 .add(js_f64s(&record))
                 .with_key(JsValue::from_str(events[0].meta.command_id.as_str()))
                 .without_key_type()
                 .primitive()
                 .map_err(store_error)?;
+            adds.push(added);
+        }
+        // A failed `add` must abort everything written before it. Chromium aborts on its own;
+        // Firefox commits the rest when `commit()` was called before the failure arrived. So the
+        // adds are heard first, a failure aborts explicitly, and only then is the commit asked.
+        if let Err(error) = try_join_all(adds).await {
+            let _ = tx.abort().await;
+            if idb::is_constraint(&error) {
+                return Err(self.duplicate(&commits).await?);
+            }
+            return Err(store_error(error).into());
         }
         if let Err(error) = idb::commit(tx).await {
             if idb::is_constraint(&error) {
