@@ -101,6 +101,25 @@ where
     S: EventStore,
     D: Dispatch<P::Command>,
 {
+    run_for(store, dispatch, progress, page, usize::MAX).await
+}
+
+/// Like [`run`], but returns once `dispatches` commands were dispatched (after the event that
+/// issued the last of them): a runner that shares its time with projections calls it again,
+/// so the events the manager's commands append are read soon after they land, not after the
+/// whole backlog.
+pub async fn run_for<P, S, D>(
+    store: &S,
+    dispatch: &D,
+    progress: &mut SagaProgress<P>,
+    page: usize,
+    dispatches: usize,
+) -> Result<RunReport, SagaError>
+where
+    P: ProcessManager,
+    S: EventStore,
+    D: Dispatch<P::Command>,
+{
     let page = page.max(1);
     let mut report = RunReport::default();
     loop {
@@ -133,6 +152,9 @@ where
                 }
             }
             progress.checkpoint = recorded.meta.position;
+            if report.dispatched >= dispatches {
+                return Ok(report);
+            }
         }
     }
 }

@@ -41,9 +41,17 @@ async fn compaction_merges_small_chunks_and_changes_no_answer() {
     let transfer = store.find_commit(&CommandId::from("c602")).await.unwrap().unwrap();
     assert_eq!(transfer.events.len(), 2);
 
-    let replaced = store.compact().await.unwrap();
-    assert_eq!(replaced, 603);
-    assert!(store.chunk_count().await.unwrap() <= 2, "merged into chunks of up to 1024 events");
+    // A pass looks at a window of chunks (so it holds the log's store briefly); passes go on
+    // until there is nothing left to merge.
+    let mut replaced = 0;
+    loop {
+        match store.compact().await.unwrap() {
+            0 => break,
+            n => replaced += n,
+        }
+    }
+    assert!(replaced >= 603, "every small chunk was merged: {replaced}");
+    assert!(store.chunk_count().await.unwrap() <= 3, "merged into chunks of up to 1024 events");
     assert_eq!(store.read_all(Position::ZERO, 10_000).await.unwrap(), log);
     assert_eq!(read_whole_stream(&store, &StreamId::from("account-b"), StreamVersion::NONE).await.unwrap(), stream_b);
     assert_eq!(store.read_all(Position(300), 7).await.unwrap(), log[300..307].to_vec());

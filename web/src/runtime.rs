@@ -62,6 +62,10 @@ const POLL_MS: u32 = 500;
 const FLUSH_EVERY_MS: f64 = 250.0;
 /// How often an idle leader merges small chunks of the log.
 const COMPACT_EVERY_MS: f64 = 5_000.0;
+/// Commands the saga dispatches per step of the leader's loop: between two runs of the saga the
+/// projections take what its commands appended, so a long backlog of transfers (after a
+/// generated or imported log, or a takeover) never holds the read models back for long.
+const SAGA_DISPATCHES: usize = 16;
 /// Pauses after the handler gave up on a conflict, before the command is reported as conflicting.
 const CONFLICT_PAUSES: u32 = 3;
 
@@ -1223,7 +1227,7 @@ impl Runtime {
         if progress.checkpoint.0 >= head {
             return Ok(false);
         }
-        let result = self.0.app.run_saga(&mut progress).await;
+        let result = self.0.app.run_saga_for(&mut progress, SAGA_DISPATCHES).await;
         // Progress is saved as far as it got, even when a command could not be dispatched: the
         // run stopped before that event and will take it up again.
         let json = serde_json::to_string(&progress).expect("saga progress serializes");

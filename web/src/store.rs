@@ -696,8 +696,9 @@ impl EventStore for IdbStore {
     }
 }
 
-/// Chunks looked at per compaction.
-const COMPACT_WINDOW: u32 = 2048;
+/// Chunks looked at per compaction: a compaction holds the log's store, so appends and reads wait
+/// for it; a small window keeps that wait short (a few ms), and compaction runs again when idle.
+const COMPACT_WINDOW: u32 = 512;
 /// Fewer events than this on average per chunk and a region is worth merging.
 const SMALL_CHUNK: usize = chunk::CHUNK_EVENTS / 4;
 

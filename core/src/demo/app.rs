@@ -316,6 +316,16 @@ where
     pub async fn run_saga(&self, progress: &mut SagaProgress<TransferSaga>) -> Result<RunReport, SagaError> {
         saga::run(self.store(), self, progress, 512).await
     }
+
+    /// Lets the transfer saga react until it has dispatched `dispatches` commands or seen the
+    /// log's end (`saga::run_for`): a runner interleaves it with the projections.
+    pub async fn run_saga_for(
+        &self,
+        progress: &mut SagaProgress<TransferSaga>,
+        dispatches: usize,
+    ) -> Result<RunReport, SagaError> {
+        saga::run_for(self.store(), self, progress, 512, dispatches).await
+    }
 }
 
 impl<S, X> Dispatch<DomainCommand> for DemoApp<S, X>
