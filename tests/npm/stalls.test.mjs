@@ -79,3 +79,27 @@ test("a tab that takes the projections over, with a saga backlog, serves a depos
   assert.deepEqual(second.problems, []);
   await context.close();
 });
+
+test("a delay holds a lone command as long as every event of a burst", async () => {
+  const context = await suite.browser.newContext();
+  const { page, problems } = await harness(context, suite.base);
+  const result = await page.evaluate(async () => {
+    const app = await window.eventline.Eventline.open("delay");
+    await app.execute({ type: "OpenAccount", account: "a" });
+    await app.waitFor(await app.head());
+    await app.setDelay("balances", 1500);
+    await new Promise((r) => setTimeout(r, 2000)); // a quiet spell: nothing is due
+    const commit = await app.execute({ type: "Deposit", account: "a", amount: 5 });
+    const sent = performance.now();
+    await new Promise((r) => setTimeout(r, 700));
+    const midway = (await app.query("balances", { account: "a" })).data.balance;
+    await app.waitFor(commit.position, { readModel: "balances", timeoutMs: 10_000 });
+    const reached = performance.now() - sent;
+    await app.setDelay("balances", 0);
+    return { midway, reached };
+  });
+  assert.equal(result.midway, 0, "700 ms after the command the delayed read model has not seen it");
+  assert.ok(result.reached >= 1300 && result.reached < 3000, `it arrived after ${result.reached} ms`);
+  assert.deepEqual(problems, []);
+  await context.close();
+});

@@ -1118,14 +1118,24 @@ impl Runtime {
             runner.entries.iter().position(|e| e.record.delay_ms > 0 && e.runnable(head) && e.next_due <= now)
         };
         if let Some(index) = due {
-            let checkpoint = self.0.runner.borrow().entries[index].slot.checkpoint();
+            let (checkpoint, delay) = {
+                let runner = self.0.runner.borrow();
+                (runner.entries[index].slot.checkpoint(), f64::from(runner.entries[index].record.delay_ms))
+            };
             let events =
                 if checkpoint.0 < head { self.0.store.read_all_sealed(checkpoint, 1).await? } else { Vec::new() };
+            // A delay holds every event that long after it was recorded, the first of a quiet
+            // spell too, and spaces a burst out by as much.
+            if let Some(event) = events.first()
+                && event.meta.recorded_at.0 as f64 + delay > now
+            {
+                self.0.runner.borrow_mut().entries[index].next_due = event.meta.recorded_at.0 as f64 + delay;
+                return self.run_saga(head).await;
+            }
             let name = self.0.runner.borrow().entries[index].slot.name();
             self.apply_batch(&events, |e| e.slot.name() == name, false).await?;
             let mut runner = self.0.runner.borrow_mut();
-            let entry = &mut runner.entries[index];
-            entry.next_due = now + f64::from(entry.record.delay_ms);
+            runner.entries[index].next_due = now + delay;
             return Ok(true);
         }
         self.run_saga(head).await
