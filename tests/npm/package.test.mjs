@@ -121,12 +121,17 @@ test("every method works as a JavaScript user calls it", async () => {
     await app.setDelay("accountSummaries", 40);
     await app.rebuild("accountSummaries");
     out.rebuildSeen = [];
+    out.answeredWhileRebuilding = new Set();
     for (let i = 0; i < 300; i++) {
       const status = (await app.projections()).find((p) => p.name === "accountSummaries");
-      if (status.status === "rebuilding") out.rebuildSeen.push(status.progress);
-      else if (out.rebuildSeen.length > 0) break;
+      if (status.status === "rebuilding") {
+        out.rebuildSeen.push(status.progress);
+        // Blue/green: the read model from before answers until its replacement caught up.
+        out.answeredWhileRebuilding.add((await app.query("accountSummaries", { account: "a" })).data?.totalDeposits);
+      } else if (out.rebuildSeen.length > 0) break;
       await new Promise((r) => setTimeout(r, 10));
     }
+    out.answeredWhileRebuilding = [...out.answeredWhileRebuilding];
     await app.setDelay("accountSummaries", 0);
     await app.waitFor(await app.head(), { readModel: "accountSummaries" });
     out.rebuildHeard = notices.some(
@@ -215,6 +220,9 @@ test("every method works as a JavaScript user calls it", async () => {
   assert.ok(result.rebuildHeard, "subscribers hear the rebuild");
   assert.equal(result.afterRebuild.status, "live");
   assert.equal(result.afterRebuild.progress, null);
+  assert.deepEqual(result.answeredWhileRebuilding, [1000], "the old read model answered throughout the rebuild");
+  assert.ok(result.afterRebuild.lastRebuild.events >= result.head, JSON.stringify(result.afterRebuild.lastRebuild));
+  assert.ok(result.afterRebuild.lastRebuild.ms >= 0);
   assert.equal(result.rebuiltSummary, 1000);
   assert.deepEqual(result.deadLetters, []);
   assert.equal(result.exportLines, result.exportProgress[1]);

@@ -94,6 +94,10 @@ test(`${PAGES} pages x ${WRITERS} writers: versions once, no gaps, losers told, 
     const folded = {};
     for (const name of names) folded[name] = (await app.queryAt(name, undefined, { position: live[name].position })).data;
     for (const name of names) await app.rebuild(name);
+    // Each rebuild is built beside its read model and swapped in once caught up.
+    for (let i = 0; i < 3000 && (await app.projections()).some((p) => p.status === "rebuilding"); i++) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
     await app.waitFor(head, { timeoutMs: 60_000 });
     const rebuilt = {};
     for (const name of names) rebuilt[name] = (await app.query(name)).data;

@@ -328,7 +328,13 @@ async fn projections_can_be_paused_resumed_delayed_and_rebuilt() {
     // A rebuild starts from 0 and ends where the incremental one was.
     let before = rt.query("accountSummaries", "").await.unwrap();
     rt.control("accountSummaries", Control::Rebuild).await.unwrap();
-    rt.wait_for(head, Some("accountSummaries"), 5_000).await.unwrap();
+    // Blue/green: the read model from before answers until its replacement has caught up.
+    let during = rt.query("accountSummaries", "").await.unwrap();
+    assert_eq!(during.value(), before.value());
+    eventually("the rebuild", 5_000, async || {
+        rt.statuses().await.unwrap().iter().any(|s| s.name == "accountSummaries" && s.last_rebuild.is_some())
+    })
+    .await;
     let after = rt.query("accountSummaries", "").await.unwrap();
     assert_eq!(after.value(), before.value());
     let rebuilt = status(rt.statuses().await.unwrap());

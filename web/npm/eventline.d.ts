@@ -382,8 +382,14 @@ export interface ProjectionStatus {
   status: "live" | "catchingUp" | "paused" | "rebuilding" | "failed";
   paused: boolean;
   delayMs: number;
-  /** Share of a rebuild done, 0 to 1; null when not rebuilding. */
+  /**
+   * Share of a rebuild done, 0 to 1; null when not rebuilding. While it rebuilds, the read model
+   * from before answers queries; its replacement is built beside it and swapped in, documents
+   * and checkpoint together, once it caught up (blue/green).
+   */
   progress: number | null;
+  /** The last rebuild that finished: events folded and milliseconds taken. */
+  lastRebuild: { events: number; ms: number } | null;
   error: string | null;
   /** Whether this tab runs the projections (one tab at a time does). */
   runsHere: boolean;
@@ -649,7 +655,10 @@ export class Eventline {
   resume(readModel: ReadModelName): Promise<void>;
   /** Slows a projection to one event per `ms` (0 to 60,000): eventual consistency, visible. */
   setDelay(readModel: ReadModelName, ms: number): Promise<void>;
-  /** Rebuilds a read model from position 0; progress comes as `projections` notices. */
+  /**
+   * Rebuilds a read model from position 0 beside the one that goes on answering, and swaps it in
+   * once it has caught up; progress comes as `projections` notices.
+   */
   rebuild(readModel: ReadModelName): Promise<void>;
 
   /** Saga status: transfers with their steps. */

@@ -17,7 +17,7 @@ use crate::idb::{self, CHECKPOINTS, DEAD_LETTERS, DOCUMENTS, KEYS, store_error};
 use crate::store::{IdbStore, delete, entries, get, get_all, put};
 
 /// A projection's persisted progress and controls.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ProjectionRecord {
     pub checkpoint: u64,
@@ -25,12 +25,31 @@ pub struct ProjectionRecord {
     pub paused: bool,
     #[serde(default)]
     pub delay_ms: u32,
-    /// While rebuilding: the head position to reach.
+    /// While rebuilding: the head position to reach. The read model answering meanwhile is the
+    /// one from before; its replacement is built beside it and swapped in once it caught up.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rebuilding: Option<u64>,
+    /// While rebuilding: the position the replacement has reached.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub rebuilt: u64,
+    /// The last rebuild that finished: how many events, how long.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_rebuild: Option<LastRebuild>,
     /// Why the projection stopped, if it did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+}
+
+/// A finished rebuild.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LastRebuild {
+    pub events: u64,
+    pub ms: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// What one projection writes in a flush.

@@ -46,7 +46,7 @@ use crate::app_store::AppStore;
 use crate::env::{BrowserEnv, new_command_id};
 use crate::exchange;
 use crate::failure::Failure;
-use crate::persist::{self, DeadLetter, Flush, ProjectionRecord};
+use crate::persist::{self, DeadLetter, Flush, LastRebuild, ProjectionRecord};
 use crate::slots::{Decoded, Slot, demo_slots, slot_named};
 use crate::store::IdbStore;
 use crate::tabs::{Channel, Leadership, sleep};
@@ -54,6 +54,9 @@ use crate::tabs::{Channel, Leadership, sleep};
 /// Events per batch: a flush writes each changed storage record once per batch, so catching up
 /// in big batches writes each record a few times instead of hundreds.
 pub const BATCH: usize = 32_768;
+/// Events a rebuild folds per step of the leader's loop, between which live work goes first and
+/// the rebuild's progress is told.
+const REBUILD_BATCH: usize = 4096;
 /// Events per transaction while importing.
 const IMPORT_BATCH: usize = 8192;
 /// How long a waiter or an idle leader sleeps before looking again without being told.
@@ -266,6 +269,8 @@ pub struct ProjectionStatus {
     pub delay_ms: u32,
     /// Share of a rebuild done, from 0 to 1.
     pub progress: Option<f64>,
+    /// The last rebuild that finished: how many events it folded, in how long.
+    pub last_rebuild: Option<LastRebuild>,
     pub error: Option<String>,
     /// Whether this tab runs the projections.
     pub runs_here: bool,
@@ -326,14 +331,28 @@ struct Entry {
     unwritten: bool,
     /// When a delayed projection may take its next event (ms since the epoch).
     next_due: f64,
-    reset_pending: bool,
+    /// A rebuild: the replacement built from 0 beside the read model that goes on answering
+    /// (blue/green), swapped in when it has caught up.
+    shadow: Option<Shadow>,
+}
+
+struct Shadow {
+    slot: Box<dyn Slot>,
+    started: f64,
+    /// When a delayed projection's replacement may take its next event.
+    next_due: f64,
 }
 
 impl Entry {
+    fn new(slot: Box<dyn Slot>, record: ProjectionRecord) -> Entry {
+        // A rebuild that was under way when the last leader stopped starts over.
+        let shadow =
+            record.rebuilding.map(|_| Shadow { slot: slot.empty(), started: js_sys::Date::now(), next_due: 0.0 });
+        Entry { slot, record, unwritten: false, next_due: 0.0, shadow }
+    }
+
     fn runnable(&self, head: u64) -> bool {
-        !self.record.paused
-            && self.record.error.is_none()
-            && (self.slot.checkpoint().0 < head || self.reset_pending || self.unwritten)
+        !self.record.paused && self.record.error.is_none() && (self.slot.checkpoint().0 < head || self.unwritten)
     }
 }
 
@@ -876,7 +895,7 @@ impl Runtime {
             };
             let progress = record
                 .rebuilding
-                .map(|target| if target == 0 { 1.0 } else { (record.checkpoint as f64 / target as f64).min(1.0) });
+                .map(|target| if target == 0 { 1.0 } else { (record.rebuilt as f64 / target as f64).min(1.0) });
             statuses.push(ProjectionStatus {
                 name,
                 checkpoint: checkpoint.0,
@@ -886,6 +905,7 @@ impl Runtime {
                 paused: record.paused,
                 delay_ms: record.delay_ms,
                 progress,
+                last_rebuild: record.last_rebuild,
                 error: record.error,
                 runs_here: leader,
             });
@@ -971,24 +991,21 @@ impl Runtime {
                     entry.next_due = 0.0;
                 }
                 Control::Rebuild => {
-                    entry.slot.reset();
-                    entry.reset_pending = true;
+                    let slot = entry.slot.empty();
+                    entry.shadow = Some(Shadow { slot, started: js_sys::Date::now(), next_due: 0.0 });
                     entry.record.error = None;
                     entry.record.rebuilding = Some(head.0);
+                    entry.record.rebuilt = 0;
                 }
             }
-            entry.record.checkpoint = entry.slot.checkpoint().0;
-            // A rebuild's reset is written with its first batch, so the documents and the
-            // checkpoint go back to 0 together.
-            (!entry.reset_pending).then(|| Flush {
+            // Only the record: the documents are the ones answering until a rebuild swaps them.
+            Flush {
                 name: name.to_string(),
-                record: entry.record.clone(),
+                record: ProjectionRecord { checkpoint: entry.record.checkpoint, ..entry.record.clone() },
                 ..Flush::default()
-            })
+            }
         };
-        if let Some(flush) = flush {
-            persist::flush(&self.0.store, &[flush], &[]).await?;
-        }
+        persist::flush(&self.0.store, &[flush], &[]).await?;
         self.projections_moved();
         self.0.wake.notify();
         Ok(())
@@ -1046,7 +1063,7 @@ impl Runtime {
         for mut slot in demo_slots() {
             let (record, docs) = persist::load(&self.0.store, slot.name()).await?;
             slot.restore(Position(record.checkpoint), docs)?;
-            entries.push(Entry { slot, record, unwritten: false, next_due: 0.0, reset_pending: false });
+            entries.push(Entry::new(slot, record));
         }
         let saga = match persist::load_saga(&self.0.store, <TransferSaga as ProcessManager>::NAME).await? {
             Some(json) => {
@@ -1138,7 +1155,74 @@ impl Runtime {
             runner.entries[index].next_due = now + delay;
             return Ok(true);
         }
+        if self.rebuild_step(now).await? {
+            return Ok(true);
+        }
         self.run_saga(head).await
+    }
+
+    /// One batch of a rebuild, once the live read models have nothing to do: the replacement
+    /// folds the log from 0 beside the read model that goes on answering, and takes its place
+    /// (documents and checkpoint written in one transaction) once it has caught up with it.
+    /// Whether there was a rebuild to work on.
+    async fn rebuild_step(&self, now: f64) -> Result<bool, Failure> {
+        let found = self.0.runner.borrow().entries.iter().position(|e| {
+            !e.record.paused && e.shadow.as_ref().is_some_and(|s| e.record.delay_ms == 0 || s.next_due <= now)
+        });
+        let Some(index) = found else { return Ok(false) };
+        let (from, delay) = {
+            let runner = self.0.runner.borrow();
+            let entry = &runner.entries[index];
+            (entry.shadow.as_ref().expect("found above").slot.checkpoint(), entry.record.delay_ms)
+        };
+        // A delayed projection rebuilds at its pace too, so that a rebuild can be watched.
+        let limit = if delay > 0 { 1 } else { REBUILD_BATCH };
+        let events = self.0.store.read_all_sealed(from, limit).await?;
+        let decoded: Vec<Decoded> = events.iter().map(DemoEvent::decode_recorded).collect();
+        let flush = {
+            let mut runner = self.0.runner.borrow_mut();
+            let entry = &mut runner.entries[index];
+            let Some(shadow) = entry.shadow.as_mut() else { return Ok(true) };
+            for (recorded, decoded) in events.iter().zip(&decoded) {
+                shadow.slot.apply(recorded, decoded);
+            }
+            shadow.next_due = now + f64::from(delay);
+            entry.record.rebuilt = shadow.slot.checkpoint().0;
+            if shadow.slot.checkpoint() >= entry.slot.checkpoint() {
+                let shadow = entry.shadow.take().expect("a shadow");
+                let events = shadow.slot.checkpoint().0;
+                entry.slot = shadow.slot;
+                entry.unwritten = false;
+                entry.record.checkpoint = events;
+                entry.record.rebuilding = None;
+                entry.record.rebuilt = 0;
+                entry.record.last_rebuild =
+                    Some(LastRebuild { events, ms: (js_sys::Date::now() - shadow.started).max(0.0) as u64 });
+                Some(Flush {
+                    name: entry.slot.name().to_string(),
+                    record: entry.record.clone(),
+                    changes: entry.slot.take_changes(),
+                    reset: true,
+                })
+            } else {
+                None
+            }
+        };
+        match flush {
+            Some(flush) => persist::flush(&self.0.store, &[flush], &[]).await?,
+            None => {
+                // The progress, for other tabs: the record alone (its checkpoint the one last
+                // written with the documents, which stay as they were).
+                let (name, record) = {
+                    let runner = self.0.runner.borrow();
+                    let entry = &runner.entries[index];
+                    (entry.slot.name().to_string(), entry.record.clone())
+                };
+                persist::flush(&self.0.store, &[Flush { name, record, ..Flush::default() }], &[]).await?;
+            }
+        }
+        self.projections_moved();
+        Ok(true)
     }
 
     /// The batch after `from`: read ahead by the previous step if it could be, and when more is
@@ -1200,7 +1284,6 @@ impl Runtime {
                         Applied::Applied | Applied::Undecodable(_) => entry.unwritten = true,
                     }
                 }
-                entry.unwritten |= entry.reset_pending;
                 if !write_now || !entry.unwritten {
                     continue;
                 }
@@ -1213,7 +1296,7 @@ impl Runtime {
                     name: entry.slot.name().to_string(),
                     record: entry.record.clone(),
                     changes: entry.slot.take_changes(),
-                    reset: std::mem::take(&mut entry.reset_pending),
+                    reset: false,
                 });
             }
             runner.dead.extend(impossible);
@@ -1561,15 +1644,6 @@ pub struct QueryPosition {
 }
 
 fn fresh_runner() -> Runner {
-    let entries = demo_slots()
-        .into_iter()
-        .map(|slot| Entry {
-            slot,
-            record: ProjectionRecord::default(),
-            unwritten: false,
-            next_due: 0.0,
-            reset_pending: false,
-        })
-        .collect();
+    let entries = demo_slots().into_iter().map(|slot| Entry::new(slot, ProjectionRecord::default())).collect();
     Runner { entries, saga: SagaProgress::default(), dead: Vec::new() }
 }
