@@ -420,10 +420,26 @@ impl IdbStore {
                 .filter(|s| seen.insert(s.clone()))
                 .collect()
         };
-        // Both reads in flight at once. A command id already committed is caught by the `add`
-        // below, not read here.
+        // The reads in flight at once. A single commit (a command: latency counts) looks its
+        // command id up among them, then writes with `put` and asks for the commit at once. A
+        // batch (an import: throughput counts) `add`s its ids instead, whose key constraint
+        // finds a used one without a read per commit, and hears the adds before committing.
+        let single = commits.len() == 1;
         let stream_reads = try_join_all(touched.iter().map(|s| get(&streams, JsValue::from_str(s.as_str()))));
-        let ((mut head, mut head_at), stream_values) = futures::future::try_join(head_of(&log), stream_reads).await?;
+        let used = async {
+            match single {
+                true => get(&commands, JsValue::from_str(commits[0].command_id.as_str())).await,
+                false => Ok(None),
+            }
+        };
+        let ((mut head, mut head_at), stream_values, used) =
+            futures::future::try_join3(head_of(&log), stream_reads, used).await?;
+        if used.is_some() {
+            let first = receipt(&log, &commands, &commits[0].command_id).await?;
+            let mut first = first.ok_or_else(|| StoreError::Corrupt { message: "a command record lost".into() })?;
+            self.vault.open_events(keys.as_ref(), &mut first.events).await?;
+            return Err(AppendError::DuplicateCommand(Box::new(first)));
+        }
         let mut records: HashMap<StreamId, StreamRecord> = HashMap::with_capacity(touched.len());
         for (stream, value) in touched.iter().zip(stream_values) {
             records.insert(stream.clone(), StreamRecord::from_js(value)?);
@@ -498,19 +514,21 @@ impl IdbStore {
                 Some(CommandDigest(d)) => vec![first, last, (d >> 32) as f64, (d & 0xffff_ffff) as f64],
                 None => vec![first, last],
             };
+            let key = JsValue::from_str(events[0].meta.command_id.as_str());
+            if single {
+                put(&commands, key, js_f64s(&record))?;
+                continue;
+            }
             // `add`, not `put`: a command id that already committed violates the key, without
             // reading it first.
-            let added = commands
-                .add(js_f64s(&record))
-                .with_key(JsValue::from_str(events[0].meta.command_id.as_str()))
-                .without_key_type()
-                .primitive()
-                .map_err(store_error)?;
+            let added =
+                commands.add(js_f64s(&record)).with_key(key).without_key_type().primitive().map_err(store_error)?;
             adds.push(added);
         }
         // A failed `add` must abort everything written before it. Chromium aborts on its own;
-        // Firefox commits the rest when `commit()` was called before the failure arrived. So the
-        // adds are heard first, a failure aborts explicitly, and only then is the commit asked.
+        // Firefox commits the rest when `commit()` was called before the failure arrived. So a
+        // batch's adds are heard first, a failure aborts explicitly, and only then is the commit
+        // asked.
         if let Err(error) = try_join_all(adds).await {
             let _ = tx.abort().await;
             if idb::is_constraint(&error) {
