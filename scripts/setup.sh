@@ -7,7 +7,12 @@
 #   trunk 0.21.14            cargo install --locked (0.22 needs a newer rustc)
 #   nightly + rust-src       rustup, pinned: builds the small release .wasm files (nightly.sh)
 #   chromium, chromedriver                          apt
-#   wasm-opt (binaryen 132), Playwright, TypeScript npm ci, pinned by package-lock.json
+#   firefox-esr                                     apt
+#   geckodriver 0.37.1       cargo install: Debian packages no geckodriver
+#   WebKitWebDriver + MiniBrowser, xvfb, xauth      apt (webkit2gtk-driver): WebKitGTK has no
+#     headless mode, so it runs on a virtual X server (scripts/webkit-wasm-test.mjs)
+#   wasm-opt (binaryen 132), Playwright, puppeteer-core (drives Firefox over WebDriver BiDi),
+#     TypeScript              npm ci, pinned by package-lock.json
 #     (Debian's binaryen 108 mangles the externref table that wasm-bindgen 0.2.130 emits)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,12 +21,17 @@ say() { printf '[setup] %s\n' "$*"; }
 
 wasm_bindgen_version=$(sed -n 's/^wasm-bindgen = "=\(.*\)"$/\1/p' Cargo.toml)
 trunk_version=0.21.14
+geckodriver_version=0.37.1
 nightly_toolchain=nightly-2026-05-20
 
 if [ "$(id -u)" -eq 0 ]; then sudo=(); else sudo=(sudo); fi
 packages=()
 command -v chromium >/dev/null || packages+=(chromium)
 command -v chromedriver >/dev/null || packages+=(chromium-driver)
+command -v firefox-esr >/dev/null || packages+=(firefox-esr)
+command -v WebKitWebDriver >/dev/null || packages+=(webkit2gtk-driver)
+command -v xvfb-run >/dev/null || packages+=(xvfb)
+command -v xauth >/dev/null || packages+=(xauth)
 if [ ${#packages[@]} -gt 0 ]; then
   say "apt: ${packages[*]}"
   "${sudo[@]}" apt-get update -qq
@@ -57,8 +67,17 @@ if ! trunk --version 2>/dev/null | grep -qx "trunk $trunk_version"; then
   cargo install -q --force trunk --version "$trunk_version" --locked
 fi
 
+# Read whole, not piped into `grep -q`: an early exit would SIGPIPE it and fail the check.
+geckodriver_says=$(geckodriver --version 2>/dev/null || true)
+if [ "${geckodriver_says%%$'\n'*}" != "geckodriver $geckodriver_version" ]; then
+  say "cargo install geckodriver $geckodriver_version (about 3 minutes)"
+  cargo install -q --force geckodriver --version "$geckodriver_version" --locked
+fi
+
 # The Node tools, whenever package-lock.json changed since the last install.
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  say "npm ci (wasm-opt, Playwright, TypeScript)"
-  npm ci --no-audit --no-fund --loglevel=error
+  say "npm ci (wasm-opt, Playwright, puppeteer-core, TypeScript)"
+  # Browsers come from apt only: nothing may download one (puppeteer-core never does; the
+  # variable also covers a full puppeteer pulled in by accident).
+  PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
 fi

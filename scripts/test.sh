@@ -2,42 +2,91 @@
 # Runs every test of Eventline, installing what is missing first:
 #   1. the native suites (`cargo test`): the core's given/when/then, handler, saga, projection and
 #      property tests, and the EventStore contract against the in-memory store;
-#   2. the same suites compiled to wasm32, in headless Chromium (wasm-bindgen-test);
+#   2. the same suites compiled to wasm32 (wasm-bindgen-test), built once and run in headless
+#      Chromium, headless Firefox (geckodriver) and WebKitGTK (scripts/webkit-wasm-test.mjs);
 #   3. the npm package: built, its TypeScript declarations checked with tsc --strict on a typed
-#      example, and the package used from JavaScript pages in headless Chromium (Playwright);
+#      example, and the package used from JavaScript pages in each browser
+#      (tests/support/browsers.mjs: Playwright for Chromium, puppeteer-core for Firefox,
+#      WebDriver for WebKit);
 #   4. reliability (docs/RELIABILITY.md): contention across tabs, the browser killed mid-write,
-#      hostile input at the JS surface, a full quota; EVENTLINE_LONG=1 for the long variants;
-#   5. the demo page: built by Trunk, then end-to-end tests against it in headless Chromium
-#      (Playwright), screenshots kept in tests/e2e/artifacts/.
+#      hostile input at the JS surface, a full quota; EVENTLINE_LONG=1 for the long variants. The
+#      crash and quota suites are Chromium's only (docs/BROWSERS.md says why);
+#   5. the demo page: built by Trunk, then end-to-end tests against it in each browser,
+#      screenshots kept in tests/e2e/artifacts/.
+# EVENTLINE_BROWSERS="chromium firefox webkit" (the default) chooses the browsers. A failing suite
+# does not stop the others; the end lists every failure and how long each browser's part took.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 export PATH="$PWD/node_modules/.bin:$PATH"
+browsers=${EVENTLINE_BROWSERS:-chromium firefox webkit}
 
 step() { printf '\n==> %s\n' "$*"; }
+wants() { [[ " $browsers " == *" $1 "* ]]; }
+
+declare -A took=([chromium]=0 [firefox]=0 [webkit]=0)
+failed=()
+# part BROWSER LABEL COMMAND...: one command (not a shell function: `||` would switch off `set -e`
+# inside it), timed against BROWSER; a failure is recorded and the run goes on.
+part() {
+  local browser=$1 label=$2 start=$SECONDS
+  shift 2
+  step "$label ($browser)"
+  "$@" || failed+=("$browser: $label")
+  took[$browser]=$((took[$browser] + SECONDS - start))
+  echo "($label, $browser: $((SECONDS - start)) s)"
+}
+
+wasm_suites=(cargo test --target wasm32-unknown-unknown -p eventline-core -p eventline-tests --no-fail-fast)
+# The runner (0.2.130) looks for GECKODRIVER before CHROMEDRIVER, so this wins over the
+# CHROMEDRIVER of .cargo/config.toml. ONLY_WEB: a Node-mode suite, if one is added, runs once.
+firefox_env=(env GECKODRIVER="$(command -v geckodriver || echo geckodriver)" WASM_BINDGEN_TEST_ONLY_WEB=1)
+webkit_env=(env CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER="node $PWD/scripts/webkit-wasm-test.mjs")
+reliability_elsewhere=(node --test --test-concurrency=1 tests/reliability/) # crash and quota skip
 
 step "native suites"
 cargo test --workspace --exclude eventline-www --exclude eventline-web
 cargo test -p eventline-web --lib
 
-step "wasm32 suites in headless Chromium"
-cargo test --target wasm32-unknown-unknown -p eventline-core -p eventline-tests
+step "wasm32 suites: build (once for every browser)"
+"${wasm_suites[@]}" --no-run
+wants chromium && part chromium "wasm32 suites" "${wasm_suites[@]}"
+wants firefox && part firefox "wasm32 suites" "${firefox_env[@]}" "${wasm_suites[@]}"
+wants webkit && part webkit "wasm32 suites" "${webkit_env[@]}" "${wasm_suites[@]}"
 
-step "npm package: build, types, JavaScript tests in headless Chromium"
+step "npm package: build, types"
 scripts/build-npm.sh
 tsc -p tests/npm
-node --test --test-concurrency=1 tests/npm/
+wants chromium && part chromium "npm package" node --test --test-concurrency=1 tests/npm/
+wants firefox && part firefox "npm package" env EVENTLINE_BROWSER=firefox node --test --test-concurrency=1 tests/npm/
+wants webkit && part webkit "npm package" env EVENTLINE_BROWSER=webkit node --test --test-concurrency=1 tests/npm/
 
-step "reliability: contention, crashes, hostile input, quota (headless Chromium)"
-node --test --test-concurrency=1 tests/reliability/
+wants chromium && part chromium "reliability: contention, crashes, hostile input, quota" node --test --test-concurrency=1 tests/reliability/
+wants firefox && part firefox "reliability: contention, hostile input" env EVENTLINE_BROWSER=firefox "${reliability_elsewhere[@]}"
+wants webkit && part webkit "reliability: contention, hostile input" env EVENTLINE_BROWSER=webkit "${reliability_elsewhere[@]}"
 
-step "demo page: Trunk build, end-to-end tests in headless Chromium"
+step "demo page: Trunk build"
 scripts/trunk.sh build --offline --release
 # The page's budget (README, "Size"): the release .wasm at most 400 KB gzipped.
 wasm=$(ls dist/*.wasm)
 gzipped=$(gzip -9 -c "$wasm" | wc -c)
 echo "demo .wasm: $(wc -c < "$wasm") bytes, $gzipped gzipped (budget 400000)"
-[ "$gzipped" -le 400000 ] || { echo "the demo's .wasm is over its 400 KB gzipped budget" >&2; exit 1; }
-node --test --test-concurrency=1 tests/e2e/
+# Over budget is a failure, but the page still works: the end-to-end tests run all the same.
+[ "$gzipped" -le 400000 ] || { echo "the demo's .wasm is over its 400 KB gzipped budget" >&2; failed+=("the demo's .wasm: over its 400 KB gzipped budget"); }
+wants chromium && part chromium "demo end to end" node --test --test-concurrency=1 tests/e2e/
+wants firefox && part firefox "demo end to end" env EVENTLINE_BROWSER=firefox node --test --test-concurrency=1 tests/e2e/
+wants webkit && part webkit "demo end to end" env EVENTLINE_BROWSER=webkit node --test --test-concurrency=1 tests/e2e/
 
+step "durations (minutes:seconds)"
+duration() { printf '  %-40s %3d:%02d\n' "$1" $(($2 / 60)) $(($2 % 60)); }
+duration "native suites, builds, setup" $((SECONDS - took[chromium] - took[firefox] - took[webkit]))
+for browser in chromium firefox webkit; do
+  wants "$browser" && duration "$browser" "${took[$browser]}"
+done
+duration total "$SECONDS"
+if [ ${#failed[@]} -gt 0 ]; then
+  step "failed"
+  printf '  %s\n' "${failed[@]}"
+  exit 1
+fi
 step "all tests passed"

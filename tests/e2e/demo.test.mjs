@@ -1,14 +1,16 @@
-// End-to-end tests of the demo page, as built by Trunk into dist/, in headless Chromium (the
-// system's) driven by Playwright. Screenshots go to tests/e2e/artifacts/. Run by scripts/test.sh.
+// End-to-end tests of the demo page, as built by Trunk into dist/, in the browser EVENTLINE_BROWSER
+// names: headless Chromium (the system's, driven by Playwright) by default, or Firefox
+// (tests/support/browsers.mjs). Screenshots go to tests/e2e/artifacts/ (Chromium) or
+// tests/e2e/artifacts/<engine>/. Run by scripts/test.sh.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdir } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
-import { launch } from "../support/chromium.mjs";
+import { ENGINE, launch } from "../support/browsers.mjs";
 import { serve } from "../support/server.mjs";
 
 const DIST = fileURLToPath(new URL("../../dist", import.meta.url));
-const ARTIFACTS = fileURLToPath(new URL("./artifacts", import.meta.url));
+const ARTIFACTS = fileURLToPath(new URL(ENGINE === "chromium" ? "./artifacts" : `./artifacts/${ENGINE}`, import.meta.url));
 
 let server;
 let browser;

@@ -1,10 +1,10 @@
 // The built npm package (pkg/), used exactly as a JavaScript user would: an ES module imported
-// by a page on localhost, in headless Chromium (the system's), driven by Playwright.
-// Run by scripts/test.sh after scripts/build-npm.sh.
+// by a page on localhost, in the browser EVENTLINE_BROWSER names (headless Chromium by default;
+// tests/support/browsers.mjs). Run by scripts/test.sh after scripts/build-npm.sh.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { launch } from "../support/chromium.mjs";
+import { launch } from "../support/browsers.mjs";
 import { serve } from "../support/server.mjs";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));

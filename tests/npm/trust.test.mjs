@@ -2,7 +2,7 @@
 // numbers JSON cannot carry never switch a check off, an imported log is believed only as far as
 // it passes every check a command's commit passes, forgetting cannot be undone or faked by an
 // import, one damaged key hides one person, and nothing echoes or fans out without bound.
-// The built package in headless Chromium, as in package.test.mjs.
+// The built package in the browser EVENTLINE_BROWSER names, as in package.test.mjs.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { browserSuite, harness } from "../support/pages.mjs";

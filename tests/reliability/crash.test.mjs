@@ -8,11 +8,13 @@ import assert from "node:assert/strict";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { onlyIn } from "../support/browsers.mjs";
 import { killAll, launchKillable } from "../support/chromium.mjs";
 import { bankLog } from "../support/logs.mjs";
 import { LONG, harness, serveRepository } from "../support/pages.mjs";
 
 const ROUNDS = LONG ? 5 : 1;
+const SKIP = onlyIn("chromium", "kills Chromium's process group and reopens its profile over CDP");
 
 let server;
 let base;
@@ -110,7 +112,7 @@ async function resumeAndConverge(page) {
   });
 }
 
-test("killed in the middle of a bulk import and of projection batches, the log is a prefix of whole commits and everything converges", async () => {
+test("killed in the middle of a bulk import and of projection batches, the log is a prefix of whole commits and everything converges", { skip: SKIP }, async () => {
   const log = bankLog({ accounts: 200, commits: 60_000, seed: 11, prefix: "k" });
   const sent = log.ndjson.trimEnd().split("\n").slice(0, -1).map((line) => JSON.parse(line));
   const results = [];
@@ -181,7 +183,7 @@ test("killed in the middle of a bulk import and of projection batches, the log i
   if (process.env.EVENTLINE_VERBOSE) console.log(JSON.stringify(results));
 });
 
-test("killed between the steps of sagas, every transfer completes or compensates after a reload", async () => {
+test("killed between the steps of sagas, every transfer completes or compensates after a reload", { skip: SKIP }, async () => {
   const ACCOUNTS = 10;
   const TRANSFERS = 40;
   const results = [];
@@ -299,7 +301,7 @@ test("killed between the steps of sagas, every transfer completes or compensates
   if (process.env.EVENTLINE_VERBOSE) console.log(JSON.stringify(results));
 });
 
-test("killed while forgetting people, each is wholly forgotten or wholly known, and nothing forgotten stays readable", async () => {
+test("killed while forgetting people, each is wholly forgotten or wholly known, and nothing forgotten stays readable", { skip: SKIP }, async () => {
   const SUBJECTS = 120;
   // Delimited so that no one's details contain another's.
   const person = (i) => ({ name: `Person ${i} Quixote`, email: `p${i}.quixote@example.org`, address: `Lane ${i}, Rocinante` });

@@ -1,4 +1,5 @@
-// The system's Chromium, headless, as every browser suite launches it (Playwright drives it).
+// The system's Chromium, headless, as the suites launch it when they run in Chromium (Playwright
+// drives it; browsers.mjs picks the browser), and as the crash suite kills it.
 import { chromium } from "playwright-core";
 
 export const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";

@@ -2,7 +2,7 @@
 // drive it from Node.
 import { after, before } from "node:test";
 import { fileURLToPath } from "node:url";
-import { launch } from "./chromium.mjs";
+import { launch } from "./browsers.mjs";
 import { serve } from "./server.mjs";
 
 export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -14,7 +14,7 @@ export async function serveRepository() {
 }
 
 /**
- * The repository served and Chromium launched for the tests of one file: `suite.base` and
+ * The repository served and the browser launched (EVENTLINE_BROWSER) for the tests of one file: `suite.base` and
  * `suite.browser` are set once its `before` hook ran, and both are closed after the last test.
  */
 export function browserSuite() {

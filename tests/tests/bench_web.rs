@@ -1,6 +1,7 @@
 //! The browser benchmark: Eventline on IndexedDB against a raw-IndexedDB baseline in plain
-//! JavaScript (`tests/bench/baseline.js`), in the same headless Chromium page, release build.
-//! Run by `scripts/bench-web.sh`; ignored in test runs.
+//! JavaScript (`tests/bench/baseline.js`), in the same page, release build. Run by
+//! `scripts/bench-web.sh`, once in headless Chromium and once in headless Firefox; ignored in test
+//! runs.
 //!
 //! (a) bulk append of 100k events; (b) one command end to end, 3,000 times, against one raw
 //! read-check-write transaction, with strict and with relaxed durability; (c) projection catch-up of 100k events; (d) open and answer a
@@ -99,7 +100,7 @@ async fn fresh_store(name: &str) -> IdbStore {
 #[wasm_bindgen_test]
 #[ignore = "a benchmark: run by scripts/bench-web.sh"]
 async fn benchmark() {
-    console_log!("eventline-web benchmark: headless Chromium, release build, baseline = raw IndexedDB in plain JS");
+    console_log!("eventline-web benchmark: release build, baseline = raw IndexedDB in plain JS in the same page");
 
     // (b) One command end to end: load (cached after the first), decide, append, notify; each
     // command followed by one raw read-check-write transaction, so both meet the same conditions.
