@@ -428,7 +428,9 @@ test("a throwing listener is reported, errors are recognised across copies, mess
       messages,
     };
   });
-  assert.deepEqual(result.reported, ["a listener's own bug"], "reported, not swallowed");
+  // It throws on every notice it hears, and more than one may arrive while the page runs.
+  assert.ok(result.reported.length >= 1, "reported, not swallowed");
+  assert.ok(result.reported.every((m) => m === "a listener's own bug"), JSON.stringify(result.reported));
   assert.equal(result.heardAfter, 1, "the other listeners are still told");
   assert.deepEqual(result.recognised, [true, true, false, false, false]);
   for (const message of result.messages) {
