@@ -1,6 +1,6 @@
 // The browser the JavaScript suites run in, by EVENTLINE_BROWSER (chromium, firefox or webkit;
 // chromium when unset). `launch()` returns an object with the part of Playwright's API the suites
-// use (browser.newContext / close; context.newPage / close; page.goto, evaluate, waitForFunction,
+// use (browser.newContext / close; context.newPage / close; page.goto, evaluate, close, waitForFunction,
 // waitForSelector, on("pageerror"), locator, click, fill, selectOption, check, keyboard.press,
 // screenshot, setViewportSize), so one test file runs in any of them:
 //
@@ -183,6 +183,10 @@ class FirefoxPage extends Page {
   setViewportSize(size) {
     return this.page.setViewport(size);
   }
+  /** Closes the page as a user closes a tab: its unload runs, its locks are released. */
+  close() {
+    return this.page.close();
+  }
   _evaluateSource(expression) {
     return this.page.evaluate(expression);
   }
@@ -352,6 +356,10 @@ class WebKitPage extends Page {
       if (result) return decode(JSON.parse(result.json));
       await sleep(wait);
     }
+  }
+  /** Closes this page's window, as a user closes a tab. */
+  async close() {
+    await this.context.exclusive(this.handle, () => this.context.command("DELETE", "/window"));
   }
   async goto(url) {
     await this._command(async (command) => {
