@@ -34,6 +34,7 @@ pub mod personal;
 pub mod projection;
 pub mod saga;
 pub mod snapshot;
+pub mod sorted_map;
 pub mod store;
 pub mod temporal;
 pub mod testing;

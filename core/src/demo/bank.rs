@@ -13,8 +13,6 @@
 //! is closed or was never opened; an account opens once; an account closes only when empty and
 //! with no transfer pending.
 
-use std::collections::BTreeMap;
-
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -22,6 +20,7 @@ use crate::aggregate::{Aggregate, ErrorCode};
 use crate::event::{Event, EventPayload};
 use crate::event_enum;
 use crate::personal::Personal;
+use crate::sorted_map::SortedMap;
 
 use super::money::{Amount, Currency, EntityId, MAX_MINOR_UNITS};
 
@@ -181,7 +180,7 @@ pub struct Account {
     /// Money available, in minor units.
     pub balance: u64,
     /// Saga transfers debited and not yet settled or refunded: transfer id -> amount.
-    pub pending: BTreeMap<EntityId, u64>,
+    pub pending: SortedMap<EntityId, u64>,
 }
 
 /// Everything an account decides. Each command names its account, so a refusal can say which.

@@ -15,13 +15,12 @@
 //! first outcome. Its progress (`in_flight`) follows from the log alone: rejections are recorded as
 //! events on the transfer stream before the saga acts on them.
 
-use std::collections::BTreeMap;
-
 use serde::{Deserialize, Serialize};
 
 use crate::envelope::Envelope;
 use crate::handler::CommandMeta;
 use crate::saga::{Issued, ProcessManager, Rejection};
+use crate::sorted_map::SortedMap;
 use crate::version::ExpectedVersion;
 
 use super::bank::{AccountCommand, AccountEvent, TransferCommand, TransferEvent};
@@ -54,7 +53,7 @@ pub struct SagaTransfer {
 #[serde(rename_all = "camelCase")]
 pub struct TransferSaga {
     /// Transfers between request and their final event.
-    pub in_flight: BTreeMap<EntityId, SagaTransfer>,
+    pub in_flight: SortedMap<EntityId, SagaTransfer>,
 }
 
 fn issue(
