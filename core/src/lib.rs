@@ -23,6 +23,7 @@
 #![forbid(unsafe_code)]
 
 pub mod aggregate;
+pub mod by_name;
 pub mod demo;
 pub mod envelope;
 pub mod event;

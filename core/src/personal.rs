@@ -35,7 +35,7 @@ pub const SUBJECT_CATEGORY: &str = "subject";
 const MARKER: &str = r#"{"$personal":"#;
 
 /// Why a personal value cannot be read.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Redaction {
     /// The subject was forgotten: the key that could read it is gone.
@@ -43,6 +43,8 @@ pub enum Redaction {
     /// This store does not hold the subject's key (the value came from elsewhere, sealed).
     Unavailable,
 }
+// Read by name through one shared decoder (`by_name`), not a derived one per enum.
+crate::deserialize_by_name!(Redaction { Forgotten = "forgotten", Unavailable = "unavailable" });
 
 impl fmt::Display for Redaction {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

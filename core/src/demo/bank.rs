@@ -163,7 +163,7 @@ event_enum! {
 // ---------------------------------------------------------------------------------------------
 // Account aggregate
 
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum AccountStatus {
     #[default]
@@ -171,6 +171,8 @@ pub enum AccountStatus {
     Open,
     Closed,
 }
+// Read by name through one shared decoder (`by_name`), not a derived one per enum.
+crate::deserialize_by_name!(AccountStatus { Unopened = "unopened", Open = "open", Closed = "closed" });
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -592,7 +594,7 @@ event_enum! {
     }
 }
 
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum TransferStatus {
     #[default]
@@ -603,6 +605,15 @@ pub enum TransferStatus {
     CreditRejected,
     Compensated,
 }
+// Read by name through one shared decoder (`by_name`), not a derived one per enum.
+crate::deserialize_by_name!(TransferStatus {
+    None = "none",
+    Requested = "requested",
+    Completed = "completed",
+    Failed = "failed",
+    CreditRejected = "creditRejected",
+    Compensated = "compensated",
+});
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

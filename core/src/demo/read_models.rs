@@ -48,13 +48,15 @@ fn aggregate_id(envelope: &Envelope<DemoEvent>) -> &str {
 
 // ---------------------------------------------------------------------------------------------
 
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum AccountState {
     #[default]
     Open,
     Closed,
 }
+// Read by name through one shared decoder (`by_name`), not a derived one per enum.
+crate::deserialize_by_name!(AccountState { Open = "open", Closed = "closed" });
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -539,15 +541,17 @@ impl ReadModel for CustomerOrders {
 
 // ---------------------------------------------------------------------------------------------
 
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum TransferMode {
     #[default]
     Atomic,
     Saga,
 }
+// Read by name through one shared decoder (`by_name`), not a derived one per enum.
+crate::deserialize_by_name!(TransferMode { Atomic = "atomic", Saga = "saga" });
 
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum TransferProgress {
     #[default]
@@ -561,6 +565,18 @@ pub enum TransferProgress {
     Refunded,
     Compensated,
 }
+// Read by name through one shared decoder (`by_name`), not a derived one per enum.
+crate::deserialize_by_name!(TransferProgress {
+    Requested = "requested",
+    Debited = "debited",
+    Credited = "credited",
+    Settled = "settled",
+    Completed = "completed",
+    Failed = "failed",
+    CreditRejected = "creditRejected",
+    Refunded = "refunded",
+    Compensated = "compensated",
+});
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

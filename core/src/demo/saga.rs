@@ -27,7 +27,7 @@ use super::bank::{AccountCommand, AccountEvent, TransferCommand, TransferEvent};
 use super::money::{Amount, EntityId};
 use super::{DemoEvent, DomainCommand};
 
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum SagaStep {
     Debiting,
@@ -39,6 +39,17 @@ pub enum SagaStep {
     Refunding,
     Compensating,
 }
+// Read by name through one shared decoder (`by_name`), not a derived one per enum.
+crate::deserialize_by_name!(SagaStep {
+    Debiting = "debiting",
+    Failing = "failing",
+    Crediting = "crediting",
+    RecordingRejection = "recordingRejection",
+    Settling = "settling",
+    Completing = "completing",
+    Refunding = "refunding",
+    Compensating = "compensating",
+});
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
