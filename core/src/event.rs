@@ -85,7 +85,7 @@ pub trait EventPayload: Serialize + DeserializeOwned {
 
     fn decode(schema_version: u16, payload: &str) -> Result<Self, DecodeError> {
         let current = to_current(Self::TYPE, Self::SCHEMA_VERSION, schema_version, payload, Self::upcast)?;
-        serde_json::from_str(&current).map_err(|e| invalid_payload(Self::TYPE, schema_version, e.to_string()))
+        crate::json::from_str(&current).map_err(|e| invalid_payload(Self::TYPE, schema_version, e.to_string()))
     }
 }
 

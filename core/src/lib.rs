@@ -30,6 +30,7 @@ pub mod event;
 pub mod handler;
 pub mod ids;
 pub mod import;
+pub mod json;
 pub mod memory;
 pub mod personal;
 pub mod projection;

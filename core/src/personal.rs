@@ -283,7 +283,7 @@ pub fn forgotten_subject(payload: &str) -> Option<String> {
     struct Forgotten {
         subject: String,
     }
-    serde_json::from_str::<Forgotten>(payload).ok().map(|f| f.subject)
+    crate::json::from_str::<Forgotten>(payload).ok().map(|f| f.subject)
 }
 
 /// Rewrites the readable personal values about subjects `is_forgotten` names into redaction

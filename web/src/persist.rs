@@ -70,7 +70,7 @@ fn all_docs(name: &str) -> KeyRange<JsValue> {
 fn parse<T: for<'de> Deserialize<'de>>(value: &JsValue, what: &str) -> Result<T, StoreError> {
     value
         .as_string()
-        .and_then(|json| serde_json::from_str(&json).ok())
+        .and_then(|json| eventline_core::json::from_str(&json).ok())
         .ok_or_else(|| StoreError::Corrupt { message: format!("unreadable {what}") })
 }
 

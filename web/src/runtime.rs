@@ -506,7 +506,7 @@ impl Runtime {
     }
 
     fn on_message(&self, text: &str) {
-        let Ok(message) = serde_json::from_str::<Message>(text) else { return };
+        let Ok(message) = eventline_core::json::from_str::<Message>(text) else { return };
         match message.kind.as_str() {
             "committed" => {
                 self.0.wake.notify();
@@ -1045,9 +1045,8 @@ impl Runtime {
             entries.push(Entry { slot, record, unwritten: false, next_due: 0.0, reset_pending: false });
         }
         let saga = match persist::load_saga(&self.0.store, <TransferSaga as ProcessManager>::NAME).await? {
-            Some(json) => {
-                serde_json::from_str(&json).map_err(|e| Failure::new("CorruptData", format!("saga progress: {e}")))?
-            }
+            Some(json) => eventline_core::json::from_str(&json)
+                .map_err(|e| Failure::new("CorruptData", format!("saga progress: {e}")))?,
             None => SagaProgress::default(),
         };
         Ok(Runner { entries, saga, dead: Vec::new() })

@@ -61,7 +61,8 @@ fn each_document(
     records: Vec<(String, String)>,
     read: &mut dyn FnMut(String, &str) -> Result<(), serde_json::Error>,
 ) -> Result<(), StoreError> {
-    let corrupt = |key: &str, e: serde_json::Error| StoreError::Corrupt { message: format!("{name} record {key}: {e}") };
+    let corrupt =
+        |key: &str, e: serde_json::Error| StoreError::Corrupt { message: format!("{name} record {key}: {e}") };
     for (key, json) in records {
         if buckets == 0 {
             read(key.clone(), &json).map_err(|e| corrupt(&key, e))?;
@@ -140,7 +141,7 @@ where
     fn restore(&mut self, checkpoint: Position, records: Vec<(String, String)>) -> Result<(), StoreError> {
         let mut docs: Vec<(String, R::Doc)> = Vec::new();
         each_document(R::NAME, R::DOCUMENT_BUCKETS, records, &mut |key, json| {
-            docs.push((key, serde_json::from_str(json)?));
+            docs.push((key, eventline_core::json::from_str(json)?));
             Ok(())
         })?;
         *self = Projection::restore(R::from_documents(docs.into_iter().collect::<Documents<_>>()), checkpoint);
