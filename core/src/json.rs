@@ -4,7 +4,7 @@
 //! serde's derived `Deserialize` reads a struct from an object, or from an array of its fields in
 //! order, and serde_json compiles both readers for every struct it reads. Nothing in Eventline
 //! writes a struct as an array, so the records, payloads and documents it reads back need only
-//! the first: reading them through [`from_str`] saves the demo's .wasm 8 KB gzipped. An array
+//! the first: reading them through [`from_str`] saves the demo's .wasm 6 KB gzipped. An array
 //! where a struct belongs is then refused ("invalid type: sequence, expected struct ..."), as
 //! any other value that is not an object is.
 
