@@ -197,6 +197,9 @@ impl<E> ExecuteError<E> {
     }
 }
 
+/// A decision on several aggregates: their states in, one list of events per state out.
+pub type Decision<'a, A> = dyn Fn(&[&A]) -> Result<Vec<Vec<<A as Aggregate>::Event>>, <A as Aggregate>::Error> + 'a;
+
 /// How many loaded states the handler keeps before it starts over.
 const CACHE_CAPACITY: usize = 8192;
 
@@ -297,7 +300,7 @@ where
         &self,
         meta: CommandMeta,
         ids: &[&str],
-        decide: &dyn Fn(&[&A]) -> Result<Vec<Vec<A::Event>>, A::Error>,
+        decide: &Decision<'_, A>,
     ) -> Result<Executed, ExecuteError<A::Error>> {
         let streams: Vec<StreamId> = ids.iter().map(|id| A::stream_id(id)).collect();
         if streams.is_empty() {

@@ -196,8 +196,16 @@ mod tests {
 
     #[test]
     fn reads_what_serde_json_reads_but_structs_from_arrays() {
-        for json in [r#"{"x":1,"y":[2]}"#, r#" {"y":null,"x":1} "#, r#"{"x":1,"x":2}"#, r#"{"x":"a"}"#, r#"{}"#, "7", "{", "{} x"]
-        {
+        for json in [
+            r#"{"x":1,"y":[2]}"#,
+            r#" {"y":null,"x":1} "#,
+            r#"{"x":1,"x":2}"#,
+            r#"{"x":"a"}"#,
+            r#"{}"#,
+            "7",
+            "{",
+            "{} x",
+        ] {
             same::<Point>(json);
         }
         let path = r#"{"start":{"x":1},"next":[{"x":2,"y":[3]}],"end":null,"names":{"a":{"x":4,"y":null}}}"#;

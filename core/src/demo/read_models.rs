@@ -281,7 +281,7 @@ impl TopAccounts {
     pub fn top(&self, n: usize) -> Vec<&RankedAccount> {
         // Documents come in account order, and the sort is stable.
         let mut ranked: Vec<&RankedAccount> = self.docs.values().collect();
-        ranked.sort_by(|a, b| b.balance.cmp(&a.balance));
+        ranked.sort_by_key(|r| std::cmp::Reverse(r.balance));
         ranked.truncate(n);
         ranked
     }
