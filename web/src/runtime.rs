@@ -351,7 +351,9 @@ struct Inner {
     leader: Cell<bool>,
     runner: RefCell<Runner>,
     /// Persisted read models as last loaded, in tabs that do not run the projections.
-    follower: RefCell<HashMap<String, Box<dyn Slot>>>,
+    /// Read models loaded from storage, at most one per name (a `Vec`: a map for seven read
+    /// models would compile its own hash table).
+    follower: RefCell<Vec<Box<dyn Slot>>>,
     listeners: RefCell<Vec<(u64, Listener)>>,
     next_listener: Cell<u64>,
     /// Wakes the runner.
@@ -390,7 +392,7 @@ impl Runtime {
             leadership: RefCell::new(None),
             leader: Cell::new(false),
             runner: RefCell::new(Runner::default()),
-            follower: RefCell::new(HashMap::new()),
+            follower: RefCell::new(Vec::new()),
             listeners: RefCell::new(Vec::new()),
             next_listener: Cell::new(0),
             wake: Signal::default(),
@@ -684,7 +686,7 @@ impl Runtime {
         } else {
             self.refresh_follower(name).await?;
             let follower = self.0.follower.borrow();
-            let slot = follower.get(name).expect("just loaded");
+            let slot = follower.iter().find(|s| s.name() == name).expect("just loaded");
             (slot.query(args)?, slot.checkpoint())
         };
         // Read models hold personal values as the log does, sealed; the answer opens them.
@@ -696,14 +698,16 @@ impl Runtime {
     /// Reloads a persisted read model if its persisted checkpoint moved.
     async fn refresh_follower(&self, name: &str) -> Result<(), Failure> {
         let record = persist::load_record(&self.0.store, name).await?;
-        let cached = self.0.follower.borrow().get(name).map(|s| s.checkpoint().0);
+        let cached = self.0.follower.borrow().iter().find(|s| s.name() == name).map(|s| s.checkpoint().0);
         if cached == Some(record.checkpoint) {
             return Ok(());
         }
         let (record, docs) = persist::load(&self.0.store, name).await?;
         let mut slot = slot_named(name).expect("a known name");
         slot.restore(Position(record.checkpoint), docs)?;
-        self.0.follower.borrow_mut().insert(name.to_string(), slot);
+        let mut follower = self.0.follower.borrow_mut();
+        follower.retain(|s| s.name() != name);
+        follower.push(slot);
         Ok(())
     }
 
