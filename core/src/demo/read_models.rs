@@ -722,7 +722,7 @@ pub struct AuditPage {
 }
 
 mod compact_entries {
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use serde::{Deserialize, Deserializer, Serializer};
 
     use super::AuditEntry;
     use crate::ids::{Position, Timestamp};
@@ -732,24 +732,19 @@ mod compact_entries {
     type Row = (Position, Timestamp, String, String, String, String, Option<String>, Option<String>, Option<String>);
 
     pub fn serialize<S: Serializer>(entries: &[AuditEntry], s: S) -> Result<S::Ok, S::Error> {
-        let unless_command = |e: &AuditEntry, id: &String| (id != &e.command_id).then(|| id.clone());
-        let rows: Vec<Row> = entries
-            .iter()
-            .map(|e| {
-                (
-                    e.position,
-                    e.recorded_at,
-                    e.stream.clone(),
-                    e.event_type.clone(),
-                    e.event_id.clone(),
-                    e.command_id.clone(),
-                    unless_command(e, &e.correlation_id),
-                    unless_command(e, &e.causation_id),
-                    e.undecodable.clone(),
-                )
-            })
-            .collect();
-        rows.serialize(s)
+        s.collect_seq(entries.iter().map(|e| {
+            (
+                e.position,
+                e.recorded_at,
+                &e.stream,
+                &e.event_type,
+                &e.event_id,
+                &e.command_id,
+                (e.correlation_id != e.command_id).then_some(&e.correlation_id),
+                (e.causation_id != e.command_id).then_some(&e.causation_id),
+                &e.undecodable,
+            )
+        }))
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<AuditEntry>, D::Error> {
