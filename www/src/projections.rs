@@ -52,10 +52,11 @@ fn ProjectionRow(name: &'static str) -> impl IntoView {
             h.iter().find(|(n, _)| n == name).map(|(_, s)| s.iter().copied().collect::<Vec<_>>()).unwrap_or_default()
         })
     };
-    let delay = RwSignal::new(0u32);
+    // `u64`, the page's other numbers' signal type: a `u32` signal compiles its own code.
+    let delay = RwSignal::new(0u64);
     Effect::new(move || {
         if let Some(s) = status() {
-            delay.set(s.delay_ms);
+            delay.set(u64::from(s.delay_ms));
         }
     });
     let field = move |f: fn(&ProjectionStatus) -> String| move || status().map(|s| f(&s)).unwrap_or_default();
