@@ -37,6 +37,7 @@ use eventline_core::snapshot::SnapshotPolicy;
 use eventline_core::store::{AppendError, Commit, EventStore, StoreError};
 use eventline_core::temporal::AsOf;
 use eventline_core::{Environment, ErrorCode, RecordedEvent};
+use futures::future::LocalBoxFuture;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use serde_json::value::RawValue;
@@ -1041,19 +1042,22 @@ impl Runtime {
         }
     }
 
-    async fn load_runner(&self) -> Result<Runner, Failure> {
-        let mut entries = Vec::new();
-        for mut slot in demo_slots() {
-            let (record, docs) = persist::load(&self.0.store, slot.name()).await?;
-            slot.restore(Position(record.checkpoint), docs)?;
-            entries.push(Entry { slot, record, unwritten: false, next_due: 0.0, reset_pending: false });
-        }
-        let saga = match persist::load_saga(&self.0.store, <TransferSaga as ProcessManager>::NAME).await? {
-            Some(json) => eventline_core::json::from_str(&json)
-                .map_err(|e| Failure::new("CorruptData", format!("saga progress: {e}")))?,
-            None => SagaProgress::default(),
-        };
-        Ok(Runner { entries, saga, dead: Vec::new() })
+    /// Boxed, so its two callers share one copy of it rather than each inlining it (1.6 KB).
+    fn load_runner(&self) -> LocalBoxFuture<'_, Result<Runner, Failure>> {
+        Box::pin(async move {
+            let mut entries = Vec::new();
+            for mut slot in demo_slots() {
+                let (record, docs) = persist::load(&self.0.store, slot.name()).await?;
+                slot.restore(Position(record.checkpoint), docs)?;
+                entries.push(Entry { slot, record, unwritten: false, next_due: 0.0, reset_pending: false });
+            }
+            let saga = match persist::load_saga(&self.0.store, <TransferSaga as ProcessManager>::NAME).await? {
+                Some(json) => eventline_core::json::from_str(&json)
+                    .map_err(|e| Failure::new("CorruptData", format!("saga progress: {e}")))?,
+                None => SagaProgress::default(),
+            };
+            Ok(Runner { entries, saga, dead: Vec::new() })
+        })
     }
 
     /// Marks running projections failed after a storage error, and reloads them from what was
