@@ -959,40 +959,43 @@ impl Runtime {
         }
     }
 
-    async fn apply_control(&self, name: &str, control: Control) -> Result<(), Failure> {
-        let head = self.0.store.head().await?;
-        let flush = {
-            let mut runner = self.0.runner.borrow_mut();
-            let Some(entry) = runner.entries.iter_mut().find(|e| e.slot.name() == name) else { return Ok(()) };
-            match control {
-                Control::Pause => entry.record.paused = true,
-                Control::Resume => entry.record.paused = false,
-                Control::Delay { ms } => {
-                    entry.record.delay_ms = ms;
-                    entry.next_due = 0.0;
+    /// Boxed: its two callers share one copy of it.
+    fn apply_control<'a>(&'a self, name: &'a str, control: Control) -> LocalBoxFuture<'a, Result<(), Failure>> {
+        Box::pin(async move {
+            let head = self.0.store.head().await?;
+            let flush = {
+                let mut runner = self.0.runner.borrow_mut();
+                let Some(entry) = runner.entries.iter_mut().find(|e| e.slot.name() == name) else { return Ok(()) };
+                match control {
+                    Control::Pause => entry.record.paused = true,
+                    Control::Resume => entry.record.paused = false,
+                    Control::Delay { ms } => {
+                        entry.record.delay_ms = ms;
+                        entry.next_due = 0.0;
+                    }
+                    Control::Rebuild => {
+                        entry.slot.reset();
+                        entry.reset_pending = true;
+                        entry.record.error = None;
+                        entry.record.rebuilding = Some(head.0);
+                    }
                 }
-                Control::Rebuild => {
-                    entry.slot.reset();
-                    entry.reset_pending = true;
-                    entry.record.error = None;
-                    entry.record.rebuilding = Some(head.0);
-                }
+                entry.record.checkpoint = entry.slot.checkpoint().0;
+                // A rebuild's reset is written with its first batch, so the documents and the
+                // checkpoint go back to 0 together.
+                (!entry.reset_pending).then(|| Flush {
+                    name: name.to_string(),
+                    record: entry.record.clone(),
+                    ..Flush::default()
+                })
+            };
+            if let Some(flush) = flush {
+                persist::flush(&self.0.store, &[flush], &[]).await?;
             }
-            entry.record.checkpoint = entry.slot.checkpoint().0;
-            // A rebuild's reset is written with its first batch, so the documents and the
-            // checkpoint go back to 0 together.
-            (!entry.reset_pending).then(|| Flush {
-                name: name.to_string(),
-                record: entry.record.clone(),
-                ..Flush::default()
-            })
-        };
-        if let Some(flush) = flush {
-            persist::flush(&self.0.store, &[flush], &[]).await?;
-        }
-        self.projections_moved();
-        self.0.wake.notify();
-        Ok(())
+            self.projections_moved();
+            self.0.wake.notify();
+            Ok(())
+        })
     }
 
     fn projections_moved(&self) {
