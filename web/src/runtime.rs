@@ -959,7 +959,7 @@ impl Runtime {
         }
     }
 
-    /// Boxed: its two callers share one copy of it.
+    /// Boxed, so its two callers share one copy of it (0.9 KB of the demo's .wasm, gzipped).
     fn apply_control<'a>(&'a self, name: &'a str, control: Control) -> LocalBoxFuture<'a, Result<(), Failure>> {
         Box::pin(async move {
             let head = self.0.store.head().await?;
@@ -1045,7 +1045,8 @@ impl Runtime {
         }
     }
 
-    /// Boxed, so its two callers share one copy of it rather than each inlining it (1.6 KB).
+    /// Boxed, so its two callers share one copy of it rather than each inlining it (0.8 KB of
+    /// the demo's .wasm, gzipped).
     fn load_runner(&self) -> LocalBoxFuture<'_, Result<Runner, Failure>> {
         Box::pin(async move {
             let mut entries = Vec::new();
