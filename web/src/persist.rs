@@ -79,14 +79,14 @@ fn json<T: Serialize>(value: &T) -> JsValue {
     JsValue::from_str(&serde_json::to_string(value).expect("plain records serialize"))
 }
 
+/// A projection's record with its documents' storage records (key, JSON).
+pub type Stored = (ProjectionRecord, Vec<(String, String)>);
+
 /// A projection's record and every document, as stored: personal values stay sealed, as in the
 /// read models folded from the log; answers are opened on their way out (`Runtime::query`).
 /// Boxed, so its two callers (the leader's and a follower's load) share one copy of it (0.6 KB
 /// of the demo's .wasm, gzipped).
-pub fn load<'a>(
-    store: &'a IdbStore,
-    name: &'a str,
-) -> LocalBoxFuture<'a, Result<(ProjectionRecord, Vec<(String, String)>), StoreError>> {
+pub fn load<'a>(store: &'a IdbStore, name: &'a str) -> LocalBoxFuture<'a, Result<Stored, StoreError>> {
     Box::pin(async move {
         let db = store.database()?;
         let tx = IdbStore::transaction(&db, &[CHECKPOINTS, DOCUMENTS], TransactionMode::Readonly)?;
