@@ -120,7 +120,7 @@ impl RecordedEvent {
     }
 
     pub fn from_json_line(line: &str) -> Result<RecordedEvent, WireError> {
-        let wire: Wire<'_> = serde_json::from_str(line).map_err(|e| WireError(e.to_string()))?;
+        let wire: Wire<'_> = crate::json::from_str(line).map_err(|e| WireError(e.to_string()))?;
         if wire.stream.is_empty() || wire.event_type.is_empty() {
             return Err(WireError("stream and type must not be empty".into()));
         }

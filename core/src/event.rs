@@ -10,6 +10,7 @@
 //! schema than this code, payload that does not fit), which the projection runner turns into a
 //! dead letter.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use serde::Serialize;
@@ -83,29 +84,45 @@ pub trait EventPayload: Serialize + DeserializeOwned {
     }
 
     fn decode(schema_version: u16, payload: &str) -> Result<Self, DecodeError> {
-        let invalid =
-            |reason: String| DecodeError::InvalidPayload { event_type: Self::TYPE.to_string(), schema_version, reason };
-        if schema_version == Self::SCHEMA_VERSION {
-            return serde_json::from_str(payload).map_err(|e| invalid(e.to_string()));
-        }
-        if schema_version > Self::SCHEMA_VERSION {
-            return Err(DecodeError::UnsupportedSchemaVersion {
-                event_type: Self::TYPE.to_string(),
-                found: schema_version,
-                known: Self::SCHEMA_VERSION,
-            });
-        }
-        if schema_version == 0 {
-            return Err(invalid("schema versions start at 1".into()));
-        }
-        let mut value: Value = serde_json::from_str(payload).map_err(|e| invalid(e.to_string()))?;
-        for version in schema_version..Self::SCHEMA_VERSION {
-            value = Self::upcast(version, value).map_err(&invalid)?;
-        }
-        // Through text rather than `from_value`: every payload type then has one decoder, from
-        // text, which keeps the WebAssembly module small; upcasting is the rare path.
-        serde_json::from_str(&value.to_string()).map_err(|e| invalid(e.to_string()))
+        let current = to_current(Self::TYPE, Self::SCHEMA_VERSION, schema_version, payload, Self::upcast)?;
+        crate::json::from_str(&current).map_err(|e| invalid_payload(Self::TYPE, schema_version, e.to_string()))
     }
+}
+
+/// A payload brought to schema version `current`: as it is, or upcast step by step. Not generic
+/// (the upcaster comes as a function), so each payload type compiles only its own decoder.
+fn to_current<'a>(
+    event_type: &str,
+    current: u16,
+    schema_version: u16,
+    payload: &'a str,
+    upcast: fn(u16, Value) -> Result<Value, String>,
+) -> Result<Cow<'a, str>, DecodeError> {
+    let invalid = |reason: String| invalid_payload(event_type, schema_version, reason);
+    if schema_version == current {
+        return Ok(Cow::Borrowed(payload));
+    }
+    if schema_version > current {
+        return Err(DecodeError::UnsupportedSchemaVersion {
+            event_type: event_type.to_string(),
+            found: schema_version,
+            known: current,
+        });
+    }
+    if schema_version == 0 {
+        return Err(invalid("schema versions start at 1".into()));
+    }
+    let mut value: Value = serde_json::from_str(payload).map_err(|e| invalid(e.to_string()))?;
+    for version in schema_version..current {
+        value = upcast(version, value).map_err(invalid)?;
+    }
+    // Back to text rather than decoded by `from_value`: every payload type then has one
+    // decoder, from text, which keeps the WebAssembly module small; upcasting is the rare path.
+    Ok(Cow::Owned(value.to_string()))
+}
+
+fn invalid_payload(event_type: &str, schema_version: u16, reason: String) -> DecodeError {
+    DecodeError::InvalidPayload { event_type: event_type.to_string(), schema_version, reason }
 }
 
 /// A domain's events: usually an enum with one variant per [`EventPayload`].

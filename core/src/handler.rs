@@ -197,6 +197,9 @@ impl<E> ExecuteError<E> {
     }
 }
 
+/// A decision on several aggregates: their states in, one list of events per state out.
+pub type Decision<'a, A> = dyn Fn(&[&A]) -> Result<Vec<Vec<<A as Aggregate>::Event>>, <A as Aggregate>::Error> + 'a;
+
 /// How many loaded states the handler keeps before it starts over.
 const CACHE_CAPACITY: usize = 8192;
 
@@ -287,16 +290,17 @@ where
         id: &str,
         command: &A::Command,
     ) -> Result<Executed, ExecuteError<A::Error>> {
-        self.execute_on(meta, &[id], |states| Ok(vec![states[0].decide(command)?])).await
+        self.execute_on(meta, &[id], &|states| Ok(vec![states[0].decide(command)?])).await
     }
 
     /// Decides on several aggregates at once and appends all their events in one commit, or
     /// none. `decide` gets the states in the order of `ids` and returns one list of events per id.
+    /// (A `dyn` decision: one copy of this loop per aggregate, not one per kind of decision.)
     pub async fn execute_on(
         &self,
         meta: CommandMeta,
         ids: &[&str],
-        decide: impl Fn(&[&A]) -> Result<Vec<Vec<A::Event>>, A::Error>,
+        decide: &Decision<'_, A>,
     ) -> Result<Executed, ExecuteError<A::Error>> {
         let streams: Vec<StreamId> = ids.iter().map(|id| A::stream_id(id)).collect();
         if streams.is_empty() {

@@ -23,17 +23,20 @@
 #![forbid(unsafe_code)]
 
 pub mod aggregate;
+pub mod by_name;
 pub mod demo;
 pub mod envelope;
 pub mod event;
 pub mod handler;
 pub mod ids;
 pub mod import;
+pub mod json;
 pub mod memory;
 pub mod personal;
 pub mod projection;
 pub mod saga;
 pub mod snapshot;
+pub mod sorted_map;
 pub mod store;
 pub mod temporal;
 pub mod testing;

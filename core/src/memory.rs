@@ -67,7 +67,8 @@ impl Log {
     fn stage(&self, commits: &[Commit]) -> Result<Vec<Vec<RecordedEvent>>, AppendError> {
         let mut head = self.head();
         let mut head_recorded_at = self.head_recorded_at();
-        let mut staged_versions: HashMap<StreamId, StreamVersion> = HashMap::new();
+        // Versions as `u64`: the map type the browser store uses too, compiled once.
+        let mut staged_versions: HashMap<StreamId, u64> = HashMap::new();
         let mut staged_ids: HashMap<&CommandId, usize> = HashMap::new();
         let mut staged = Vec::with_capacity(commits.len());
         let mut forgetting: HashSet<String> = HashSet::new();
@@ -89,10 +90,10 @@ impl Log {
                 personal::check_commit(events, |s| self.forgotten.contains(s) || forgetting.contains(s))?;
             forgetting.extend(forgets);
             let recorded = commit.record(head, head_recorded_at, |stream| {
-                staged_versions.get(stream).copied().unwrap_or_else(|| self.version(stream))
+                staged_versions.get(stream).map_or_else(|| self.version(stream), |&v| StreamVersion(v))
             })?;
             for event in &recorded {
-                staged_versions.insert(event.meta.stream.clone(), event.meta.version);
+                staged_versions.insert(event.meta.stream.clone(), event.meta.version.0);
             }
             let last = recorded.last().expect("a validated commit has events");
             head = last.meta.position;

@@ -35,7 +35,7 @@ pub const SUBJECT_CATEGORY: &str = "subject";
 const MARKER: &str = r#"{"$personal":"#;
 
 /// Why a personal value cannot be read.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Redaction {
     /// The subject was forgotten: the key that could read it is gone.
@@ -43,6 +43,8 @@ pub enum Redaction {
     /// This store does not hold the subject's key (the value came from elsewhere, sealed).
     Unavailable,
 }
+// Read by name through one shared decoder (`by_name`), not a derived one per enum.
+crate::deserialize_by_name!(Redaction { Forgotten = "forgotten", Unavailable = "unavailable" });
 
 impl fmt::Display for Redaction {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -281,7 +283,7 @@ pub fn forgotten_subject(payload: &str) -> Option<String> {
     struct Forgotten {
         subject: String,
     }
-    serde_json::from_str::<Forgotten>(payload).ok().map(|f| f.subject)
+    crate::json::from_str::<Forgotten>(payload).ok().map(|f| f.subject)
 }
 
 /// Rewrites the readable personal values about subjects `is_forgotten` names into redaction

@@ -2,8 +2,8 @@
 //!
 //! A read model's persisted state is a set of keyed [`Documents`] of one type, so a store can
 //! write only the documents an event batch changed (in the same transaction as the checkpoint).
-//! Indexes derived from the documents (a ranking, say) are rebuilt by `from_documents` and never
-//! stored.
+//! Indexes derived from the documents (which customer an order belongs to, say) are rebuilt by
+//! `from_documents` and never stored.
 //!
 //! Invariants, enforced by [`Projection`]:
 //! - the checkpoint is the position of the last event the read model has seen, and only grows;

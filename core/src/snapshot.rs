@@ -35,7 +35,7 @@ impl Snapshot {
         if self.state_version != A::STATE_VERSION {
             return None;
         }
-        serde_json::from_str(&self.state).ok()
+        crate::json::from_str(&self.state).ok()
     }
 }
 

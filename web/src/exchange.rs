@@ -90,7 +90,7 @@ pub fn parse(ndjson: &str) -> Result<ParsedLog, Failure> {
                 events.push(event);
                 lines.push(number);
             }
-            Err(e) => match serde_json::from_str::<ExportEnd>(line) {
+            Err(e) => match eventline_core::json::from_str::<ExportEnd>(line) {
                 Ok(marker) if marker.eventline_export == "end" => end = Some((number, marker, start)),
                 _ => return Err(invalid(number, e.to_string())),
             },

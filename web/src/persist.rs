@@ -7,6 +7,7 @@
 //! mattered.
 
 use eventline_core::store::StoreError;
+use futures::future::LocalBoxFuture;
 use indexed_db_futures::KeyRange;
 use indexed_db_futures::transaction::TransactionMode;
 use js_sys::Array;
@@ -89,7 +90,7 @@ fn all_docs(name: &str) -> KeyRange<JsValue> {
 fn parse<T: for<'de> Deserialize<'de>>(value: &JsValue, what: &str) -> Result<T, StoreError> {
     value
         .as_string()
-        .and_then(|json| serde_json::from_str(&json).ok())
+        .and_then(|json| eventline_core::json::from_str(&json).ok())
         .ok_or_else(|| StoreError::Corrupt { message: format!("unreadable {what}") })
 }
 
@@ -97,24 +98,32 @@ fn json<T: Serialize>(value: &T) -> JsValue {
     JsValue::from_str(&serde_json::to_string(value).expect("plain records serialize"))
 }
 
+/// A projection's record with its documents' storage records (key, JSON).
+pub type Stored = (ProjectionRecord, Vec<(String, String)>);
+
 /// A projection's record and every document, as stored: personal values stay sealed, as in the
 /// read models folded from the log; answers are opened on their way out (`Runtime::query`).
-pub async fn load(store: &IdbStore, name: &str) -> Result<(ProjectionRecord, Vec<(String, String)>), StoreError> {
-    let db = store.database()?;
-    let tx = IdbStore::transaction(&db, &[CHECKPOINTS, DOCUMENTS], TransactionMode::Readonly)?;
-    let checkpoints = tx.object_store(CHECKPOINTS).map_err(store_error)?;
-    let documents = tx.object_store(DOCUMENTS).map_err(store_error)?;
-    let record = match get(&checkpoints, name.into()).await? {
-        Some(value) => parse(&value, "checkpoint")?,
-        None => ProjectionRecord::default(),
-    };
-    let mut docs = Vec::new();
-    for (key, value) in entries(&documents, all_docs(name)).await? {
-        let key = Array::from(&key).get(1).as_string().unwrap_or_default();
-        let doc = value.as_string().ok_or_else(|| StoreError::Corrupt { message: format!("document {name}/{key}") })?;
-        docs.push((key, doc));
-    }
-    Ok((record, docs))
+/// Boxed, so its two callers (the leader's and a follower's load) share one copy of it (0.6 KB
+/// of the demo's .wasm, gzipped).
+pub fn load<'a>(store: &'a IdbStore, name: &'a str) -> LocalBoxFuture<'a, Result<Stored, StoreError>> {
+    Box::pin(async move {
+        let db = store.database()?;
+        let tx = IdbStore::transaction(&db, &[CHECKPOINTS, DOCUMENTS], TransactionMode::Readonly)?;
+        let checkpoints = tx.object_store(CHECKPOINTS).map_err(store_error)?;
+        let documents = tx.object_store(DOCUMENTS).map_err(store_error)?;
+        let record = match get(&checkpoints, name.into()).await? {
+            Some(value) => parse(&value, "checkpoint")?,
+            None => ProjectionRecord::default(),
+        };
+        let mut docs = Vec::new();
+        for (key, value) in entries(&documents, all_docs(name)).await? {
+            let key = Array::from(&key).get(1).as_string().unwrap_or_default();
+            let doc =
+                value.as_string().ok_or_else(|| StoreError::Corrupt { message: format!("document {name}/{key}") })?;
+            docs.push((key, doc));
+        }
+        Ok((record, docs))
+    })
 }
 
 /// A projection's record alone.

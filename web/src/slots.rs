@@ -21,6 +21,61 @@ fn bucket_key(bucket: u32) -> String {
     format!("bucket-{bucket:03}")
 }
 
+/// The buckets of the documents at `keys`, sorted, each once.
+fn touched_buckets(keys: Vec<&str>, buckets: u32) -> Vec<u32> {
+    let mut touched: Vec<u32> = keys.into_iter().map(|key| bucket_of(key, buckets)).collect();
+    touched.sort_unstable();
+    touched.dedup();
+    touched
+}
+
+/// The records of buckets `touched` from their members (bucket, key, document's JSON), as
+/// `[[key, doc], ...]`, or `None` for a bucket left empty. Not generic: the read models share it.
+fn write_buckets(touched: &[u32], members: &[(u32, &String, String)]) -> Vec<(String, Option<String>)> {
+    touched
+        .iter()
+        .map(|&bucket| {
+            let mut json = String::from("[");
+            for (_, key, doc) in members.iter().filter(|(b, _, _)| *b == bucket) {
+                if json.len() > 1 {
+                    json.push(',');
+                }
+                json.push('[');
+                json.push_str(&to_json(key));
+                json.push(',');
+                json.push_str(doc);
+                json.push(']');
+            }
+            json.push(']');
+            (bucket_key(bucket), (json.len() > 2).then_some(json))
+        })
+        .collect()
+}
+
+/// Hands each document of read model `name`'s storage records to `read`, with its key: a record
+/// is one document, or (with `buckets`) a bucket of `[key, doc]` pairs. Not generic, so only the
+/// documents' own JSON code is compiled per read model.
+fn each_document(
+    name: &str,
+    buckets: u32,
+    records: Vec<(String, String)>,
+    read: &mut dyn FnMut(String, &str) -> Result<(), serde_json::Error>,
+) -> Result<(), StoreError> {
+    let corrupt =
+        |key: &str, e: serde_json::Error| StoreError::Corrupt { message: format!("{name} record {key}: {e}") };
+    for (key, json) in records {
+        if buckets == 0 {
+            read(key.clone(), &json).map_err(|e| corrupt(&key, e))?;
+        } else {
+            let bucket: Vec<(String, &RawValue)> = serde_json::from_str(&json).map_err(|e| corrupt(&key, e))?;
+            for (doc_key, doc) in bucket {
+                read(doc_key, doc.get()).map_err(|e| corrupt(&key, e))?;
+            }
+        }
+    }
+    Ok(())
+}
+
 pub trait Slot {
     fn name(&self) -> &'static str;
     fn checkpoint(&self) -> Position;
@@ -64,61 +119,31 @@ where
     }
 
     fn take_changes(&mut self) -> Vec<(String, Option<String>)> {
+        let changes = self.read_model.take_changes();
         if R::DOCUMENT_BUCKETS == 0 {
-            let changes = self.read_model.take_changes();
             return changes.into_iter().map(|c| (c.key, c.doc.as_ref().map(to_json))).collect();
         }
-        // A bucket is written whole: every document in a touched bucket, as `[[key, doc], ...]`,
-        // written pair by pair so only the document's own JSON code is compiled per read model.
-        let changes = self.read_model.take_changes();
-        let docs = self.read_model.documents();
-        let mut touched: Vec<u32> = changes.iter().map(|c| bucket_of(&c.key, R::DOCUMENT_BUCKETS)).collect();
-        touched.sort_unstable();
-        touched.dedup();
+        // A bucket is written whole: every document in a touched bucket.
+        let touched = touched_buckets(changes.iter().map(|c| c.key.as_str()).collect(), R::DOCUMENT_BUCKETS);
         // Documents stay in key order within each bucket; no sort, which would be compiled once
         // per read model.
-        let members: Vec<(u32, &String, &R::Doc)> = docs
+        let members: Vec<(u32, &String, String)> = self
+            .read_model
+            .documents()
             .iter()
             .map(|(key, doc)| (bucket_of(key, R::DOCUMENT_BUCKETS), key, doc))
             .filter(|(bucket, _, _)| touched.binary_search(bucket).is_ok())
+            .map(|(bucket, key, doc)| (bucket, key, to_json(doc)))
             .collect();
-        touched
-            .iter()
-            .map(|&bucket| {
-                let mut json = String::from("[");
-                for &(_, key, doc) in members.iter().filter(|(b, _, _)| *b == bucket) {
-                    if json.len() > 1 {
-                        json.push(',');
-                    }
-                    json.push('[');
-                    json.push_str(&to_json(key));
-                    json.push(',');
-                    json.push_str(&to_json(doc));
-                    json.push(']');
-                }
-                json.push(']');
-                (bucket_key(bucket), (json.len() > 2).then_some(json))
-            })
-            .collect()
+        write_buckets(&touched, &members)
     }
 
     fn restore(&mut self, checkpoint: Position, records: Vec<(String, String)>) -> Result<(), StoreError> {
-        let corrupt =
-            |key: &str, e: serde_json::Error| StoreError::Corrupt { message: format!("{} record {key}: {e}", R::NAME) };
         let mut docs: Vec<(String, R::Doc)> = Vec::new();
-        for (key, json) in records {
-            if R::DOCUMENT_BUCKETS == 0 {
-                docs.push((key.clone(), serde_json::from_str(&json).map_err(|e| corrupt(&key, e))?));
-            } else {
-                // The pairs first, each document then: only the document's own JSON code is
-                // compiled per read model, the bucket's is shared.
-                let bucket: Vec<(String, &RawValue)> = serde_json::from_str(&json).map_err(|e| corrupt(&key, e))?;
-                for (doc_key, doc) in bucket {
-                    let doc = serde_json::from_str(doc.get()).map_err(|e| corrupt(&key, e))?;
-                    docs.push((doc_key, doc));
-                }
-            }
-        }
+        each_document(R::NAME, R::DOCUMENT_BUCKETS, records, &mut |key, json| {
+            docs.push((key, eventline_core::json::from_str(json)?));
+            Ok(())
+        })?;
         *self = Projection::restore(R::from_documents(docs.into_iter().collect::<Documents<_>>()), checkpoint);
         Ok(())
     }

@@ -827,7 +827,8 @@ impl SnapshotStore for IdbStore {
         let snapshots = tx.object_store(SNAPSHOTS).map_err(store_error)?;
         let Some(value) = get(&snapshots, JsValue::from_str(stream.as_str())).await? else { return Ok(None) };
         // An unreadable snapshot is a cache miss, never an error: the log is the truth.
-        let Some(mut record) = value.as_string().and_then(|json| serde_json::from_str::<SnapshotRecord>(&json).ok())
+        let Some(mut record) =
+            value.as_string().and_then(|json| eventline_core::json::from_str::<SnapshotRecord>(&json).ok())
         else {
             return Ok(None);
         };
@@ -861,7 +862,7 @@ impl SnapshotStore for IdbStore {
         let newer_exists = get(&snapshots, key.clone())
             .await?
             .and_then(|v| v.as_string())
-            .and_then(|json| serde_json::from_str::<SnapshotRecord>(&json).ok())
+            .and_then(|json| eventline_core::json::from_str::<SnapshotRecord>(&json).ok())
             .is_some_and(|existing| existing.version >= snapshot.version.0);
         if !newer_exists {
             let state = self.vault.seal(&snapshot.state, &key_changes)?.unwrap_or_else(|| snapshot.state.to_string());

@@ -179,7 +179,7 @@ fn CommandForm(
     command: &'static str,
     title: &'static str,
     fields: &'static [Field],
-    chosen: RwSignal<&'static str>,
+    chosen: RwSignal<String>,
 ) -> impl IntoView {
     let demo = expect_context::<Demo>();
     let values: Vec<RwSignal<String>> = fields.iter().map(|f| RwSignal::new(f.initial.to_string())).collect();
@@ -287,13 +287,14 @@ fn SagaSteps(transfer: String) -> impl IntoView {
 pub fn CommandSide() -> impl IntoView {
     let demo = expect_context::<Demo>();
     // One form shows at a time; each keeps what was typed into it.
-    let chosen = RwSignal::new("OpenAccount");
+    // A `String`, the page's text signal type: a `&str` signal compiles its own code.
+    let chosen = RwSignal::new("OpenAccount".to_string());
     let picker = |list: &'static [(&'static str, &'static str, &'static [Field])]| {
         list.iter()
             .map(|&(command, title, _)| {
                 view! {
                     <button type="button" data-pick=command aria-pressed=move || (chosen.get() == command).to_string()
-                        on:click=move |_| chosen.set(command)>{title}</button>
+                        on:click=move |_| chosen.set(command.to_string())>{title}</button>
                 }
             })
             .collect_view()

@@ -52,10 +52,11 @@ fn ProjectionRow(name: &'static str) -> impl IntoView {
             h.iter().find(|(n, _)| n == name).map(|(_, s)| s.iter().copied().collect::<Vec<_>>()).unwrap_or_default()
         })
     };
-    let delay = RwSignal::new(0u32);
+    // `u64`, the page's other numbers' signal type: a `u32` signal compiles its own code.
+    let delay = RwSignal::new(0u64);
     Effect::new(move || {
         if let Some(s) = status() {
-            delay.set(s.delay_ms);
+            delay.set(u64::from(s.delay_ms));
         }
     });
     let field = move |f: fn(&ProjectionStatus) -> String| move || status().map(|s| f(&s)).unwrap_or_default();
@@ -67,7 +68,8 @@ fn ProjectionRow(name: &'static str) -> impl IntoView {
                 <span class=move || format!("state {}", field(|s| s.status.to_string())())>{field(|s| s.status.to_string())}</span>
             </div>
             <div class="lag">
-                <meter min="0" max=move || status().map_or(1, |s| s.lag.events.max(20)) value=move || status().map_or(0, |s| s.lag.events)
+                // Numbers as `String`s, like all reactive attributes (see `Header` in main.rs).
+                <meter min="0" max=move || status().map_or(1, |s| s.lag.events.max(20)).to_string() value=move || status().map_or(0, |s| s.lag.events).to_string()
                     aria-label=format!("{name} lag in events")></meter>
                 <span class="figures">{field(|s| format!("#{} of #{}, lag {} events / {} ms", s.checkpoint, s.head, s.lag.events, s.lag.ms))}</span>
                 <svg class="sparkline" viewBox=format!("0 0 {WIDTH} {HEIGHT}") role="img" aria-label=format!("{name} lag over the last minute")>
@@ -78,14 +80,14 @@ fn ProjectionRow(name: &'static str) -> impl IntoView {
                 <button type="button" on:click=move |_| {
                     let paused = untrack(status).is_some_and(|s| s.paused);
                     control(demo, name, if paused { Control::Resume } else { Control::Pause });
-                }>{move || if status().is_some_and(|s| s.paused) { "Resume" } else { "Pause" }}</button>
+                }>{move || if status().is_some_and(|s| s.paused) { "Resume" } else { "Pause" }.to_string()}</button>
                 <label for=slider_id.clone()>{move || format!("Delay {} ms per event", delay.get())}</label>
                 <input id=slider_id type="range" min="0" max="2000" step="50" prop:value=move || delay.get().to_string()
                     on:input=move |ev| delay.set(event_target_value(&ev).parse().unwrap_or(0))
                     on:change=move |ev| control(demo, name, Control::Delay { ms: event_target_value(&ev).parse().unwrap_or(0) }) />
                 <button type="button" on:click=move |_| control(demo, name, Control::Rebuild)>"Rebuild"</button>
                 {move || status().and_then(|s| s.progress).map(|p| view! {
-                    <progress max="1" value=p aria-label="rebuild progress"></progress>
+                    <progress max="1" value=p.to_string() aria-label="rebuild progress"></progress>
                 })}
             </div>
         </div>
@@ -98,8 +100,8 @@ pub fn Projections() -> impl IntoView {
     view! {
         <section class="panel projections" aria-labelledby="projections">
             <h2 id="projections">"Projections"</h2>
-            <p class="runner" data-runner=move || if demo.leader.get() { "here" } else { "elsewhere" }>
-                {move || if demo.leader.get() { "This tab runs the projections." } else { "Another tab runs the projections; this one reads what it writes." }}
+            <p class="runner" data-runner=move || if demo.leader.get() { "here" } else { "elsewhere" }.to_string()>
+                {move || if demo.leader.get() { "This tab runs the projections." } else { "Another tab runs the projections; this one reads what it writes." }.to_string()}
             </p>
             // The projections are fixed: one row each, no keyed list to diff.
             {READ_MODEL_NAMES.iter().map(|name| view! { <ProjectionRow name=*name /> }).collect_view()}

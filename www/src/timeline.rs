@@ -30,8 +30,8 @@ struct Row {
 }
 
 /// Records the first row in view, when it changes.
-fn on_scroll(list: &web_sys::Element, first_row: RwSignal<usize>) {
-    let first = (list.scroll_top() as f64 / ROW) as usize;
+fn on_scroll(list: &web_sys::Element, first_row: RwSignal<u64>) {
+    let first = (list.scroll_top() as f64 / ROW) as u64;
     if first != first_row.get_untracked() {
         first_row.set(first);
     }
@@ -69,8 +69,10 @@ pub fn Timeline() -> impl IntoView {
     });
     let count = move || if filtered() { positions.get().map_or(0, |p| p.len()) } else { demo.head.get() as usize };
     // The first row in view; set only when it changes, so scrolling within a row loads nothing.
-    let first_row = RwSignal::new(0usize);
-    let window = move || (first_row.get().saturating_sub(OVERSCAN), (HEIGHT / ROW) as usize + 2 * OVERSCAN);
+    // A `u64` like the page's other number signals (a `usize` signal compiles its own code).
+    let first_row = RwSignal::new(0u64);
+    let window =
+        move || (first_row.get().saturating_sub(OVERSCAN as u64) as usize, (HEIGHT / ROW) as usize + 2 * OVERSCAN);
     let rows = loaded(move || {
         let (start, n) = window();
         let list = if filtered() { positions.get() } else { None };

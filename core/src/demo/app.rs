@@ -191,7 +191,7 @@ where
             Plan::Domain(domain) => self.execute_domain(meta, &domain).await,
             Plan::AtomicTransfer { transfer_id, from, to, amount } => self
                 .accounts
-                .execute_on(meta, &[&from, &to], |states| {
+                .execute_on(meta, &[&from, &to], &|states| {
                     decide_atomic_transfer(states[0], states[1], &transfer_id, &from, &to, amount)
                 })
                 .await

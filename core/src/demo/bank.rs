@@ -13,8 +13,6 @@
 //! is closed or was never opened; an account opens once; an account closes only when empty and
 //! with no transfer pending.
 
-use std::collections::BTreeMap;
-
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -22,6 +20,7 @@ use crate::aggregate::{Aggregate, ErrorCode};
 use crate::event::{Event, EventPayload};
 use crate::event_enum;
 use crate::personal::Personal;
+use crate::sorted_map::SortedMap;
 
 use super::money::{Amount, Currency, EntityId, MAX_MINOR_UNITS};
 
@@ -164,7 +163,7 @@ event_enum! {
 // ---------------------------------------------------------------------------------------------
 // Account aggregate
 
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum AccountStatus {
     #[default]
@@ -172,6 +171,8 @@ pub enum AccountStatus {
     Open,
     Closed,
 }
+// Read by name through one shared decoder (`by_name`), not a derived one per enum.
+crate::deserialize_by_name!(AccountStatus { Unopened = "unopened", Open = "open", Closed = "closed" });
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -181,7 +182,7 @@ pub struct Account {
     /// Money available, in minor units.
     pub balance: u64,
     /// Saga transfers debited and not yet settled or refunded: transfer id -> amount.
-    pub pending: BTreeMap<EntityId, u64>,
+    pub pending: SortedMap<EntityId, u64>,
 }
 
 /// Everything an account decides. Each command names its account, so a refusal can say which.
@@ -593,7 +594,7 @@ event_enum! {
     }
 }
 
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum TransferStatus {
     #[default]
@@ -604,6 +605,15 @@ pub enum TransferStatus {
     CreditRejected,
     Compensated,
 }
+// Read by name through one shared decoder (`by_name`), not a derived one per enum.
+crate::deserialize_by_name!(TransferStatus {
+    None = "none",
+    Requested = "requested",
+    Completed = "completed",
+    Failed = "failed",
+    CreditRejected = "creditRejected",
+    Compensated = "compensated",
+});
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

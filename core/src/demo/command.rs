@@ -286,7 +286,7 @@ fn holder(raw: Option<&RawValue>) -> Result<Option<HolderDetails>, InvalidComman
     if !raw.get().starts_with('{') {
         return Err(invalid(format!("`holder` is an object, not {}", describe(raw.get()))));
     }
-    let f: Fields<'_> = serde_json::from_str(raw.get()).map_err(|e| invalid(format!("`holder`: {}", reason(e))))?;
+    let f: Fields<'_> = crate::json::from_str(raw.get()).map_err(|e| invalid(format!("`holder`: {}", reason(e))))?;
     let email = text(f.email, "holder.email", MAX_EMAIL)?;
     let well_formed = email.split_once('@').is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'));
     if !well_formed || email.contains(char::is_whitespace) {
@@ -354,7 +354,7 @@ pub fn parse_command(json: &str) -> Result<CommandRequest, InvalidCommand> {
         serde_json::from_str::<serde::de::IgnoredAny>(json).map_err(|e| invalid(format!("not JSON: {e}")))?;
         return Err(invalid(format!("a command is an object with a `type`, not {}", describe(json))));
     }
-    let f: Fields<'_> = serde_json::from_str(json).map_err(|e| {
+    let f: Fields<'_> = crate::json::from_str(json).map_err(|e| {
         if !e.is_data() {
             return invalid(format!("not JSON: {e}"));
         }

@@ -104,7 +104,7 @@ event_enum! {
     }
 }
 
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum OrderStatus {
     #[default]
@@ -116,6 +116,16 @@ pub enum OrderStatus {
     Delivered,
     Cancelled,
 }
+// Read by name through one shared decoder (`by_name`), not a derived one per enum.
+crate::deserialize_by_name!(OrderStatus {
+    None = "none",
+    Draft = "draft",
+    Confirmed = "confirmed",
+    Paid = "paid",
+    Shipped = "shipped",
+    Delivered = "delivered",
+    Cancelled = "cancelled",
+});
 
 impl OrderStatus {
     /// Every status, in declaration order.

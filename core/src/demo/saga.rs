@@ -15,20 +15,19 @@
 //! first outcome. Its progress (`in_flight`) follows from the log alone: rejections are recorded as
 //! events on the transfer stream before the saga acts on them.
 
-use std::collections::BTreeMap;
-
 use serde::{Deserialize, Serialize};
 
 use crate::envelope::Envelope;
 use crate::handler::CommandMeta;
 use crate::saga::{Issued, ProcessManager, Rejection};
+use crate::sorted_map::SortedMap;
 use crate::version::ExpectedVersion;
 
 use super::bank::{AccountCommand, AccountEvent, TransferCommand, TransferEvent};
 use super::money::{Amount, EntityId};
 use super::{DemoEvent, DomainCommand};
 
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum SagaStep {
     Debiting,
@@ -40,6 +39,17 @@ pub enum SagaStep {
     Refunding,
     Compensating,
 }
+// Read by name through one shared decoder (`by_name`), not a derived one per enum.
+crate::deserialize_by_name!(SagaStep {
+    Debiting = "debiting",
+    Failing = "failing",
+    Crediting = "crediting",
+    RecordingRejection = "recordingRejection",
+    Settling = "settling",
+    Completing = "completing",
+    Refunding = "refunding",
+    Compensating = "compensating",
+});
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -54,7 +64,7 @@ pub struct SagaTransfer {
 #[serde(rename_all = "camelCase")]
 pub struct TransferSaga {
     /// Transfers between request and their final event.
-    pub in_flight: BTreeMap<EntityId, SagaTransfer>,
+    pub in_flight: SortedMap<EntityId, SagaTransfer>,
 }
 
 fn issue(
