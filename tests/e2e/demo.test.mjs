@@ -103,11 +103,13 @@ test("a rejected command shows the domain's error and changes nothing", async ()
   await accepted(page, "Deposit", { account: "acc-1", amount: 500 });
   const refused = await send(page, "Withdraw", { account: "acc-1", amount: 100000 });
   await refused.locator("text=InsufficientFunds").waitFor();
-  assert.match(await refused.textContent(), /has 500 available, less than the 100000 requested/);
+  // Amounts as the tables show them, not in cents.
+  assert.match(await refused.textContent(), /has 5\.00 EUR available, less than the 1,000\.00 EUR requested/);
   const malformed = await send(page, "Deposit", { account: "acc-1", amount: "ten" });
   await malformed.locator("text=InvalidCommand").waitFor();
   const closed = await send(page, "CloseAccount", { account: "acc-1" });
   await closed.locator("text=AccountNotEmpty").waitFor();
+  assert.match(await closed.textContent(), /still holds 5\.00 EUR/);
   await page.screenshot({ path: `${ARTIFACTS}/rejected.png` });
   assert.equal(await page.locator("[data-head]").getAttribute("data-head"), "2");
   assert.deepEqual(problems, []);
@@ -296,6 +298,170 @@ test("generated data streams in with progress, and the timeline stays virtualize
   await page.screenshot({ path: `${ARTIFACTS}/generated.png` });
   await page.setViewportSize({ width: 390, height: 844 });
   await page.screenshot({ path: `${ARTIFACTS}/phone.png`, fullPage: false });
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test("amounts and names show whole at 1440 px; the page is usable at 1024 px and on a phone", async () => {
+  const { page, context, problems } = await open(undefined, { width: 1440, height: 900 });
+  await accepted(page, "OpenAccount", { account: "acc-1" });
+  await accepted(page, "OpenAccount", {
+    account: "savings-account-2",
+    "holder.customer": "bartholomew",
+    "holder.name": "Bartholomew Longname-Example",
+    "holder.email": "bartholomew.longname@example.com",
+  });
+  await accepted(page, "Deposit", { account: "acc-1", amount: 10500 });
+  await accepted(page, "Deposit", { account: "savings-account-2", amount: 123456789 });
+  await page.locator("[data-badge=accountSummaries] >> text=up to date at #4").waitFor();
+  assert.equal(await balanceOf(page, "acc-1").textContent(), "105.00 EUR");
+  // Nothing on the query side or in the data tools is cut short: every cell and control holds
+  // its whole text, and no panel needs a scroll bar.
+  const cut = () =>
+    page.evaluate(() => {
+      const found = [];
+      for (const el of document.querySelectorAll(".queries td, .queries th, .queries .badge, .data label, .data button")) {
+        if (el.scrollWidth > el.clientWidth + 1) found.push(el.textContent.trim());
+      }
+      for (const el of document.querySelectorAll(".read-model .body")) {
+        if (el.scrollWidth > el.clientWidth + 1) found.push(`a scroll bar in ${el.closest(".read-model").dataset.readModel}`);
+      }
+      return found;
+    });
+  assert.deepEqual(await cut(), []);
+  await page.screenshot({ path: `${ARTIFACTS}/wide-1440.png`, fullPage: true });
+  const overflow = () => page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  for (const [width, height, name] of [[1024, 768, "tablet-1024"], [390, 844, "phone-390"]]) {
+    await page.setViewportSize({ width, height });
+    await new Promise((r) => setTimeout(r, 100));
+    assert.ok((await overflow()) <= 0, `the page scrolls sideways at ${width} px`);
+    assert.equal(await balanceOf(page, "acc-1").textContent(), "105.00 EUR");
+    await page.screenshot({ path: `${ARTIFACTS}/${name}.png`, fullPage: true });
+  }
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test("the projections column speaks the page's words, and each gauge and its panel lead to each other", async () => {
+  const { page, context, problems } = await open(undefined, { width: 1440, height: 900 });
+  await accepted(page, "OpenAccount", { account: "acc-1" });
+  const row = page.locator("#projection-balances");
+  await row.locator(".head >> text=Balances").waitFor();
+  await row.locator("text=live").waitFor();
+  await row.locator("text=/last minute: peak \\d+, now \\d+ events behind/").waitFor();
+  // The data tools are on screen without scrolling.
+  const tools = await page.locator("#generate-count").evaluate((el) => el.getBoundingClientRect().bottom);
+  assert.ok(tools < 900, `the data tools start ${tools} px down`);
+  // From the panel's badge to its gauge, and back.
+  await page.click("[data-badge=balances]");
+  assert.equal(await page.evaluate(() => location.hash), "#projection-balances");
+  assert.ok(await row.evaluate((el) => el.matches(":target")));
+  await row.locator("a >> text=Balances").click();
+  assert.equal(await page.evaluate(() => location.hash), "#rm-balances");
+  await page.locator("#projection-balances button >> text=Pause").click();
+  await row.locator("text=paused").waitFor();
+  await accepted(page, "Deposit", { account: "acc-1", amount: 100 });
+  await page.locator("[data-badge=balances] >> text=/paused · behind by 1 events/").waitFor();
+  await page.locator("#projection-balances button >> text=Resume").click();
+  await row.locator("text=live").waitFor();
+  await page.screenshot({ path: `${ARTIFACTS}/projections.png`, fullPage: true });
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test("a rebuild keeps the panel's data on screen, shows its progress, and says how long it took", async () => {
+  const { page, context, problems } = await open(undefined, { width: 1440, height: 900 });
+  await accepted(page, "OpenAccount", { account: "acc-1" });
+  for (let i = 0; i < 6; i++) await accepted(page, "Deposit", { account: "acc-1", amount: 1000 });
+  const total = page.locator("[data-read-model=balances] .total");
+  await total.locator("text=60.00 EUR").waitFor();
+  // Slowed down, so that the rebuild can be watched.
+  await setRange(page.locator("#delay-balances"), 150);
+  await page.locator("#projection-balances >> text=Delay 150 ms per event").waitFor();
+  // What the panel shows, noted by the page itself at every change during the rebuild.
+  await page.evaluate(() => {
+    window.noted = [];
+    const panel = document.querySelector("[data-read-model=balances]");
+    const note = () =>
+      window.noted.push([panel.querySelector("[data-badge]").textContent, panel.querySelector(".total")?.textContent]);
+    new MutationObserver(note).observe(panel, { subtree: true, childList: true, characterData: true });
+  });
+  await page.locator("#projection-balances button >> text=Rebuild").click();
+  const badge = page.locator("[data-badge=balances]");
+  await badge.locator("text=/rebuilding \\d+% · showing the read model from before/").waitFor();
+  await page.locator("#projection-balances >> text=/rebuilt 7 events in \\d+ ms/").waitFor();
+  await badge.locator("text=up to date at #7").waitFor();
+  const noted = await page.evaluate(() => window.noted);
+  const rebuilding = noted.filter(([badge]) => badge.startsWith("rebuilding"));
+  const steps = new Set(rebuilding.map(([badge]) => badge.match(/\d+%/)[0]));
+  assert.ok(steps.size >= 2, `the progress moved: ${[...steps]}`);
+  for (const [badge, total] of rebuilding) {
+    assert.equal(total, "Money in all accounts: 60.00 EUR", `the old read model stays on screen (${badge})`);
+  }
+  assert.equal(await total.textContent(), "Money in all accounts: 60.00 EUR");
+  await page.screenshot({ path: `${ARTIFACTS}/rebuilt.png` });
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test("the small things: focus, optional fields, progress words, the selected row, badge and table agreeing, a favicon", async () => {
+  const { page, context, problems } = await open(undefined, { width: 1440, height: 900 });
+  // Choosing a command puts the cursor in its form.
+  await page.click("[data-pick=Deposit]");
+  assert.equal(await page.evaluate(() => document.activeElement?.id), "Deposit-account");
+  // The form says which fields may be left out.
+  await page.click("[data-pick=OpenAccount]");
+  const form = page.locator("form[data-command=OpenAccount]");
+  await form.locator("text=Holder's email (optional)").waitFor();
+  await form.locator("text=/A holder is optional/").waitFor();
+  // The badge says what the table shows: whenever it says "up to date at #n", the balance is
+  // that of the first n events.
+  await accepted(page, "OpenAccount", { account: "acc-1" });
+  await page.evaluate(() => {
+    window.pairs = [];
+    const note = () => {
+      const badge = document.querySelector("[data-badge=balances]")?.textContent ?? "";
+      const balance = document.querySelector('[data-read-model=balances] tr[data-account="acc-1"] .balance')?.textContent ?? "";
+      window.pairs.push([badge, balance]);
+    };
+    new MutationObserver(note).observe(document.querySelector("[data-read-model=balances]"), { subtree: true, childList: true, characterData: true });
+  });
+  for (let i = 0; i < 5; i++) await accepted(page, "Deposit", { account: "acc-1", amount: 100 });
+  await page.locator("[data-badge=balances] >> text=up to date at #6").waitFor();
+  const pairs = await page.evaluate(() => window.pairs);
+  for (const [badge, balance] of pairs) {
+    const at = badge.match(/up to date at #(\d+)/);
+    if (at && balance) assert.equal(balance, `${Number(at[1]) - 1}.00 EUR`, `"${badge}" beside ${balance}`);
+  }
+  // Generating says what it is doing, in counts that add up.
+  await page.fill("#generate-count", "2000");
+  await page.click("text=Generate demo data");
+  const labels = new Set();
+  while (!(await page.locator(".data .message").textContent()).startsWith("Generated")) {
+    const label = await page.locator(".data .progress label").textContent().catch(() => null);
+    if (label) labels.add(label);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.ok(labels.size > 0);
+  for (const label of labels) assert.match(label, /^(Deciding commands: [\d,]+ of 2,000|Appending events: [\d,]+ of [\d,]+)$/);
+  // The selected event is clearly marked.
+  await page.locator('.timeline .row[data-position="2"]').click();
+  const selected = page.locator('.timeline .row[data-position="2"]');
+  assert.equal(await selected.getAttribute("aria-selected"), "true");
+  assert.notEqual(await selected.evaluate((el) => getComputedStyle(el).boxShadow), "none");
+  // A forgotten person reads as [forgotten] in what the inspector shows an event changed.
+  await accepted(page, "OpenAccount", { account: "acc-9", "holder.customer": "zoe", "holder.name": "Zoe Q", "holder.email": "zoe@example.com" });
+  const opened = Number((await page.locator("[data-head]").getAttribute("data-head")));
+  await accepted(page, "ForgetSubject", { subject: "zoe" });
+  await page.locator(".timeline").evaluate((el, top) => (el.scrollTop = top), (opened - 3) * 28);
+  await page.locator(`.timeline .row[data-position="${opened}"]`).click();
+  const inspector = page.locator(".inspector");
+  await inspector.locator("text=accountSummaries / acc-9").waitFor();
+  await inspector.locator(".changes >> text=[forgotten]").first().waitFor();
+  assert.ok(!(await inspector.locator(".changes").textContent()).includes("$personal"), "no raw JSON of a personal value");
+  // A favicon, and no console error for want of one.
+  assert.ok(await page.evaluate(() => !!document.querySelector("link[rel=icon]")));
+  await page.screenshot({ path: `${ARTIFACTS}/small-things.png`, fullPage: true });
   assert.deepEqual(problems, []);
   await context.close();
 });

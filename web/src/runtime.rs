@@ -1544,7 +1544,7 @@ impl Runtime {
             }
             if attempts % 500 == 0 {
                 on_progress(accepted, count * 2);
-                self.emit(Notice::Progress { task: "generate".into(), done: accepted, total: count * 2 });
+                self.emit(Notice::Progress { task: "deciding".into(), done: accepted, total: count });
                 sleep(0).await;
             }
         }
@@ -1554,7 +1554,7 @@ impl Runtime {
         let events = simulated.read_all(Position::ZERO, usize::MAX).await?;
         let commits = exchange::commits_from_events(&events)?;
         let progress = |done: u64, total: u64| on_progress(count + done * count / total.max(1), count * 2);
-        self.append_commits(commits, "generate", &progress).await
+        self.append_commits(commits, "appending", &progress).await
     }
 
     /// Empties the log, the read models and everything else of this database, in every tab.

@@ -5,6 +5,7 @@ use eventline_core::demo::command::parse_command_value;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde_json::{Map, Value, json};
+use wasm_bindgen::JsCast;
 
 use crate::format;
 use crate::state::{Demo, loaded};
@@ -170,8 +171,47 @@ async fn submit(demo: Demo, json: Value, outcome: RwSignal<Outcome>) {
             outcome.set(Outcome::Accepted { position, events, saga });
             demo.refresh.update(|n| *n += 1);
         }
-        Err(failure) => outcome.set(Outcome::Rejected { code: failure.code, message: failure.message }),
+        Err(failure) => {
+            let details: Value = failure.details.and_then(|d| serde_json::from_str(d.get()).ok()).unwrap_or_default();
+            // Amounts as the tables show them, in the account's currency.
+            let currency = match details["account"].as_str() {
+                Some(account) => match runtime.query("balances", &json!({ "account": account }).to_string()).await {
+                    Ok(answer) => format::text(&answer.value()["currency"]),
+                    Err(_) => String::new(),
+                },
+                None => String::new(),
+            };
+            let message = in_money(&failure.code, &details, &currency).unwrap_or(failure.message);
+            outcome.set(Outcome::Rejected { code: failure.code, message })
+        }
     }
+}
+
+/// A refusal whose details carry amounts, told with the amounts as money (the domain's own
+/// message counts minor units).
+fn in_money(code: &str, details: &Value, currency: &str) -> Option<String> {
+    let money = |field: &str| details[field].as_u64().map(|n| format::money(n, currency));
+    let id = |field: &str| format::text(&details[field]);
+    Some(match code {
+        "InsufficientFunds" => format!(
+            "account {} has {} available, less than the {} requested",
+            id("account"),
+            money("balance")?,
+            money("requested")?
+        ),
+        "AccountNotEmpty" => {
+            format!("account {} still holds {}; empty it before closing", id("account"), money("balance")?)
+        }
+        "PaymentMismatch" => {
+            format!(
+                "order {} costs {}; a payment of {} does not match",
+                id("order"),
+                money("expected")?,
+                money("offered")?
+            )
+        }
+        _ => return None,
+    })
 }
 
 #[component]
@@ -207,7 +247,8 @@ fn CommandForm(
                 }
                 .into_any(),
             };
-            view! { <label for=id>{field.label}</label>{input} }
+            let label = if field.optional { format!("{} (optional)", field.label) } else { field.label.to_string() };
+            view! { <label for=id>{label}</label>{input} }
         })
         .collect_view();
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
@@ -223,6 +264,9 @@ fn CommandForm(
     view! {
         <form class="command" data-command=command on:submit=on_submit hidden=move || chosen.get() != command>
             <h3>{title}</h3>
+            {(command == "OpenAccount").then(|| view! {
+                <p class="hint">"A holder is optional: give their customer id, name and email, or none of them."</p>
+            })}
             <div class="fields">{inputs}</div>
             <button type="submit" disabled=move || outcome.get() == Outcome::Pending>{title}</button>
             <OutcomeView outcome />
@@ -291,10 +335,22 @@ pub fn CommandSide() -> impl IntoView {
     let chosen = RwSignal::new("OpenAccount".to_string());
     let picker = |list: &'static [(&'static str, &'static str, &'static [Field])]| {
         list.iter()
-            .map(|&(command, title, _)| {
+            .map(|&(command, title, fields)| {
+                // The chosen form's first field takes the focus: its fields come next, not the
+                // rest of the command buttons.
+                let first = format!("{command}-{}", fields[0].name.replace('.', "-"));
+                let pick = move |_| {
+                    chosen.set(command.to_string());
+                    let first = first.clone();
+                    request_animation_frame(move || {
+                        if let Some(field) = document().get_element_by_id(&first) {
+                            let _ = field.unchecked_into::<web_sys::HtmlElement>().focus();
+                        }
+                    });
+                };
                 view! {
                     <button type="button" data-pick=command aria-pressed=move || (chosen.get() == command).to_string()
-                        on:click=move |_| chosen.set(command.to_string())>{title}</button>
+                        on:click=pick>{title}</button>
                 }
             })
             .collect_view()

@@ -5,6 +5,7 @@ use leptos::task::spawn_local;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
+use crate::format;
 use crate::state::Demo;
 
 fn download(name: &str, text: &str) -> Result<(), JsValue> {
@@ -18,6 +19,17 @@ fn download(name: &str, text: &str) -> Result<(), JsValue> {
     link.set_download(name);
     link.click();
     web_sys::Url::revoke_object_url(&url)
+}
+
+/// A long task's progress in the page's words.
+fn task_words(task: &str) -> &str {
+    match task {
+        "deciding" => "Deciding commands",
+        "appending" => "Appending events",
+        "import" => "Importing events",
+        "export" => "Exporting events",
+        other => other,
+    }
 }
 
 #[component]
@@ -94,8 +106,11 @@ pub fn DataTools() -> impl IntoView {
                     on:input=move |ev| count.set(event_target_value(&ev).parse().unwrap_or(10_000)) />
                 <button type="button" disabled=move || busy.get() on:click=generate>"Generate demo data"</button>
                 <button type="button" disabled=move || busy.get() on:click=export>"Export the log"</button>
-                <label class="file">"Import a log"
-                    <input type="file" accept=".ndjson,.jsonl,application/x-ndjson,text/plain" disabled=move || busy.get() on:change=import />
+                // The file input itself is out of sight (it would show "No file chosen", cut short):
+                // its label is the button.
+                <label class="file button" class:disabled=move || busy.get()>"Import a log…"
+                    <input type="file" class="visually-hidden" accept=".ndjson,.jsonl,application/x-ndjson,text/plain"
+                        disabled=move || busy.get() on:change=import />
                 </label>
                 {move || if confirm_reset.get() {
                     view! {
@@ -112,7 +127,7 @@ pub fn DataTools() -> impl IntoView {
             </div>
             {move || demo.progress.get().map(|p| view! {
                 <div class="progress">
-                    <label for="task-progress">{format!("{}: {} of {}", p.task, p.done, p.total)}</label>
+                    <label for="task-progress">{format!("{}: {} of {}", task_words(&p.task), format::count(p.done), format::count(p.total))}</label>
                     <progress id="task-progress" max=p.total.to_string() value=p.done.to_string()></progress>
                 </div>
             })}

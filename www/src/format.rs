@@ -2,14 +2,28 @@
 
 use serde_json::Value;
 
-/// Minor units as money: `1234` in EUR is `12.34 EUR`.
+/// Minor units as money: `123456` in EUR is `1,234.56 EUR`.
 pub fn money(minor_units: u64, currency: &str) -> String {
-    format!("{}.{:02} {currency}", minor_units / 100, minor_units % 100)
+    let money = format!("{}.{:02}", count(minor_units / 100), minor_units % 100);
+    if currency.is_empty() { money } else { format!("{money} {currency}") }
 }
 
 /// A JSON number of minor units as money; anything else as it is.
 pub fn money_of(value: &Value, currency: &str) -> String {
     value.as_u64().map_or_else(|| value.to_string(), |n| money(n, currency))
+}
+
+/// A count with thousands separated: `12,345`.
+pub fn count(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
 }
 
 /// Milliseconds since the epoch as a local time of day.
@@ -22,6 +36,11 @@ pub fn time(ms: u64) -> String {
         date.get_seconds(),
         date.get_milliseconds()
     )
+}
+
+/// A value for people: a personal value as [`personal`] shows it, anything else as [`text`].
+pub fn shown(value: &Value) -> String {
+    personal(value).map_or_else(|| text(value), |(shown, _)| shown)
 }
 
 pub fn text(value: &Value) -> String {
@@ -49,14 +68,31 @@ pub fn diff(before: &Value, after: &Value) -> Vec<Changed> {
 }
 
 fn walk(path: &str, before: Option<&Value>, after: Option<&Value>, out: &mut Vec<Changed>) {
+    // `null` is shown as absence: a document that did not exist yet is `null`.
+    let (before, after) = (before.filter(|v| !v.is_null()), after.filter(|v| !v.is_null()));
+    // A personal value is one leaf: what people see of it is `Alice <alice@…>` or `[forgotten]`.
+    let personal = |v: Option<&Value>| v.is_some_and(|v| v.get("$personal").is_some());
+    fn object(v: Option<&Value>) -> Option<&serde_json::Map<String, Value>> {
+        v.and_then(Value::as_object)
+    }
     match (before, after) {
-        (Some(Value::Object(a)), Some(Value::Object(b))) => {
-            let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
+        (a, b) if personal(a) || personal(b) => {
+            if a != b {
+                out.push(Changed { path: path.to_string(), before: a.cloned(), after: b.cloned() });
+            }
+        }
+        // An object on either side (a document that appears or goes too): field by field.
+        (a, b)
+            if object(a).or(object(b)).is_some()
+                && (a.is_none() || object(a).is_some())
+                && (b.is_none() || object(b).is_some()) =>
+        {
+            let mut keys: Vec<&String> = object(a).into_iter().chain(object(b)).flat_map(|m| m.keys()).collect();
             keys.sort();
             keys.dedup();
             for key in keys {
                 let child = if path.is_empty() { key.clone() } else { format!("{path}.{key}") };
-                walk(&child, a.get(key), b.get(key), out);
+                walk(&child, a.and_then(|a| a.get(key)), b.and_then(|b| b.get(key)), out);
             }
         }
         (Some(Value::Array(a)), Some(Value::Array(b))) => {

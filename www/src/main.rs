@@ -47,8 +47,8 @@ fn layout() -> impl IntoView {
             <commands::CommandSide />
             <query::QuerySide />
             <div class="side">
-                <projections::Projections />
                 <data::DataTools />
+                <projections::Projections />
             </div>
             <timeline::Timeline />
         </main>

@@ -6,10 +6,10 @@ use eventline_web::runtime::{Control, ProjectionStatus};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use crate::state::{Demo, LAG_SAMPLES};
+use crate::state::{Demo, LAG_SAMPLES, title};
 
-const WIDTH: f64 = 120.0;
-const HEIGHT: f64 = 28.0;
+const WIDTH: f64 = 240.0;
+const HEIGHT: f64 = 40.0;
 
 fn control(demo: Demo, name: &'static str, control: Control) {
     spawn_local(async move {
@@ -26,20 +26,30 @@ fn tenths(value: f64) -> String {
     format!("{}.{}", tenths / 10, tenths % 10)
 }
 
-/// SVG points for lag samples, scaled to the largest one.
+/// SVG points of the area under the lag samples, scaled to the largest one.
 fn sparkline(samples: &[u64]) -> String {
     let max = samples.iter().copied().max().unwrap_or(0).max(1) as f64;
     let step = WIDTH / (LAG_SAMPLES - 1) as f64;
     let offset = LAG_SAMPLES.saturating_sub(samples.len());
-    samples
+    let points = samples
         .iter()
         .enumerate()
         .map(|(i, &v)| {
             let (x, y) = ((offset + i) as f64 * step, HEIGHT - 1.0 - v as f64 / max * (HEIGHT - 2.0));
             format!("{},{}", tenths(x), tenths(y))
         })
-        .collect::<Vec<_>>()
-        .join(" ")
+        .collect::<Vec<_>>();
+    let (first, last, base) = (tenths(offset as f64 * step), tenths(WIDTH), tenths(HEIGHT));
+    format!("{first},{base} {} {last},{base}", points.join(" "))
+}
+
+/// A projection's state in the page's words.
+fn state_words(status: &ProjectionStatus) -> String {
+    match status.status {
+        "catchingUp" => "catching up".into(),
+        "rebuilding" => format!("rebuilding {}%", (status.progress.unwrap_or(0.0) * 100.0) as u64),
+        other => other.into(),
+    }
 }
 
 #[component]
@@ -52,7 +62,6 @@ fn ProjectionRow(name: &'static str) -> impl IntoView {
             h.iter().find(|(n, _)| n == name).map(|(_, s)| s.iter().copied().collect::<Vec<_>>()).unwrap_or_default()
         })
     };
-    // `u64`, the page's other numbers' signal type: a `u32` signal compiles its own code.
     let delay = RwSignal::new(0u64);
     Effect::new(move || {
         if let Some(s) = status() {
@@ -61,34 +70,45 @@ fn ProjectionRow(name: &'static str) -> impl IntoView {
     });
     let field = move |f: fn(&ProjectionStatus) -> String| move || status().map(|s| f(&s)).unwrap_or_default();
     let slider_id = format!("delay-{name}");
+    let title = title(name);
     view! {
-        <div class="projection" data-projection=name>
+        <div class="projection" id=format!("projection-{name}") data-projection=name>
             <div class="head">
-                <strong>{name}</strong>
-                <span class=move || format!("state {}", field(|s| s.status.to_string())())>{field(|s| s.status.to_string())}</span>
+                <a href=format!("#rm-{name}") title="Its panel on the query side">{title}</a>
+                <span class=move || format!("state {}", field(|s| s.status.to_string())())>{field(state_words)}</span>
             </div>
             <div class="lag">
-                // Numbers as `String`s, like all reactive attributes (see `Header` in main.rs).
-                <meter min="0" max=move || status().map_or(1, |s| s.lag.events.max(20)).to_string() value=move || status().map_or(0, |s| s.lag.events).to_string()
-                    aria-label=format!("{name} lag in events")></meter>
-                <span class="figures">{field(|s| format!("#{} of #{}, lag {} events / {} ms", s.checkpoint, s.head, s.lag.events, s.lag.ms))}</span>
-                <svg class="sparkline" viewBox=format!("0 0 {WIDTH} {HEIGHT}") role="img" aria-label=format!("{name} lag over the last minute")>
-                    <polyline points=move || sparkline(&samples()) />
-                </svg>
+                <meter min="0" max=move || status().map_or(1, |s| s.lag.events.max(20)).to_string()
+                    value=move || status().map_or(0, |s| s.lag.events).to_string()
+                    aria-label=format!("{title}: lag in events")></meter>
+                <span class="figures">{field(|s| format!("at #{} of #{}, behind by {} events / {} ms", s.checkpoint, s.head, s.lag.events, s.lag.ms))}</span>
+                <figure class="history">
+                    <svg class="sparkline" viewBox=format!("0 0 {WIDTH} {HEIGHT}") role="img" aria-label=format!("{title}: lag over the last minute")>
+                        <polygon points=move || sparkline(&samples()) />
+                    </svg>
+                    <figcaption>{move || {
+                        let samples = samples();
+                        let peak = samples.iter().copied().max().unwrap_or(0);
+                        format!("last minute: peak {peak}, now {} events behind", samples.last().copied().unwrap_or(0))
+                    }}</figcaption>
+                </figure>
             </div>
             <div class="controls">
                 <button type="button" on:click=move |_| {
                     let paused = untrack(status).is_some_and(|s| s.paused);
                     control(demo, name, if paused { Control::Resume } else { Control::Pause });
-                }>{move || if status().is_some_and(|s| s.paused) { "Resume" } else { "Pause" }.to_string()}</button>
+                }>{move || if status().is_some_and(|s| s.paused) { "Resume" } else { "Pause" }}</button>
                 <label for=slider_id.clone()>{move || format!("Delay {} ms per event", delay.get())}</label>
                 <input id=slider_id type="range" min="0" max="2000" step="50" prop:value=move || delay.get().to_string()
                     on:input=move |ev| delay.set(event_target_value(&ev).parse().unwrap_or(0))
                     on:change=move |ev| control(demo, name, Control::Delay { ms: event_target_value(&ev).parse().unwrap_or(0) }) />
                 <button type="button" on:click=move |_| control(demo, name, Control::Rebuild)>"Rebuild"</button>
                 {move || status().and_then(|s| s.progress).map(|p| view! {
-                    <progress max="1" value=p.to_string() aria-label="rebuild progress"></progress>
+                    <progress max="1" value=p.to_string() aria-label=format!("{title}: rebuild progress")></progress>
                 })}
+                <span class="rebuilt">{move || status().and_then(|s| s.last_rebuild).map(|r| {
+                    format!("rebuilt {} events in {} ms", r.events, r.ms)
+                })}</span>
             </div>
         </div>
     }

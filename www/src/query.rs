@@ -4,40 +4,55 @@
 use std::rc::Rc;
 
 use eventline_core::ids::Position;
+use eventline_core::projection::Lag;
 use eventline_core::temporal::AsOf;
 use eventline_web::runtime::History;
 use leptos::prelude::*;
 use serde_json::{Value, json};
 
 use crate::format::{self, money_of, text};
-use crate::state::{Demo, loaded};
+use crate::state::{Demo, loaded, title};
 
 /// Rows shown per table; the rest is counted.
 const ROWS: usize = 12;
 
 type Render = fn(&Value) -> AnyView;
 
-/// "up to date at #N", "behind by K events / T ms", or the point in history shown.
-fn badge(demo: Demo, name: &'static str) -> impl Fn() -> (String, &'static str) + Copy + 'static {
-    move || {
-        if let Some(at) = demo.as_of.get() {
-            return (format!("as of #{at}"), "history");
-        }
-        let statuses = demo.statuses.get();
-        let Some(status) = statuses.iter().find(|s| s.name == name) else { return ("…".into(), "unknown") };
-        let state = if status.lag.events == 0 {
-            (format!("up to date at #{}", status.checkpoint), "current")
-        } else {
-            (format!("behind by {} events / {} ms", status.lag.events, status.lag.ms), "behind")
-        };
-        match status.status {
-            "paused" => (format!("paused · {}", state.0), "behind"),
-            "rebuilding" => {
-                (format!("rebuilding {}%", (status.progress.unwrap_or(0.0) * 100.0).round() as u64), "behind")
-            }
-            "failed" => ("failed".into(), "failed"),
-            _ => state,
-        }
+/// The badge of a panel: its text and its class. The point in history when the page shows the
+/// past; otherwise what the answer on screen says of itself (its position and lag, so the badge
+/// and the table never disagree), or what the projection is doing (paused, rebuilding, failed).
+fn badge(demo: Demo, name: &'static str, shown: Option<(u64, Lag)>) -> (String, &'static str) {
+    if let Some(at) = demo.as_of.get() {
+        return (format!("as of #{at}"), "history");
+    }
+    let Some((position, lag)) = shown else { return ("…".into(), "unknown") };
+    let state = if lag.events == 0 {
+        (format!("up to date at #{position}"), "current")
+    } else {
+        (format!("behind by {} events / {} ms", lag.events, lag.ms), "behind")
+    };
+    let status = demo.statuses.with(|all| all.iter().find(|s| s.name == name).map(|s| (s.status, s.progress)));
+    match status {
+        Some(("paused", _)) => (format!("paused · {}", state.0), "behind"),
+        Some(("rebuilding", progress)) => (
+            format!("rebuilding {}% · showing the read model from before", (progress.unwrap_or(0.0) * 100.0) as u64),
+            "behind",
+        ),
+        Some(("failed", _)) => ("failed".into(), "failed"),
+        _ => state,
+    }
+}
+
+/// A panel's badge, which leads to its projection's gauge.
+fn badge_view(
+    demo: Demo,
+    name: &'static str,
+    shown: impl Fn() -> Option<(u64, Lag)> + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let current = move || badge(demo, name, shown());
+    view! {
+        <a class=move || format!("badge {}", current().1) data-badge=name aria-live="polite"
+            href=format!("#projection-{name}") title="Its projection: lag, history and controls">{move || current().0}</a>
     }
 }
 
@@ -54,22 +69,24 @@ fn Panel(
     let live = loaded(move || {
         let args = live_args.clone();
         demo.refresh.track();
-        async move { demo.runtime()?.query(name, &args.to_string()).await.ok().map(|answer| answer.value()) }
+        async move {
+            let answer = demo.runtime()?.query(name, &args.to_string()).await.ok()?;
+            Some((answer.value(), answer.position, answer.lag))
+        }
     });
     let data = move || match demo.as_of.get() {
         Some(_) => history
             .get()
             .and_then(|h| h.query(name, &args.to_string()).ok())
             .and_then(|j| serde_json::from_str(&j).ok()),
-        None => live.get(),
+        None => live.get().map(|(data, _, _)| data),
     };
-    let badge = badge(demo, name);
-    let badge_text = move || badge().0;
+    let shown = move || live.with(|l| l.as_ref().map(|(_, position, lag)| (*position, *lag)));
     view! {
-        <article class="read-model" data-read-model=name aria-labelledby=format!("rm-{name}")>
+        <article class="read-model" data-read-model=name id=format!("rm-{name}") aria-labelledby=format!("rm-{name}-title")>
             <header>
-                <h3 id=format!("rm-{name}")>{title}</h3>
-                <span class=move || format!("badge {}", badge().1) data-badge=name aria-live="polite">{badge_text}</span>
+                <h3 id=format!("rm-{name}-title")>{title}</h3>
+                {badge_view(demo, name, shown)}
             </header>
             <div class="body">{move || data().map(|d| render(&d))}</div>
         </article>
@@ -111,7 +128,7 @@ fn summaries(data: &Value) -> AnyView {
     let total = rows.len();
     view! {
         <table>
-            <thead><tr><th>"Account"</th><th>"Holder"</th><th class="n">"In"</th><th class="n">"Out"</th><th class="n">"Tx"</th><th>"Last"</th></tr></thead>
+            <thead><tr><th>"Account"</th><th>"Holder"</th><th class="n">"Money in"</th><th class="n">"Money out"</th><th class="n">"Transactions"</th><th>"Last activity"</th></tr></thead>
             <tbody>
                 {rows.into_iter().take(ROWS).map(|s| {
                     let deposits = s["totalDeposits"].as_u64().unwrap_or(0) + s["totalTransferredIn"].as_u64().unwrap_or(0);
@@ -120,7 +137,7 @@ fn summaries(data: &Value) -> AnyView {
                     view! {
                         <tr>
                             <td>{text(&s["account"])}</td>
-                            <td class:redacted=redacted data-holder=text(&s["account"])>{holder}</td>
+                            <td class="wraps" class:redacted=redacted data-holder=text(&s["account"])>{holder}</td>
                             <td class="n">{format::money(deposits, "")}</td>
                             <td class="n">{format::money(withdrawals, "")}</td>
                             <td class="n">{text(&s["transactionCount"])}</td>
@@ -165,7 +182,7 @@ fn board(data: &Value) -> AnyView {
                     view! {
                         <tr>
                             <td>{text(&o["order"])}</td><td>{text(&o["customer"])}</td>
-                            <td class:redacted=redacted data-ship-to=text(&o["order"])>{address}</td>
+                            <td class="wraps" class:redacted=redacted data-ship-to=text(&o["order"])>{address}</td>
                             <td class="n">{text(&o["units"])}</td><td class="n">{money_of(&o["total"], "")}</td>
                         </tr>
                     }
@@ -229,7 +246,10 @@ fn CustomerPanel(history: ReadSignal<Option<Rc<History>>, LocalStorage>) -> impl
     let read = move |args: Value| async move {
         match demo.as_of.get_untracked() {
             Some(_) => None,
-            None => demo.runtime()?.query("customerOrders", &args.to_string()).await.ok().map(|a| a.value()),
+            None => {
+                let answer = demo.runtime()?.query("customerOrders", &args.to_string()).await.ok()?;
+                Some((answer.value(), answer.position, answer.lag))
+            }
         }
     };
     let customers = loaded(move || {
@@ -245,14 +265,14 @@ fn CustomerPanel(history: ReadSignal<Option<Rc<History>>, LocalStorage>) -> impl
         Some(_) => {
             history.get().and_then(|h| h.query("customerOrders", "").ok()).and_then(|j| serde_json::from_str(&j).ok())
         }
-        None => customers.get(),
+        None => customers.get().map(|(data, _, _)| data),
     };
     let shown = move || match demo.as_of.get() {
         Some(_) => history
             .get()
             .and_then(|h| h.query("customerOrders", &json!({ "customer": chosen.get() }).to_string()).ok())
             .and_then(|j| serde_json::from_str(&j).ok()),
-        None => orders.get(),
+        None => orders.get().map(|(data, _, _)| data),
     };
     Effect::new(move || {
         if chosen.get().is_empty()
@@ -261,13 +281,12 @@ fn CustomerPanel(history: ReadSignal<Option<Rc<History>>, LocalStorage>) -> impl
             chosen.set(first);
         }
     });
-    let badge = badge(demo, "customerOrders");
-    let badge_text = move || badge().0;
+    let answered = move || customers.with(|c| c.as_ref().map(|(_, position, lag)| (*position, *lag)));
     view! {
-        <article class="read-model" data-read-model="customerOrders" aria-labelledby="rm-customerOrders">
+        <article class="read-model" data-read-model="customerOrders" id="rm-customerOrders" aria-labelledby="rm-customerOrders-title">
             <header>
-                <h3 id="rm-customerOrders">"Customer order history"</h3>
-                <span class=move || format!("badge {}", badge().1) data-badge="customerOrders" aria-live="polite">{badge_text}</span>
+                <h3 id="rm-customerOrders-title">"Customer order history"</h3>
+                {badge_view(demo, "customerOrders", answered)}
             </header>
             <div class="body">
                 <label for="customer-pick">"Customer"</label>
@@ -310,13 +329,13 @@ pub fn QuerySide() -> impl IntoView {
         <section class="panel queries" aria-labelledby="query-side">
             <h2 id="query-side">"Query side"</h2>
             <div class="read-models">
-                <Panel name="balances" title="Balances" args=Value::Null render=balances history />
-                <Panel name="accountSummaries" title="Account summaries" args=Value::Null render=summaries history />
-                <Panel name="topAccounts" title="Top accounts" args=json!({ "limit": 5 }) render=top history />
-                <Panel name="orderBoard" title="Order board" args=Value::Null render=board history />
+                <Panel name="balances" title=title("balances") args=Value::Null render=balances history />
+                <Panel name="accountSummaries" title=title("accountSummaries") args=Value::Null render=summaries history />
+                <Panel name="topAccounts" title=title("topAccounts") args=json!({ "limit": 5 }) render=top history />
+                <Panel name="orderBoard" title=title("orderBoard") args=Value::Null render=board history />
                 <CustomerPanel history />
-                <Panel name="transfers" title="Transfers and sagas" args=Value::Null render=transfers history />
-                <Panel name="auditLog" title="Audit log" args=json!({ "limit": 12 }) render=audit history />
+                <Panel name="transfers" title=title("transfers") args=Value::Null render=transfers history />
+                <Panel name="auditLog" title=title("auditLog") args=json!({ "limit": 12 }) render=audit history />
             </div>
         </section>
     }

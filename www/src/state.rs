@@ -11,6 +11,21 @@ use leptos::task::spawn_local;
 /// Lag samples kept per projection: one every half second, one minute.
 pub const LAG_SAMPLES: usize = 120;
 
+/// Each read model's panel title: the page's name for it, in the projections column too.
+pub const TITLES: [(&str, &str); 7] = [
+    ("balances", "Balances"),
+    ("accountSummaries", "Account summaries"),
+    ("topAccounts", "Top accounts"),
+    ("orderBoard", "Order board"),
+    ("customerOrders", "Customer order history"),
+    ("transfers", "Transfers and sagas"),
+    ("auditLog", "Audit log"),
+];
+
+pub fn title(name: &str) -> &'static str {
+    TITLES.iter().find(|(n, _)| *n == name).map_or("", |(_, t)| t)
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct Progress {
     pub task: String,
@@ -126,6 +141,15 @@ impl Demo {
             move || {
                 self.refresh_pending.set_value(false);
                 self.refresh.update(|n| *n += 1);
+                // The statuses too (a rebuild's progress, a pause): the badges and the
+                // projections column move with the panels, not only at the next sample.
+                if let Some(runtime) = self.runtime() {
+                    spawn_local(async move {
+                        if let Ok(statuses) = runtime.statuses().await {
+                            self.statuses.set(statuses);
+                        }
+                    });
+                }
             },
             std::time::Duration::from_millis(150),
         );

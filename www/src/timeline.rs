@@ -10,7 +10,7 @@ use leptos::prelude::*;
 use serde_json::Value;
 use wasm_bindgen::JsCast;
 
-use crate::format::{self, Changed, diff, text};
+use crate::format::{self, Changed, diff};
 use crate::state::{Demo, loaded};
 
 const ROW: f64 = 28.0;
@@ -243,8 +243,8 @@ fn changed_rows(changes: Vec<Changed>) -> AnyView {
                 {changes.into_iter().map(|c| view! {
                     <tr>
                         <td>{if c.path.is_empty() { "(whole)".to_string() } else { c.path }}</td>
-                        <td class="before">{c.before.as_ref().map_or("—".to_string(), text)}</td>
-                        <td class="after">{c.after.as_ref().map_or("—".to_string(), text)}</td>
+                        <td class="before">{c.before.as_ref().map_or("—".to_string(), format::shown)}</td>
+                        <td class="after">{c.after.as_ref().map_or("—".to_string(), format::shown)}</td>
                     </tr>
                 }).collect_view()}
             </tbody>
