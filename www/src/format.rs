@@ -18,7 +18,7 @@ pub fn count(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, digit) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(digit);
@@ -76,10 +76,8 @@ fn walk(path: &str, before: Option<&Value>, after: Option<&Value>, out: &mut Vec
         v.and_then(Value::as_object)
     }
     match (before, after) {
-        (a, b) if personal(a) || personal(b) => {
-            if a != b {
-                out.push(Changed { path: path.to_string(), before: a.cloned(), after: b.cloned() });
-            }
+        (a, b) if (personal(a) || personal(b)) && a != b => {
+            out.push(Changed { path: path.to_string(), before: a.cloned(), after: b.cloned() })
         }
         // An object on either side (a document that appears or goes too): field by field.
         (a, b)
