@@ -408,7 +408,7 @@ test("the small things: focus, optional fields, progress words, the selected row
   const { page, context, problems } = await open(undefined, { width: 1440, height: 900 });
   // Choosing a command puts the cursor in its form.
   await page.click("[data-pick=Deposit]");
-  assert.equal(await page.evaluate(() => document.activeElement?.id), "Deposit-account");
+  await page.waitForFunction(() => document.activeElement?.id === "Deposit-account");
   // The form says which fields may be left out.
   await page.click("[data-pick=OpenAccount]");
   const form = page.locator("form[data-command=OpenAccount]");

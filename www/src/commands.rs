@@ -342,11 +342,15 @@ pub fn CommandSide() -> impl IntoView {
                 let pick = move |_| {
                     chosen.set(command.to_string());
                     let first = first.clone();
-                    request_animation_frame(move || {
-                        if let Some(field) = document().get_element_by_id(&first) {
-                            let _ = field.unchecked_into::<web_sys::HtmlElement>().focus();
-                        }
-                    });
+                    // Once the form is shown, after the signal's effects have run.
+                    set_timeout(
+                        move || {
+                            if let Some(field) = document().get_element_by_id(&first) {
+                                let _ = field.unchecked_into::<web_sys::HtmlElement>().focus();
+                            }
+                        },
+                        std::time::Duration::ZERO,
+                    );
                 };
                 view! {
                     <button type="button" data-pick=command aria-pressed=move || (chosen.get() == command).to_string()
