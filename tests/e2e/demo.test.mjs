@@ -132,6 +132,27 @@ test("with a delay, a read model falls behind and catches up", async () => {
   await context.close();
 });
 
+test("with a delay of 2 s per event, even a lone deposit reaches the balances 2 s late", async () => {
+  const { page, context, problems } = await open();
+  await accepted(page, "OpenAccount", { account: "acc-1" });
+  const badge = page.locator("[data-badge=balances]");
+  await badge.locator("text=up to date at #1").waitFor();
+  await setRange(page.locator("#delay-balances"), 2000);
+  await page.locator("[data-projection=balances] >> text=Delay 2000 ms per event").waitFor();
+  await new Promise((r) => setTimeout(r, 2500)); // nothing pending: the next deposit comes alone
+  await accepted(page, "Deposit", { account: "acc-1", amount: 100 });
+  const sent = Date.now();
+  await badge.locator("text=/behind by 1 events/").waitFor({ timeout: 2000 });
+  await new Promise((r) => setTimeout(r, 1000));
+  assert.equal(await balanceOf(page, "acc-1").textContent(), "0.00 EUR", "a second later the balance has not moved");
+  await badge.locator("text=up to date at #2").waitFor({ timeout: 10000 });
+  assert.ok(Date.now() - sent >= 1500, `it arrived after ${Date.now() - sent} ms`);
+  assert.equal(await balanceOf(page, "acc-1").textContent(), "1.00 EUR");
+  await setRange(page.locator("#delay-balances"), 0);
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
 test("scrubbing the timeline shows an old balance, and back to live", async () => {
   const { page, context, problems } = await open();
   await accepted(page, "OpenAccount", { account: "acc-1" });
