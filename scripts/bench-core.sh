@@ -4,6 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-cargo bench -q -p eventline-core --bench core 2>/dev/null | grep -v '^$'
-cargo test -q --release -p eventline-core --target wasm32-unknown-unknown --test wasm_bench \
+cargo bench -q -p eventline-demo --bench core 2>/dev/null | grep -v '^$'
+cargo test -q --release -p eventline-demo --target wasm32-unknown-unknown --test wasm_bench \
   -- --include-ignored --nocapture 2>&1 | grep -E 'eventline|events|commands'

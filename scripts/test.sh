@@ -37,7 +37,7 @@ part() {
   echo "($label, $browser: $((SECONDS - start)) s)"
 }
 
-wasm_suites=(cargo test --target wasm32-unknown-unknown -p eventline-core -p eventline-tests --no-fail-fast)
+wasm_suites=(cargo test --target wasm32-unknown-unknown -p eventline-core -p eventline-demo -p eventline-tests --no-fail-fast)
 # The runner (0.2.130) looks for GECKODRIVER before CHROMEDRIVER, so this wins over the
 # CHROMEDRIVER of .cargo/config.toml. ONLY_WEB: a Node-mode suite, if one is added, runs once.
 firefox_env=(env GECKODRIVER="$(command -v geckodriver || echo geckodriver)" WASM_BINDGEN_TEST_ONLY_WEB=1)

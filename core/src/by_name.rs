@@ -110,15 +110,8 @@ impl de::Expected for IndexBelow {
 
 #[cfg(test)]
 mod tests {
-    use std::fmt::Debug;
+    use serde::Deserialize;
 
-    use serde::de::DeserializeOwned;
-    use serde::{Deserialize, Serialize};
-
-    use crate::demo::bank::{AccountStatus, TransferStatus};
-    use crate::demo::orders::OrderStatus;
-    use crate::demo::read_models::{AccountState, TransferMode, TransferProgress};
-    use crate::demo::saga::SagaStep;
     use crate::personal::Redaction;
 
     #[derive(Debug, PartialEq, Deserialize)]
@@ -159,23 +152,13 @@ mod tests {
         }
     }
 
-    fn round_trip<T: Serialize + DeserializeOwned + PartialEq + Debug>(all: &[T], count: usize) {
-        assert_eq!(all.len(), count, "every variant is listed once");
-        for value in all {
-            let json = serde_json::to_string(value).unwrap();
-            assert_eq!(&serde_json::from_str::<T>(&json).unwrap(), value, "{json}");
-        }
-    }
-
     #[test]
     fn enums_read_what_they_write() {
-        round_trip(AccountState::BY_NAME, 2);
-        round_trip(TransferMode::BY_NAME, 2);
-        round_trip(TransferProgress::BY_NAME, 9);
-        round_trip(OrderStatus::BY_NAME, 7);
-        round_trip(AccountStatus::BY_NAME, 3);
-        round_trip(TransferStatus::BY_NAME, 6);
-        round_trip(SagaStep::BY_NAME, 8);
-        round_trip(Redaction::BY_NAME, 2);
+        let all = Redaction::BY_NAME;
+        assert_eq!(all.len(), 2, "every variant is listed once");
+        for value in all {
+            let json = serde_json::to_string(value).unwrap();
+            assert_eq!(&serde_json::from_str::<Redaction>(&json).unwrap(), value, "{json}");
+        }
     }
 }

@@ -14,7 +14,6 @@
 //!   position or time; [`saga`]: process managers;
 //! - [`personal`]: personal values about data subjects, redaction and forgetting;
 //! - [`import`]: what a log from elsewhere must pass before any of it is appended;
-//! - [`demo`]: the bank and order domains, their read models and the transfer saga;
 //! - [`testing`]: a given/when/then harness and a deterministic environment.
 //!
 //! No IO, no browser APIs, no clock and no randomness: time and ids come in as arguments
@@ -24,7 +23,6 @@
 
 pub mod aggregate;
 pub mod by_name;
-pub mod demo;
 pub mod envelope;
 pub mod event;
 pub mod handler;

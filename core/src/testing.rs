@@ -2,14 +2,38 @@
 //! `TestFramework`) and a deterministic [`Environment`].
 //!
 //! ```
-//! use eventline_core::demo::bank::{Account, AccountCommand, AccountError, AccountOpened};
-//! use eventline_core::demo::money::{Amount, EntityId};
+//! use eventline_core::aggregate::{Aggregate, ErrorCode};
+//! use eventline_core::event::EventPayload;
 //! use eventline_core::testing::Scenario;
 //!
-//! let account = EntityId::parse("acc-1").unwrap();
-//! Scenario::<Account>::given(vec![AccountOpened::eur().into()])
-//!     .when(AccountCommand::Withdraw { account: account.clone(), amount: Amount::new(5).unwrap() })
-//!     .then_expect_error(AccountError::InsufficientFunds { account, balance: 0, requested: 5 });
+//! #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+//! pub struct Added { pub n: u32 }
+//! impl EventPayload for Added { const TYPE: &'static str = "Added"; }
+//! eventline_core::event_enum! {
+//!     #[derive(Clone, Debug, PartialEq)]
+//!     pub enum TallyEvent { Added(Added) }
+//! }
+//! #[derive(Clone, Debug, PartialEq, thiserror::Error)]
+//! #[error("a tally holds at most 10")]
+//! pub struct Full;
+//! impl ErrorCode for Full { fn code(&self) -> &'static str { "Full" } }
+//!
+//! #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+//! pub struct Tally(u32);
+//! impl Aggregate for Tally {
+//!     const CATEGORY: &'static str = "tally";
+//!     type Command = u32;
+//!     type Event = TallyEvent;
+//!     type Error = Full;
+//!     fn initial() -> Self { Tally(0) }
+//!     fn evolve(self, TallyEvent::Added(e): &TallyEvent) -> Self { Tally(self.0 + e.n) }
+//!     fn decide(&self, n: &u32) -> Result<Vec<TallyEvent>, Full> {
+//!         if self.0 + n > 10 { Err(Full) } else { Ok(vec![Added { n: *n }.into()]) }
+//!     }
+//! }
+//!
+//! Scenario::<Tally>::given(vec![Added { n: 7 }.into()]).when(3).then_expect_events(vec![Added { n: 3 }.into()]);
+//! Scenario::<Tally>::given(vec![Added { n: 7 }.into()]).when(4).then_expect_error(Full);
 //! ```
 
 use std::cell::Cell;

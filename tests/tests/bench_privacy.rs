@@ -11,9 +11,6 @@
 
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
-use eventline_core::demo::money::{Amount, EntityId};
-use eventline_core::demo::orders::{OrderCreated, OrderItemAdded};
-use eventline_core::demo::read_models::OrderBoard;
 use eventline_core::event::EventPayload;
 use eventline_core::ids::{Position, StreamId};
 use eventline_core::personal::Personal;
@@ -21,6 +18,9 @@ use eventline_core::projection::Projection;
 use eventline_core::store::{Commit, EventStore, StreamWrite};
 use eventline_core::version::ExpectedVersion;
 use eventline_core::{Environment, NewEvent};
+use eventline_demo::money::{Amount, EntityId};
+use eventline_demo::orders::{OrderCreated, OrderItemAdded};
+use eventline_demo::read_models::OrderBoard;
 use eventline_tests::timing::{median, now};
 use eventline_web::env::{BrowserEnv, random_bytes};
 use eventline_web::{IdbStore, idb};

@@ -8,11 +8,6 @@
 //! first query with 100k events stored.
 #![cfg(target_arch = "wasm32")]
 
-use eventline_core::demo::app::DemoApp;
-use eventline_core::demo::bank::{AccountOpened, MoneyDeposited};
-use eventline_core::demo::command::parse_command;
-use eventline_core::demo::money::Amount;
-use eventline_core::demo::read_models::READ_MODEL_NAMES;
 use eventline_core::event::EventPayload;
 use eventline_core::handler::CommandMeta;
 use eventline_core::ids::{StreamId, StreamVersion};
@@ -20,6 +15,11 @@ use eventline_core::snapshot::SnapshotPolicy;
 use eventline_core::store::{Commit, EventStore, StreamWrite};
 use eventline_core::version::ExpectedVersion;
 use eventline_core::{Environment, NewEvent};
+use eventline_demo::app::DemoApp;
+use eventline_demo::bank::{AccountOpened, MoneyDeposited};
+use eventline_demo::command::parse_command;
+use eventline_demo::money::Amount;
+use eventline_demo::read_models::READ_MODEL_NAMES;
 use eventline_tests::timing::{median, now, percentile};
 use eventline_web::env::BrowserEnv;
 use eventline_web::persist::{self, Flush, ProjectionRecord};

@@ -2,12 +2,12 @@
 //! every read gives the same answers before and after.
 #![cfg(target_arch = "wasm32")]
 
-use eventline_core::demo::app::DemoApp;
-use eventline_core::demo::command::parse_command;
 use eventline_core::handler::CommandMeta;
 use eventline_core::ids::{CommandId, Position, StreamId, StreamVersion};
 use eventline_core::snapshot::SnapshotPolicy;
 use eventline_core::store::{EventStore, read_whole_stream};
+use eventline_demo::app::DemoApp;
+use eventline_demo::command::parse_command;
 use eventline_web::env::BrowserEnv;
 use eventline_web::{IdbStore, idb};
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};

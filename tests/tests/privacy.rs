@@ -4,11 +4,11 @@
 
 #![cfg(target_arch = "wasm32")]
 
-use eventline_core::demo::command::parse_command;
-use eventline_core::demo::read_models::READ_MODEL_NAMES;
 use eventline_core::handler::Executed;
 use eventline_core::ids::Position;
 use eventline_core::temporal::AsOf;
+use eventline_demo::command::parse_command;
+use eventline_demo::read_models::READ_MODEL_NAMES;
 use eventline_tests::fixture;
 use eventline_web::runtime::Control;
 use eventline_web::tabs::sleep;

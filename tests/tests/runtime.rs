@@ -6,9 +6,6 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use eventline_core::demo::app::DemoApp;
-use eventline_core::demo::command::parse_command;
-use eventline_core::demo::saga::TransferSaga;
 use eventline_core::event::Event;
 use eventline_core::handler::{CommandMeta, Executed};
 use eventline_core::ids::{EventId, Position, StreamId, StreamVersion, Timestamp};
@@ -17,6 +14,9 @@ use eventline_core::snapshot::SnapshotPolicy;
 use eventline_core::store::{AppendError, Commit, EventStore, StreamWrite};
 use eventline_core::version::ExpectedVersion;
 use eventline_core::{NewEvent, StoreError};
+use eventline_demo::app::DemoApp;
+use eventline_demo::command::parse_command;
+use eventline_demo::saga::TransferSaga;
 use eventline_web::env::BrowserEnv;
 use eventline_web::runtime::{Control, Notice};
 use eventline_web::tabs::sleep;
@@ -363,7 +363,7 @@ async fn the_saga_resumes_after_a_reload() {
     // The saga debits, then the page dies before its progress is saved.
     let mut lost = SagaProgress::<TransferSaga>::default();
     let request = store.read_all(Position(3), 1).await.unwrap().remove(0);
-    let issued = lost.state.react(&eventline_core::demo::DemoEvent::decode_recorded(&request).unwrap());
+    let issued = lost.state.react(&eventline_demo::DemoEvent::decode_recorded(&request).unwrap());
     app.dispatch(&issued[0]).await.unwrap();
     store.close();
 

@@ -2,14 +2,14 @@
 //! events, read models and error codes as the Rust code. Native only: it reads the file.
 #![cfg(not(target_arch = "wasm32"))]
 
-use eventline_core::demo::EVENT_TYPES;
-use eventline_core::demo::app::{AppError, ERROR_CODES};
-use eventline_core::demo::bank::{AccountError, TransferError};
-use eventline_core::demo::command::COMMAND_TYPES;
-use eventline_core::demo::orders::OrderError;
-use eventline_core::demo::read_models::READ_MODEL_NAMES;
 use eventline_core::event::DecodeError;
 use eventline_core::store::StoreError;
+use eventline_demo::EVENT_TYPES;
+use eventline_demo::app::{AppError, ERROR_CODES};
+use eventline_demo::bank::{AccountError, TransferError};
+use eventline_demo::command::COMMAND_TYPES;
+use eventline_demo::orders::OrderError;
+use eventline_demo::read_models::READ_MODEL_NAMES;
 
 fn declarations() -> String {
     std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../web/npm/eventline.d.ts")).expect("eventline.d.ts")

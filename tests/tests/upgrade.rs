@@ -17,9 +17,6 @@
 
 #![cfg(target_arch = "wasm32")]
 
-use eventline_core::demo::app::DemoApp;
-use eventline_core::demo::command::parse_command;
-use eventline_core::demo::read_models::READ_MODEL_NAMES;
 use eventline_core::handler::CommandMeta;
 use eventline_core::ids::Position;
 use eventline_core::snapshot::SnapshotPolicy;
@@ -27,6 +24,9 @@ use eventline_core::store::{Commit, EventStore, StreamWrite};
 use eventline_core::temporal::AsOf;
 use eventline_core::version::ExpectedVersion;
 use eventline_core::{Environment, NewEvent, RecordedEvent};
+use eventline_demo::app::DemoApp;
+use eventline_demo::command::parse_command;
+use eventline_demo::read_models::READ_MODEL_NAMES;
 use eventline_tests::fixture;
 use eventline_web::env::BrowserEnv;
 use eventline_web::runtime::Control;

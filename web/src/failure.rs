@@ -4,10 +4,10 @@
 use std::fmt::Display;
 
 use eventline_core::ErrorCode;
-use eventline_core::demo::app::AppError;
-use eventline_core::demo::command::InvalidCommand;
-use eventline_core::demo::queries::InvalidQuery;
 use eventline_core::store::StoreError;
+use eventline_demo::app::AppError;
+use eventline_demo::command::InvalidCommand;
+use eventline_demo::queries::InvalidQuery;
 use serde::Serialize;
 use serde_json::value::RawValue;
 

@@ -12,10 +12,10 @@
 use std::cell::RefCell;
 
 use eventline_core::RecordedEvent;
-use eventline_core::demo::command::{InvalidCommand, parse_command};
 use eventline_core::handler::Executed;
 use eventline_core::ids::{Position, Timestamp};
 use eventline_core::temporal::AsOf;
+use eventline_demo::command::{InvalidCommand, parse_command};
 use js_sys::{Function, JSON, Promise};
 use serde::Serialize;
 use serde::de::DeserializeOwned;

@@ -20,14 +20,6 @@ use std::pin::pin;
 use std::rc::Rc;
 use std::task::{Poll, Waker};
 
-use eventline_core::demo::DemoEvent;
-use eventline_core::demo::app::DemoApp;
-use eventline_core::demo::command::{CommandRequest, DemoCommand};
-#[cfg(feature = "generate")]
-use eventline_core::demo::generate::Generator;
-use eventline_core::demo::import::check_log;
-use eventline_core::demo::read_models::READ_MODEL_NAMES;
-use eventline_core::demo::saga::TransferSaga;
 use eventline_core::event::Event;
 use eventline_core::handler::{CommandMeta, Executed};
 use eventline_core::ids::{CausationId, CommandId, CorrelationId, Position, StreamId, StreamVersion};
@@ -37,6 +29,14 @@ use eventline_core::snapshot::SnapshotPolicy;
 use eventline_core::store::{AppendError, Commit, EventStore, StoreError};
 use eventline_core::temporal::AsOf;
 use eventline_core::{Environment, ErrorCode, RecordedEvent};
+use eventline_demo::DemoEvent;
+use eventline_demo::app::DemoApp;
+use eventline_demo::command::{CommandRequest, DemoCommand};
+#[cfg(feature = "generate")]
+use eventline_demo::generate::Generator;
+use eventline_demo::import::check_log;
+use eventline_demo::read_models::READ_MODEL_NAMES;
+use eventline_demo::saga::TransferSaga;
 use futures::future::LocalBoxFuture;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

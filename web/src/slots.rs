@@ -1,14 +1,14 @@
 //! Read models behind one interface, so the runner can hold all of them: apply an event decoded
 //! once, hand over changed documents as JSON, restore from stored documents, answer queries.
 
-use eventline_core::demo::DemoEvent;
-use eventline_core::demo::queries::{InvalidQuery, Query};
-use eventline_core::demo::read_models::*;
 use eventline_core::event::DecodeError;
 use eventline_core::ids::Position;
 use eventline_core::projection::{Applied, Documents, Projection, ReadModel, bucket_of};
 use eventline_core::store::StoreError;
 use eventline_core::{Envelope, RecordedEvent};
+use eventline_demo::DemoEvent;
+use eventline_demo::queries::{InvalidQuery, Query};
+use eventline_demo::read_models::*;
 use serde_json::value::RawValue;
 
 pub type Decoded = Result<Envelope<DemoEvent>, DecodeError>;

@@ -1,7 +1,7 @@
 //! The command side: a form for every command. Nothing is checked here: the command goes to the
 //! domain as the user typed it, and the page shows what the domain answered.
 
-use eventline_core::demo::command::parse_command_value;
+use eventline_demo::command::parse_command_value;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde_json::{Map, Value, json};

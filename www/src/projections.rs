@@ -1,7 +1,7 @@
 //! Projection lag made visible: per projection a gauge, a minute of lag as a sparkline, and the
 //! controls (pause, resume, a per-event delay, rebuild with its progress).
 
-use eventline_core::demo::read_models::READ_MODEL_NAMES;
+use eventline_demo::read_models::READ_MODEL_NAMES;
 use eventline_web::runtime::{Control, ProjectionStatus};
 use leptos::prelude::*;
 use leptos::task::spawn_local;

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use eventline_core::demo::EVENT_TYPES;
+use eventline_demo::EVENT_TYPES;
 use eventline_web::runtime::EventFilter;
 use leptos::prelude::*;
 use serde_json::Value;

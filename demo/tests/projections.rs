@@ -5,10 +5,6 @@ mod common;
 use std::collections::BTreeMap;
 
 use common::{App, app, run, run_ready};
-use eventline_core::demo::DemoEvent;
-use eventline_core::demo::orders::OrderStatus;
-use eventline_core::demo::read_models::*;
-use eventline_core::demo::saga::TransferSaga;
 use eventline_core::envelope::RecordedEvent;
 use eventline_core::event::Event;
 use eventline_core::ids::{EventId, Position, StreamId, Timestamp};
@@ -20,6 +16,10 @@ use eventline_core::temporal::{AsOf, aggregate_at, catch_up, read_model_at};
 use eventline_core::testing::TestEnv;
 use eventline_core::version::ExpectedVersion;
 use eventline_core::{Environment, ErrorCode, NewEvent};
+use eventline_demo::DemoEvent;
+use eventline_demo::orders::OrderStatus;
+use eventline_demo::read_models::*;
+use eventline_demo::saga::TransferSaga;
 use wasm_bindgen_test::wasm_bindgen_test;
 
 #[cfg(target_arch = "wasm32")]
@@ -227,7 +227,7 @@ fn state_as_of_a_past_position_or_time() {
     env.advance(10);
     run(&app, "w", r#"{"type":"Withdraw","account":"a","amount":30}"#); // #4 at start+30
 
-    let at = |as_of| run_ready(aggregate_at::<eventline_core::demo::bank::Account, _>(&store, "a", as_of)).unwrap();
+    let at = |as_of| run_ready(aggregate_at::<eventline_demo::bank::Account, _>(&store, "a", as_of)).unwrap();
     assert_eq!(at(AsOf::Position(Position(2))).state.balance, 100);
     assert_eq!(at(AsOf::Position(Position(3))).state.balance, 150);
     assert_eq!(at(AsOf::Head).state.balance, 120);

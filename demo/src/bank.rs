@@ -3,7 +3,7 @@
 //! - **Atomic**: one commit writes `TransferSent` to the source and `TransferReceived` to the
 //!   target ([`decide_atomic_transfer`]); both accounts accept or nothing is written. This relies
 //!   on the store's multi-stream commits.
-//! - **Saga**: a [`Transfer`] records the request; the transfer saga (`demo::saga`) debits the
+//! - **Saga**: a [`Transfer`] records the request; the transfer saga (`saga`) debits the
 //!   source (`TransferDebited`, money held as pending), credits the target, then settles the
 //!   source; if the target refuses the credit, it refunds the source (`TransferRefunded`). This is
 //!   what a store without multi-stream atomicity needs, and the money is never created or lost:
@@ -16,13 +16,13 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::aggregate::{Aggregate, ErrorCode};
-use crate::event::{Event, EventPayload};
-use crate::event_enum;
-use crate::personal::Personal;
-use crate::sorted_map::SortedMap;
+use eventline_core::aggregate::{Aggregate, ErrorCode};
+use eventline_core::event::{Event, EventPayload};
+use eventline_core::event_enum;
+use eventline_core::personal::Personal;
+use eventline_core::sorted_map::SortedMap;
 
-use super::money::{Amount, Currency, EntityId, MAX_MINOR_UNITS};
+use crate::money::{Amount, Currency, EntityId, MAX_MINOR_UNITS};
 
 // ---------------------------------------------------------------------------------------------
 // Account events
@@ -172,7 +172,7 @@ pub enum AccountStatus {
     Closed,
 }
 // Read by name through one shared decoder (`by_name`), not a derived one per enum.
-crate::deserialize_by_name!(AccountStatus { Unopened = "unopened", Open = "open", Closed = "closed" });
+eventline_core::deserialize_by_name!(AccountStatus { Unopened = "unopened", Open = "open", Closed = "closed" });
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -606,7 +606,7 @@ pub enum TransferStatus {
     Compensated,
 }
 // Read by name through one shared decoder (`by_name`), not a derived one per enum.
-crate::deserialize_by_name!(TransferStatus {
+eventline_core::deserialize_by_name!(TransferStatus {
     None = "none",
     Requested = "requested",
     Completed = "completed",

@@ -5,15 +5,15 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::envelope::{Envelope, EventMetadata, RecordedEvent};
-use crate::event::DecodeError;
-use crate::ids::{Position, Timestamp};
-use crate::personal::Personal;
-use crate::projection::{DocChange, Documents, Impossible, ReadModel};
+use eventline_core::envelope::{Envelope, EventMetadata, RecordedEvent};
+use eventline_core::event::DecodeError;
+use eventline_core::ids::{Position, Timestamp};
+use eventline_core::personal::Personal;
+use eventline_core::projection::{DocChange, Documents, Impossible, ReadModel};
 
-use super::DemoEvent;
-use super::bank::{AccountEvent, Holder, TransferEvent};
-use super::orders::{OrderEvent, OrderStatus};
+use crate::DemoEvent;
+use crate::bank::{AccountEvent, Holder, TransferEvent};
+use crate::orders::{OrderEvent, OrderStatus};
 
 /// Names of every demo read model, as storage and the JS API know them.
 pub const READ_MODEL_NAMES: [&str; 7] = [
@@ -56,7 +56,7 @@ pub enum AccountState {
     Closed,
 }
 // Read by name through one shared decoder (`by_name`), not a derived one per enum.
-crate::deserialize_by_name!(AccountState { Open = "open", Closed = "closed" });
+eventline_core::deserialize_by_name!(AccountState { Open = "open", Closed = "closed" });
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -72,7 +72,7 @@ pub struct AccountBalance {
 
 /// How an account event moves money: (change to balance, change to pending).
 fn balance_effect(event: &AccountEvent) -> (i128, i128) {
-    let minor = |a: &super::money::Amount| i128::from(a.minor_units());
+    let minor = |a: &crate::money::Amount| i128::from(a.minor_units());
     match event {
         AccountEvent::Deposited(e) => (minor(&e.amount), 0),
         AccountEvent::Received(e) => (minor(&e.amount), 0),
@@ -372,7 +372,7 @@ impl OrderBoard {
 }
 
 /// What an order line adds to its order's total, or why it cannot.
-fn line_total(item: &super::orders::OrderItemAdded) -> Result<u64, Impossible> {
+fn line_total(item: &crate::orders::OrderItemAdded) -> Result<u64, Impossible> {
     u64::from(item.quantity)
         .checked_mul(item.unit_price.minor_units())
         .ok_or_else(|| Impossible(format!("{} x {} does not fit a total", item.quantity, item.unit_price)))
@@ -549,7 +549,7 @@ pub enum TransferMode {
     Saga,
 }
 // Read by name through one shared decoder (`by_name`), not a derived one per enum.
-crate::deserialize_by_name!(TransferMode { Atomic = "atomic", Saga = "saga" });
+eventline_core::deserialize_by_name!(TransferMode { Atomic = "atomic", Saga = "saga" });
 
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -566,7 +566,7 @@ pub enum TransferProgress {
     Compensated,
 }
 // Read by name through one shared decoder (`by_name`), not a derived one per enum.
-crate::deserialize_by_name!(TransferProgress {
+eventline_core::deserialize_by_name!(TransferProgress {
     Requested = "requested",
     Debited = "debited",
     Credited = "credited",
@@ -725,7 +725,7 @@ mod compact_entries {
     use serde::{Deserialize, Deserializer, Serializer};
 
     use super::AuditEntry;
-    use crate::ids::{Position, Timestamp};
+    use eventline_core::ids::{Position, Timestamp};
 
     /// position, time, stream, type, event id, command id, correlation id unless the command's,
     /// causation id unless the command's, why it did not decode.
@@ -828,7 +828,7 @@ impl ReadModel for AuditLog {
     type Doc = AuditPage;
 
     fn apply(&mut self, envelope: &Envelope<DemoEvent>) -> Result<(), Impossible> {
-        use crate::event::Event;
+        use eventline_core::event::Event;
         self.record(&envelope.meta, envelope.event.event_type(), None);
         Ok(())
     }

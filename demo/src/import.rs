@@ -1,4 +1,4 @@
-//! The demo's rules for a log from elsewhere, on top of the generic ones (`crate::import`):
+//! The demo's rules for a log from elsewhere, on top of the generic ones (`eventline_core::import`):
 //!
 //! - each event is on a stream of its own aggregate (a deposit on an `account-` stream) and
 //!   continues that stream: from what this store holds of it, which must be the same log's;
@@ -14,16 +14,16 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::aggregate::Aggregate;
-use crate::envelope::RecordedEvent;
-use crate::ids::StreamId;
-use crate::import::{LogCheck, Refused, decode_exact};
-use crate::personal::SUBJECT_CATEGORY;
+use eventline_core::aggregate::Aggregate;
+use eventline_core::envelope::RecordedEvent;
+use eventline_core::ids::StreamId;
+use eventline_core::import::{LogCheck, Refused, decode_exact};
+use eventline_core::personal::SUBJECT_CATEGORY;
 
-use super::DemoEvent;
-use super::bank::{Account, AccountEvent, Transfer, TransferEvent, TransferRequested, TransferStatus};
-use super::money::EntityId;
-use super::orders::Order;
+use crate::DemoEvent;
+use crate::bank::{Account, AccountEvent, Transfer, TransferEvent, TransferRequested, TransferStatus};
+use crate::money::EntityId;
+use crate::orders::Order;
 
 /// Checks `events`, the rest of a log whose start `already` this store holds (an earlier import
 /// of it landed that far), against every rule an event a command writes meets. `stored(stream)`

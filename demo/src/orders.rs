@@ -12,12 +12,12 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::aggregate::{Aggregate, ErrorCode};
-use crate::event::{Event, EventPayload};
-use crate::event_enum;
-use crate::personal::Personal;
+use eventline_core::aggregate::{Aggregate, ErrorCode};
+use eventline_core::event::{Event, EventPayload};
+use eventline_core::event_enum;
+use eventline_core::personal::Personal;
 
-use super::money::{Amount, EntityId, MAX_MINOR_UNITS};
+use crate::money::{Amount, EntityId, MAX_MINOR_UNITS};
 
 /// Most units of one item a line may hold.
 pub const MAX_QUANTITY: u32 = 10_000;
@@ -117,7 +117,7 @@ pub enum OrderStatus {
     Cancelled,
 }
 // Read by name through one shared decoder (`by_name`), not a derived one per enum.
-crate::deserialize_by_name!(OrderStatus {
+eventline_core::deserialize_by_name!(OrderStatus {
     None = "none",
     Draft = "draft",
     Confirmed = "confirmed",

@@ -8,11 +8,11 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::aggregate::ErrorCode;
+use eventline_core::aggregate::ErrorCode;
 
-use super::money::EntityId;
-use super::orders::OrderStatus;
-use super::read_models::*;
+use crate::money::EntityId;
+use crate::orders::OrderStatus;
+use crate::read_models::*;
 
 /// The arguments do not fit the read model's questions.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, Serialize)]

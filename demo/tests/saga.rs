@@ -4,10 +4,6 @@
 mod common;
 
 use common::{App, app, run, run_ready};
-use eventline_core::demo::DemoEvent;
-use eventline_core::demo::bank::TransferStatus;
-use eventline_core::demo::read_models::{TransferBoard, TransferProgress};
-use eventline_core::demo::saga::TransferSaga;
 use eventline_core::event::Event;
 use eventline_core::ids::Position;
 use eventline_core::memory::InMemoryStore;
@@ -15,6 +11,10 @@ use eventline_core::saga::{Dispatch, ProcessManager, SagaProgress};
 use eventline_core::store::EventStore;
 use eventline_core::temporal::{AsOf, read_model_at};
 use eventline_core::testing::TestEnv;
+use eventline_demo::DemoEvent;
+use eventline_demo::bank::TransferStatus;
+use eventline_demo::read_models::{TransferBoard, TransferProgress};
+use eventline_demo::saga::TransferSaga;
 use wasm_bindgen_test::wasm_bindgen_test;
 
 #[cfg(target_arch = "wasm32")]

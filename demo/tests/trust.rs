@@ -5,9 +5,6 @@
 mod common;
 
 use common::{app, command, execute, run, run_ready};
-use eventline_core::demo::app::AppError;
-use eventline_core::demo::import::check_log;
-use eventline_core::demo::read_models::AccountBalances;
 use eventline_core::handler::CommandMeta;
 use eventline_core::ids::{EventId, Position, StreamId, StreamVersion, Timestamp};
 use eventline_core::memory::InMemoryStore;
@@ -18,6 +15,9 @@ use eventline_core::temporal::{AsOf, Skipped, catch_up};
 use eventline_core::testing::TestEnv;
 use eventline_core::version::ExpectedVersion;
 use eventline_core::{ErrorCode, NewEvent, RecordedEvent};
+use eventline_demo::app::AppError;
+use eventline_demo::import::check_log;
+use eventline_demo::read_models::AccountBalances;
 use wasm_bindgen_test::wasm_bindgen_test;
 
 #[cfg(target_arch = "wasm32")]

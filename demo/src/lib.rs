@@ -1,3 +1,5 @@
+//! # eventline-demo
+//!
 //! The demo domains: a bank (accounts, atomic and saga transfers) and an order lifecycle, their
 //! read models, the commands a user may send, and the application service that runs them.
 //!
@@ -15,8 +17,8 @@ pub mod queries;
 pub mod read_models;
 pub mod saga;
 
-use crate::event::{DecodeError, EncodedEvent, Event, EventPayload};
-use crate::personal::SubjectForgotten;
+use eventline_core::event::{DecodeError, EncodedEvent, Event, EventPayload};
+use eventline_core::personal::SubjectForgotten;
 
 use bank::{AccountCommand, AccountEvent, TransferCommand, TransferEvent};
 use orders::{OrderCommand, OrderEvent};
@@ -110,7 +112,36 @@ pub enum DomainCommand {
 
 #[cfg(test)]
 mod tests {
+    use std::fmt::Debug;
+
+    use serde::Serialize;
+    use serde::de::DeserializeOwned;
+
     use super::*;
+    use crate::bank::{AccountStatus, TransferStatus};
+    use crate::orders::OrderStatus;
+    use crate::read_models::{AccountState, TransferMode, TransferProgress};
+    use crate::saga::SagaStep;
+
+    fn round_trip<T: Serialize + DeserializeOwned + PartialEq + Debug>(all: &[T], count: usize) {
+        assert_eq!(all.len(), count, "every variant is listed once");
+        for value in all {
+            let json = serde_json::to_string(value).unwrap();
+            assert_eq!(&serde_json::from_str::<T>(&json).unwrap(), value, "{json}");
+        }
+    }
+
+    /// Enums read by name through the core's shared decoder (`deserialize_by_name!`).
+    #[test]
+    fn enums_read_what_they_write() {
+        round_trip(AccountState::BY_NAME, 2);
+        round_trip(TransferMode::BY_NAME, 2);
+        round_trip(TransferProgress::BY_NAME, 9);
+        round_trip(OrderStatus::BY_NAME, 7);
+        round_trip(AccountStatus::BY_NAME, 3);
+        round_trip(TransferStatus::BY_NAME, 6);
+        round_trip(SagaStep::BY_NAME, 8);
+    }
 
     #[test]
     fn every_listed_event_type_decodes_and_no_other_does() {

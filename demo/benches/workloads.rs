@@ -9,11 +9,6 @@ use std::hint::black_box;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
-use eventline_core::demo::app::DemoApp;
-use eventline_core::demo::bank::{Account, MoneyDeposited};
-use eventline_core::demo::command::DemoCommand;
-use eventline_core::demo::money::{Amount, EntityId};
-use eventline_core::demo::read_models::AccountBalances;
 use eventline_core::event::EventPayload;
 use eventline_core::handler::CommandMeta;
 use eventline_core::ids::{Position, StreamId};
@@ -25,6 +20,11 @@ use eventline_core::temporal::{AsOf, aggregate_at, catch_up};
 use eventline_core::testing::TestEnv;
 use eventline_core::version::ExpectedVersion;
 use eventline_core::{Environment, NewEvent};
+use eventline_demo::app::DemoApp;
+use eventline_demo::bank::{Account, MoneyDeposited};
+use eventline_demo::command::DemoCommand;
+use eventline_demo::money::{Amount, EntityId};
+use eventline_demo::read_models::AccountBalances;
 
 pub const EVENTS: usize = 100_000;
 pub const COMMANDS: usize = 20_000;

@@ -3,9 +3,9 @@
 mod common;
 
 use common::{amount, id};
-use eventline_core::demo::money::{EntityId, MAX_MINOR_UNITS};
-use eventline_core::demo::orders::*;
 use eventline_core::testing::Scenario;
+use eventline_demo::money::{EntityId, MAX_MINOR_UNITS};
+use eventline_demo::orders::*;
 use wasm_bindgen_test::wasm_bindgen_test;
 
 #[cfg(target_arch = "wasm32")]

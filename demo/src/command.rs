@@ -10,17 +10,17 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-use crate::aggregate::{Aggregate, ErrorCode};
-use crate::ids::{CommandId, CorrelationId, StreamId, StreamVersion};
-use crate::personal::{Personal, SUBJECT_CATEGORY};
-use crate::store::CommandDigest;
-use crate::version::ExpectedVersion;
+use eventline_core::aggregate::{Aggregate, ErrorCode};
+use eventline_core::ids::{CommandId, CorrelationId, StreamId, StreamVersion};
+use eventline_core::personal::{Personal, SUBJECT_CATEGORY};
+use eventline_core::store::CommandDigest;
+use eventline_core::version::ExpectedVersion;
 
-use super::DomainCommand;
-use super::bank::{Account, AccountCommand, Holder, Transfer, TransferCommand};
-use super::money::{Amount, Currency, EntityId};
-use super::orders::{Order, OrderCommand};
-use super::read_models::TransferMode;
+use crate::DomainCommand;
+use crate::bank::{Account, AccountCommand, Holder, Transfer, TransferCommand};
+use crate::money::{Amount, Currency, EntityId};
+use crate::orders::{Order, OrderCommand};
+use crate::read_models::TransferMode;
 
 /// A user's command. Serialized as `{"type": ..., fields}`; parsed by [`parse_command`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -286,7 +286,8 @@ fn holder(raw: Option<&RawValue>) -> Result<Option<HolderDetails>, InvalidComman
     if !raw.get().starts_with('{') {
         return Err(invalid(format!("`holder` is an object, not {}", describe(raw.get()))));
     }
-    let f: Fields<'_> = crate::json::from_str(raw.get()).map_err(|e| invalid(format!("`holder`: {}", reason(e))))?;
+    let f: Fields<'_> =
+        eventline_core::json::from_str(raw.get()).map_err(|e| invalid(format!("`holder`: {}", reason(e))))?;
     let email = text(f.email, "holder.email", MAX_EMAIL)?;
     let well_formed = email.split_once('@').is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'));
     if !well_formed || email.contains(char::is_whitespace) {
@@ -354,7 +355,7 @@ pub fn parse_command(json: &str) -> Result<CommandRequest, InvalidCommand> {
         serde_json::from_str::<serde::de::IgnoredAny>(json).map_err(|e| invalid(format!("not JSON: {e}")))?;
         return Err(invalid(format!("a command is an object with a `type`, not {}", describe(json))));
     }
-    let f: Fields<'_> = crate::json::from_str(json).map_err(|e| {
+    let f: Fields<'_> = eventline_core::json::from_str(json).map_err(|e| {
         if !e.is_data() {
             return invalid(format!("not JSON: {e}"));
         }
@@ -632,7 +633,7 @@ mod tests {
     fn every_command_a_user_can_send_parses_back_with_all_its_fields() {
         // `fields_of` must list every field the parser reads: a command made with all of them,
         // as the generator and the demo make them, is accepted as it was sent.
-        let mut generator = crate::demo::generate::Generator::new(3, "p-");
+        let mut generator = crate::generate::Generator::new(3, "p-");
         let mut commands: Vec<DemoCommand> = (0..500)
             .map(|_| {
                 let command = generator.next_command();

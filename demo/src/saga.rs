@@ -17,15 +17,15 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::envelope::Envelope;
-use crate::handler::CommandMeta;
-use crate::saga::{Issued, ProcessManager, Rejection};
-use crate::sorted_map::SortedMap;
-use crate::version::ExpectedVersion;
+use eventline_core::envelope::Envelope;
+use eventline_core::handler::CommandMeta;
+use eventline_core::saga::{Issued, ProcessManager, Rejection};
+use eventline_core::sorted_map::SortedMap;
+use eventline_core::version::ExpectedVersion;
 
-use super::bank::{AccountCommand, AccountEvent, TransferCommand, TransferEvent};
-use super::money::{Amount, EntityId};
-use super::{DemoEvent, DomainCommand};
+use crate::bank::{AccountCommand, AccountEvent, TransferCommand, TransferEvent};
+use crate::money::{Amount, EntityId};
+use crate::{DemoEvent, DomainCommand};
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -40,7 +40,7 @@ pub enum SagaStep {
     Compensating,
 }
 // Read by name through one shared decoder (`by_name`), not a derived one per enum.
-crate::deserialize_by_name!(SagaStep {
+eventline_core::deserialize_by_name!(SagaStep {
     Debiting = "debiting",
     Failing = "failing",
     Crediting = "crediting",

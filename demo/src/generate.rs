@@ -5,9 +5,9 @@
 //! decides, and the caller drops refusals and tells the generator what was accepted. It has no
 //! randomness of its own: the seed is an argument, so a run is reproducible.
 
-use super::command::{DemoCommand, HolderDetails};
-use super::money::{Amount, Currency, EntityId};
-use super::read_models::TransferMode;
+use crate::command::{DemoCommand, HolderDetails};
+use crate::money::{Amount, Currency, EntityId};
+use crate::read_models::TransferMode;
 
 /// SplitMix64: small, fast, and good enough to pick demo traffic.
 #[derive(Clone, Debug)]

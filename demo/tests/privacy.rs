@@ -6,11 +6,6 @@
 mod common;
 
 use common::{app, id, run, run_ready};
-use eventline_core::demo::bank::{Account, AccountCommand, AccountOpened, Holder};
-use eventline_core::demo::command::parse_command;
-use eventline_core::demo::money::Currency;
-use eventline_core::demo::orders::{Order, OrderCommand, OrderCreated};
-use eventline_core::demo::read_models::{AccountSummaries, CustomerOrders, OrderBoard};
 use eventline_core::handler::CommandMeta;
 use eventline_core::ids::Position;
 use eventline_core::memory::InMemoryStore;
@@ -20,6 +15,11 @@ use eventline_core::store::EventStore;
 use eventline_core::temporal::{AsOf, read_model_at};
 use eventline_core::testing::{Scenario, TestEnv};
 use eventline_core::{ErrorCode, StreamId};
+use eventline_demo::bank::{Account, AccountCommand, AccountOpened, Holder};
+use eventline_demo::command::parse_command;
+use eventline_demo::money::Currency;
+use eventline_demo::orders::{Order, OrderCommand, OrderCreated};
+use eventline_demo::read_models::{AccountSummaries, CustomerOrders, OrderBoard};
 use wasm_bindgen_test::wasm_bindgen_test;
 
 #[cfg(target_arch = "wasm32")]

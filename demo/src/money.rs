@@ -102,7 +102,10 @@ impl TryFrom<String> for Currency {
         if value.len() == 3 && value.bytes().all(|b| b.is_ascii_uppercase()) {
             Ok(Currency(value.into()))
         } else {
-            Err(format!("a currency is three upper-case letters such as EUR; got {}", crate::ids::quote(&value)))
+            Err(format!(
+                "a currency is three upper-case letters such as EUR; got {}",
+                eventline_core::ids::quote(&value)
+            ))
         }
     }
 }
@@ -126,10 +129,10 @@ impl fmt::Display for Currency {
 pub struct EntityId(Arc<str>);
 
 impl EntityId {
-    pub const MAX_LEN: usize = crate::ids::MAX_ID;
+    pub const MAX_LEN: usize = eventline_core::ids::MAX_ID;
 
     pub fn parse(value: &str) -> Result<EntityId, String> {
-        crate::ids::check_id(value, Self::MAX_LEN)?;
+        eventline_core::ids::check_id(value, Self::MAX_LEN)?;
         Ok(EntityId(value.into()))
     }
 

@@ -3,14 +3,14 @@
 mod common;
 
 use common::run_ready;
-use eventline_core::demo::app::DemoApp;
-use eventline_core::demo::generate::Generator;
-use eventline_core::demo::saga::TransferSaga;
 use eventline_core::handler::CommandMeta;
 use eventline_core::memory::InMemoryStore;
 use eventline_core::saga::SagaProgress;
 use eventline_core::snapshot::SnapshotPolicy;
 use eventline_core::testing::TestEnv;
+use eventline_demo::app::DemoApp;
+use eventline_demo::generate::Generator;
+use eventline_demo::saga::TransferSaga;
 use wasm_bindgen_test::wasm_bindgen_test;
 
 #[cfg(target_arch = "wasm32")]

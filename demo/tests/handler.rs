@@ -4,8 +4,6 @@
 mod common;
 
 use common::{App, app, command, run, run_ready};
-use eventline_core::demo::bank::{Account, AccountCommand, AccountStatus};
-use eventline_core::demo::money::Currency;
 use eventline_core::handler::{CommandHandler, CommandMeta, ExecuteError, Loaded};
 use eventline_core::ids::{
     CausationId, CommandId, CorrelationId, EventId, Position, StreamId, StreamVersion, Timestamp,
@@ -17,6 +15,8 @@ use eventline_core::temporal::{AsOf, aggregate_at};
 use eventline_core::testing::TestEnv;
 use eventline_core::version::ExpectedVersion;
 use eventline_core::{ErrorCode, NewEvent};
+use eventline_demo::bank::{Account, AccountCommand, AccountStatus};
+use eventline_demo::money::Currency;
 use wasm_bindgen_test::wasm_bindgen_test;
 
 #[cfg(target_arch = "wasm32")]

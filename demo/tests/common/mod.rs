@@ -5,13 +5,13 @@ use std::future::Future;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
-use eventline_core::demo::app::{AppError, DemoApp};
-use eventline_core::demo::command::{DemoCommand, parse_command};
-use eventline_core::demo::money::{Amount, EntityId};
 use eventline_core::handler::{CommandMeta, Executed};
 use eventline_core::memory::InMemoryStore;
 use eventline_core::snapshot::SnapshotPolicy;
 use eventline_core::testing::TestEnv;
+use eventline_demo::app::{AppError, DemoApp};
+use eventline_demo::command::{DemoCommand, parse_command};
+use eventline_demo::money::{Amount, EntityId};
 
 /// Runs a future that never waits, which is every future of the in-memory store. Polling once
 /// with a waker that does nothing works the same natively and in the browser.

@@ -1,23 +1,25 @@
 //! The demo's command side: routes commands to their aggregates' handlers, and is where the
 //! transfer saga sends its commands.
 
-use crate::aggregate::{Aggregate, ErrorCode};
-use crate::event::EventPayload;
-use crate::handler::{CommandHandler, CommandMeta, Environment, ExecuteError, Executed, LoadError, Loaded, replay};
-use crate::ids::{StreamId, StreamVersion};
-use crate::personal::{SUBJECT_CATEGORY, SubjectForgotten, SubjectStatus};
-use crate::saga::{self, Dispatch, DispatchError, Issued, Rejection, RunReport, SagaError, SagaProgress};
-use crate::snapshot::{SnapshotPolicy, SnapshotStore};
-use crate::store::{AppendError, Commit, EventStore, StoreError, StreamWrite};
-use crate::temporal::{AsOf, aggregate_at};
-use crate::version::ExpectedVersion;
+use eventline_core::aggregate::{Aggregate, ErrorCode};
+use eventline_core::event::EventPayload;
+use eventline_core::handler::{
+    CommandHandler, CommandMeta, Environment, ExecuteError, Executed, LoadError, Loaded, replay,
+};
+use eventline_core::ids::{StreamId, StreamVersion};
+use eventline_core::personal::{SUBJECT_CATEGORY, SubjectForgotten, SubjectStatus};
+use eventline_core::saga::{self, Dispatch, DispatchError, Issued, Rejection, RunReport, SagaError, SagaProgress};
+use eventline_core::snapshot::{SnapshotPolicy, SnapshotStore};
+use eventline_core::store::{AppendError, Commit, EventStore, StoreError, StreamWrite};
+use eventline_core::temporal::{AsOf, aggregate_at};
+use eventline_core::version::ExpectedVersion;
 
-use super::DomainCommand;
-use super::bank::{Account, AccountError, Transfer, TransferError, decide_atomic_transfer};
-use super::command::{DemoCommand, InvalidCommand, Plan};
-use super::money::EntityId;
-use super::orders::{Order, OrderError};
-use super::saga::TransferSaga;
+use crate::DomainCommand;
+use crate::bank::{Account, AccountError, Transfer, TransferError, decide_atomic_transfer};
+use crate::command::{DemoCommand, InvalidCommand, Plan};
+use crate::money::EntityId;
+use crate::orders::{Order, OrderError};
+use crate::saga::TransferSaga;
 
 /// Why a demo command appended nothing.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -144,7 +146,7 @@ impl AppError {
 }
 
 /// What a `DuplicateCommand` names: the command id and where its first commit is.
-fn duplicate_details(first: &crate::store::CommitReceipt) -> String {
+fn duplicate_details(first: &eventline_core::store::CommitReceipt) -> String {
     format!(
         r#"{{"commandId":{},"firstPosition":{},"position":{}}}"#,
         serde_json::to_string(first.command_id.as_str()).unwrap_or_default(),

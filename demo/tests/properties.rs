@@ -9,13 +9,6 @@ mod common;
 use std::collections::BTreeMap;
 
 use common::{amount, id, run_ready};
-use eventline_core::demo::DemoEvent;
-use eventline_core::demo::app::DemoApp;
-use eventline_core::demo::bank::{Account, AccountEvent};
-use eventline_core::demo::command::{DemoCommand, HolderDetails};
-use eventline_core::demo::orders::Order;
-use eventline_core::demo::read_models::*;
-use eventline_core::demo::saga::TransferSaga;
 use eventline_core::event::Event;
 use eventline_core::handler::{CommandHandler, CommandMeta, Executed};
 use eventline_core::ids::{Position, StreamId};
@@ -28,6 +21,13 @@ use eventline_core::store::EventStore;
 use eventline_core::temporal::{AsOf, aggregate_at, read_model_at};
 use eventline_core::testing::TestEnv;
 use eventline_core::{Aggregate, ErrorCode, RecordedEvent};
+use eventline_demo::DemoEvent;
+use eventline_demo::app::DemoApp;
+use eventline_demo::bank::{Account, AccountEvent};
+use eventline_demo::command::{DemoCommand, HolderDetails};
+use eventline_demo::orders::Order;
+use eventline_demo::read_models::*;
+use eventline_demo::saga::TransferSaga;
 use proptest::prelude::*;
 use proptest::sample::Index;
 use wasm_bindgen_test::wasm_bindgen_test;
@@ -296,7 +296,7 @@ proptest! {
         let (store, _) = simulate(&steps, SnapshotPolicy::Every(3));
         for account in ACCOUNTS {
             let state = run_ready(aggregate_at::<Account, _>(&store, account, AsOf::Head)).unwrap().state;
-            prop_assert!(state.balance <= eventline_core::demo::money::MAX_MINOR_UNITS);
+            prop_assert!(state.balance <= eventline_demo::money::MAX_MINOR_UNITS);
         }
     }
 

@@ -4,10 +4,10 @@ mod common;
 
 use common::{amount, id};
 use eventline_core::ErrorCode;
-use eventline_core::demo::bank::*;
-use eventline_core::demo::money::{Currency, EntityId, MAX_MINOR_UNITS};
 use eventline_core::event::{DecodeError, Event};
 use eventline_core::testing::Scenario;
+use eventline_demo::bank::*;
+use eventline_demo::money::{Currency, EntityId, MAX_MINOR_UNITS};
 use wasm_bindgen_test::wasm_bindgen_test;
 
 #[cfg(target_arch = "wasm32")]

@@ -8,14 +8,6 @@ mod common;
 
 use common::run_ready;
 use eventline_core::NewEvent;
-use eventline_core::demo::DemoEvent;
-use eventline_core::demo::app::{DemoApp, ERROR_CODES};
-use eventline_core::demo::bank::AccountEvent;
-use eventline_core::demo::command::{COMMAND_TYPES, parse_command};
-use eventline_core::demo::generate::Generator;
-use eventline_core::demo::import::check_log;
-use eventline_core::demo::queries::Query;
-use eventline_core::demo::read_models::*;
 use eventline_core::event::Event;
 use eventline_core::handler::CommandMeta;
 use eventline_core::ids::{Position, StreamVersion};
@@ -27,6 +19,14 @@ use eventline_core::temporal::{AsOf, catch_up};
 use eventline_core::testing::TestEnv;
 use eventline_core::version::ExpectedVersion;
 use eventline_core::{ErrorCode, RecordedEvent};
+use eventline_demo::DemoEvent;
+use eventline_demo::app::{DemoApp, ERROR_CODES};
+use eventline_demo::bank::AccountEvent;
+use eventline_demo::command::{COMMAND_TYPES, parse_command};
+use eventline_demo::generate::Generator;
+use eventline_demo::import::check_log;
+use eventline_demo::queries::Query;
+use eventline_demo::read_models::*;
 use proptest::prelude::*;
 use serde_json::{Map, Number, Value};
 use wasm_bindgen_test::wasm_bindgen_test;
@@ -172,7 +172,7 @@ proptest! {
     /// A stored event of any type, version and payload decodes or is refused, typed.
     #[wasm_bindgen_test(unsupported = test)]
     fn event_decoding_never_panics(
-        event_type in prop_oneof![prop::sample::select(&eventline_core::demo::EVENT_TYPES[..]).prop_map(str::to_string), any::<String>()],
+        event_type in prop_oneof![prop::sample::select(&eventline_demo::EVENT_TYPES[..]).prop_map(str::to_string), any::<String>()],
         version in 0u16..5,
         payload in raw_text(),
     ) {
@@ -285,7 +285,7 @@ fn mutate(log: &mut Vec<RecordedEvent>, at: usize, kind: u8, value: Value, numbe
             }
             log[at].payload = payload.to_string().into();
         }
-        1 => log[at].event_type = eventline_core::demo::EVENT_TYPES[number.unsigned_abs() as usize % 22].into(),
+        1 => log[at].event_type = eventline_demo::EVENT_TYPES[number.unsigned_abs() as usize % 22].into(),
         2 => log[at].meta.stream = log[other].meta.stream.clone(),
         3 => log[at].meta.version = StreamVersion(number.unsigned_abs() % 5),
         4 => log[at].meta.event_id = log[other].meta.event_id,
