@@ -1,19 +1,30 @@
 #!/usr/bin/env bash
-# Builds the npm package into pkg/: package.json (`eventline`), eventline.js (the ES module),
-# eventline.d.ts, and wasm/ (the WebAssembly module and its wasm-bindgen glue). Prints the size of
-# the .wasm, gzipped. Built by the pinned nightly (scripts/nightly.sh) without panic locations;
+# Builds a domain's npm package: `scripts/build-npm.sh [crate]`, the crate's directory (default
+# `demo`, whose package is `eventline` in pkg/; another crate's goes to pkg-<crate>/). The crate
+# exports its JS API with `eventline_web::export_js!` under its feature `js`. The package is
+# package.json, eventline.js (the ES module, the same for every domain), eventline.d.ts, and wasm/
+# (the WebAssembly module and its wasm-bindgen glue). Prints the size of the .wasm, gzipped. Built by the pinned nightly (scripts/nightly.sh) without panic locations;
 # unlike the demo page it keeps `panic = "abort"` and its hook, which the wrapper's recovery from
 # a panic needs (eventline.js).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh >/dev/null
+crate=${1:-demo}
+[ -f "$crate/Cargo.toml" ] || { echo "build-npm: no crate at $crate/" >&2; exit 1; }
+name=$(sed -n 's/^name = "\(.*\)"/\1/p' "$crate/Cargo.toml" | head -1)
+out=pkg; [ "$crate" = demo ] || out="pkg-$crate"
+# The package's own files: the domain's package.json, README and types where it has them.
+npm_dir="$crate/npm"; [ "$crate" = demo ] && npm_dir=web/npm
 RUSTFLAGS="-Zlocation-detail=none" scripts/nightly.sh \
-  cargo build -q --profile wasm-release -p eventline-web --features js-api --target wasm32-unknown-unknown
-rm -rf pkg && mkdir -p pkg/wasm
-wasm-bindgen --target web --out-dir pkg/wasm "${CARGO_TARGET_DIR:-target}/wasm32-unknown-unknown/wasm-release/eventline_web.wasm"
-node_modules/.bin/wasm-opt -Oz \
-  pkg/wasm/eventline_web_bg.wasm -o pkg/wasm/eventline_web_bg.wasm
-cp web/npm/package.json web/npm/eventline.js web/npm/eventline.d.ts web/npm/README.md pkg/
-bytes=$(wc -c < pkg/wasm/eventline_web_bg.wasm)
-gzipped=$(gzip -9 -c pkg/wasm/eventline_web_bg.wasm | wc -c)
-echo "pkg/: eventline $(sed -n 's/.*"version": "\(.*\)".*/\1/p' pkg/package.json); wasm ${bytes} bytes, ${gzipped} bytes gzipped"
+  cargo build -q --profile wasm-release -p "$name" --features js --lib --target wasm32-unknown-unknown
+rm -rf "$out" && mkdir -p "$out/wasm"
+wasm-bindgen --target web --out-name eventline --out-dir "$out/wasm" \
+  "${CARGO_TARGET_DIR:-target}/wasm32-unknown-unknown/wasm-release/${name//-/_}.wasm"
+node_modules/.bin/wasm-opt -Oz "$out/wasm/eventline_bg.wasm" -o "$out/wasm/eventline_bg.wasm"
+cp web/npm/eventline.js "$out/"
+for file in package.json eventline.d.ts README.md; do
+  cp "$npm_dir/$file" "$out/"
+done
+bytes=$(wc -c < "$out/wasm/eventline_bg.wasm")
+gzipped=$(gzip -9 -c "$out/wasm/eventline_bg.wasm" | wc -c)
+echo "$out/: $(sed -n 's/.*"name": "\(.*\)".*/\1/p' "$out/package.json") $(sed -n 's/.*"version": "\(.*\)".*/\1/p' "$out/package.json"); wasm ${bytes} bytes, ${gzipped} bytes gzipped"

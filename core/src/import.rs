@@ -20,11 +20,11 @@
 //!
 //! [`Aggregate::admits`]: crate::aggregate::Aggregate::admits
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use crate::envelope::RecordedEvent;
 use crate::event::Event;
-use crate::ids::{CommandId, MAX_DERIVED_ID, check_id, quote};
+use crate::ids::{CommandId, MAX_DERIVED_ID, StreamId, check_id, quote};
 use crate::personal::{self, SUBJECT_CATEGORY, SUBJECT_FORGOTTEN};
 
 /// Why a log from elsewhere was refused: the event (1-based, in the log's order) and what is
@@ -174,4 +174,39 @@ impl LogCheck {
         self.forgotten.insert(subject.to_string());
         Ok(())
     }
+}
+
+/// The generic checks of a log from elsewhere, for an application with no rules of its own on
+/// top: every event's form, ids and personal data ([`LogCheck`]), its payload exactly as this
+/// version writes it ([`decode_exact`]), and each stream continued from what the store holds
+/// (`stored(stream)` events, which must be this log's own) one version at a time.
+pub fn check_events<E: Event>(
+    already: &[RecordedEvent],
+    events: &[RecordedEvent],
+    stored: &dyn Fn(&StreamId) -> u64,
+) -> Result<(), Refused> {
+    let mut check = LogCheck::new();
+    let mut versions: HashMap<&StreamId, u64> = HashMap::new();
+    for (index, event) in already.iter().chain(events).enumerate() {
+        check.event(event)?;
+        let stream = &event.meta.stream;
+        let last = match versions.get(stream) {
+            Some(&last) => last,
+            None if index >= already.len() && stored(stream) != 0 => {
+                return Err(check.refuse(
+                    event,
+                    format!("{stream} already holds {} event(s) here that are not this log's", stored(stream)),
+                ));
+            }
+            None => 0,
+        };
+        if event.meta.version.0 != last + 1 {
+            return Err(check.refuse(event, format!("{stream} goes from version {last} to {}", event.meta.version.0)));
+        }
+        versions.insert(stream, last + 1);
+        if !matches!(&*event.event_type, SUBJECT_FORGOTTEN) {
+            decode_exact::<E>(event).map_err(|m| check.refuse(event, m))?;
+        }
+    }
+    Ok(())
 }

@@ -22,7 +22,9 @@
 #![forbid(unsafe_code)]
 
 pub mod aggregate;
+pub mod app;
 pub mod by_name;
+pub mod command;
 pub mod envelope;
 pub mod event;
 pub mod handler;
@@ -32,7 +34,9 @@ pub mod json;
 pub mod memory;
 pub mod personal;
 pub mod projection;
+pub mod query;
 pub mod saga;
+pub mod slot;
 pub mod snapshot;
 pub mod sorted_map;
 pub mod store;

@@ -203,6 +203,9 @@ pub trait ReadModel: Default + Clone + fmt::Debug {
     /// record, so many small documents are best gathered in a few records; large documents
     /// (0) get a record each.
     const DOCUMENT_BUCKETS: u32 = 32;
+    /// The event types it reads. Others only move its checkpoint ([`Applied::Skipped`]), and
+    /// an application's registry refuses a type it does not have.
+    const HANDLES: &'static [&'static str];
     type Event: Event;
     type Doc: Clone + fmt::Debug + PartialEq + Serialize + DeserializeOwned;
 
@@ -249,6 +252,9 @@ pub enum Applied {
     Applied,
     /// At or below the checkpoint: already seen.
     AlreadySeen,
+    /// Of a type the read model does not read (`ReadModel::HANDLES`): the checkpoint moved past
+    /// it, the documents did not change.
+    Skipped,
     /// Could not be decoded: the checkpoint moved past it and the caller should dead-letter it.
     Undecodable(DecodeError),
     /// Decoded, but the read model could not apply it ([`Impossible`]): the checkpoint moved
@@ -272,6 +278,10 @@ impl<R: ReadModel> Projection<R> {
         }
         if let Some(subject) = envelope.event.forgets() {
             self.read_model.forget(subject);
+        }
+        if !R::HANDLES.contains(&envelope.event.event_type()) {
+            self.checkpoint = envelope.meta.position;
+            return Applied::Skipped;
         }
         let applied = self.read_model.apply(envelope);
         self.checkpoint = envelope.meta.position;

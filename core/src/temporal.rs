@@ -87,7 +87,7 @@ pub async fn catch_up<R: ReadModel, S: EventStore>(
             match projection.apply_recorded(recorded) {
                 Applied::Undecodable(error) => dead.push((recorded.meta.position, Skipped::Undecodable(error))),
                 Applied::Impossible(why) => dead.push((recorded.meta.position, Skipped::Impossible(why))),
-                Applied::Applied | Applied::AlreadySeen => {}
+                Applied::Applied | Applied::AlreadySeen | Applied::Skipped => {}
             }
         }
         if done {

@@ -2,13 +2,18 @@
 //! transfer saga sends its commands.
 
 use eventline_core::aggregate::{Aggregate, ErrorCode};
+use eventline_core::app::{Application, Process};
+use eventline_core::envelope::RecordedEvent;
 use eventline_core::event::EventPayload;
 use eventline_core::handler::{
     CommandHandler, CommandMeta, Environment, ExecuteError, Executed, LoadError, Loaded, replay,
 };
+use eventline_core::ids::CommandId;
 use eventline_core::ids::{StreamId, StreamVersion};
+use eventline_core::import::Refused;
 use eventline_core::personal::{SUBJECT_CATEGORY, SubjectForgotten, SubjectStatus};
 use eventline_core::saga::{self, Dispatch, DispatchError, Issued, Rejection, RunReport, SagaError, SagaProgress};
+use eventline_core::slot::Slot;
 use eventline_core::snapshot::{SnapshotPolicy, SnapshotStore};
 use eventline_core::store::{AppendError, Commit, EventStore, StoreError, StreamWrite};
 use eventline_core::temporal::{AsOf, aggregate_at};
@@ -16,7 +21,7 @@ use eventline_core::version::ExpectedVersion;
 
 use crate::DomainCommand;
 use crate::bank::{Account, AccountError, Transfer, TransferError, decide_atomic_transfer};
-use crate::command::{DemoCommand, InvalidCommand, Plan};
+use crate::command::{CommandRequest, DemoCommand, InvalidCommand, Plan};
 use crate::money::EntityId;
 use crate::orders::{Order, OrderError};
 use crate::saga::TransferSaga;
@@ -343,5 +348,81 @@ where
             }
             Err(e) => Err(DispatchError::Unavailable { code: e.code().to_string(), message: e.to_string() }),
         }
+    }
+}
+
+impl eventline_core::app::ApplicationError for AppError {
+    fn details(&self) -> Option<String> {
+        AppError::details(self)
+    }
+
+    fn is_conflict(&self) -> bool {
+        AppError::is_conflict(self)
+    }
+
+    fn is_rejection(&self) -> bool {
+        AppError::is_rejection(self)
+    }
+}
+
+/// The demo, declared once for any runtime: its events, commands, errors, read models (as a
+/// list), its saga, and the rules an imported log must meet.
+impl<S, X> Application for DemoApp<S, X>
+where
+    S: EventStore + SnapshotStore + Clone + 'static,
+    X: Environment + Clone + 'static,
+{
+    type Event = crate::DemoEvent;
+    type Command = DemoCommand;
+    type Error = AppError;
+    type Store = S;
+    type Env = X;
+
+    const EVENT_TYPES: &'static [&'static str] = &crate::EVENT_TYPES;
+    const COMMAND_TYPES: &'static [&'static str] = &crate::command::COMMAND_TYPES;
+    const ERROR_CODES: &'static [&'static str] = &ERROR_CODES;
+
+    fn new(store: S, env: X, snapshots: SnapshotPolicy) -> Self {
+        DemoApp::new(store, env, snapshots)
+    }
+
+    fn store(&self) -> &S {
+        DemoApp::store(self)
+    }
+
+    fn parse_command(json: &str) -> Result<CommandRequest, InvalidCommand> {
+        crate::command::parse_command(json)
+    }
+
+    fn streams(command: &DemoCommand, command_id: &CommandId) -> Vec<StreamId> {
+        command.streams(command_id)
+    }
+
+    async fn execute(&self, meta: CommandMeta, command: &DemoCommand) -> Result<Executed, AppError> {
+        DemoApp::execute(self, meta, command).await
+    }
+
+    fn read_models() -> Vec<Box<dyn Slot<crate::DemoEvent>>> {
+        crate::read_models::all()
+    }
+
+    fn process_managers() -> Vec<Box<dyn Process<Self>>> {
+        vec![Box::new(SagaProgress::<TransferSaga>::default())]
+    }
+
+    async fn state_at(&self, stream: &StreamId, as_of: AsOf) -> Result<(String, u64), AppError> {
+        DemoApp::state_at(self, stream, as_of).await
+    }
+
+    fn check_log(
+        already: &[RecordedEvent],
+        events: &[RecordedEvent],
+        stored: &dyn Fn(&StreamId) -> u64,
+    ) -> Result<(), Refused> {
+        crate::import::check_log(already, events, stored)
+    }
+
+    fn clear_caches(&self) {
+        DemoApp::clear_caches(self)
     }
 }

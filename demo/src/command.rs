@@ -6,14 +6,14 @@
 //! cannot credit an account without debiting another. Parsing never panics and answers anything
 //! that is not a well-formed command with an [`InvalidCommand`] naming the problem.
 
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-use eventline_core::aggregate::{Aggregate, ErrorCode};
-use eventline_core::ids::{CommandId, CorrelationId, StreamId, StreamVersion};
+use eventline_core::aggregate::Aggregate;
+pub use eventline_core::command::InvalidCommand;
+use eventline_core::command::{Fields, describe, reason};
+use eventline_core::ids::{CommandId, StreamId};
 use eventline_core::personal::{Personal, SUBJECT_CATEGORY};
-use eventline_core::store::CommandDigest;
 use eventline_core::version::ExpectedVersion;
 
 use crate::DomainCommand;
@@ -123,155 +123,14 @@ const MAX_NAME: usize = 200;
 const MAX_EMAIL: usize = 254;
 const MAX_ADDRESS: usize = 500;
 
-/// A parsed command with the ids the caller gave, if any.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CommandRequest {
-    pub command: DemoCommand,
-    pub command_id: Option<CommandId>,
-    pub correlation_id: Option<CorrelationId>,
-    /// The version the caller saw of the command's aggregate; `Any` unless given.
-    pub expected_version: ExpectedVersion,
-    /// What it asks, to tell a retry from a reused command id.
-    pub digest: CommandDigest,
-}
-
-/// The input is not a command this application accepts.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, Serialize)]
-#[error("invalid command: {message}")]
-pub struct InvalidCommand {
-    pub message: String,
-}
-
-impl ErrorCode for InvalidCommand {
-    fn code(&self) -> &'static str {
-        "InvalidCommand"
-    }
-}
+/// A demo command with its envelope.
+pub type CommandRequest = eventline_core::command::CommandRequest<DemoCommand>;
 
 fn invalid(message: impl Into<String>) -> InvalidCommand {
-    InvalidCommand { message: message.into() }
+    InvalidCommand::new(message)
 }
 
-/// Every field a user command may have, as raw JSON: each command type parses the ones it uses,
-/// and an error names its field. Any other field is refused, as is a field of another command
-/// type ([`fields_of`]): a misspelt `commandId` must not quietly lose its idempotency.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct Fields<'a> {
-    #[serde(rename = "type", borrow)]
-    kind: Option<&'a RawValue>,
-    #[serde(borrow)]
-    command_id: Option<&'a RawValue>,
-    #[serde(borrow)]
-    correlation_id: Option<&'a RawValue>,
-    #[serde(borrow)]
-    expected_version: Option<&'a RawValue>,
-    #[serde(borrow)]
-    account: Option<&'a RawValue>,
-    #[serde(borrow)]
-    currency: Option<&'a RawValue>,
-    #[serde(borrow)]
-    amount: Option<&'a RawValue>,
-    #[serde(borrow)]
-    from: Option<&'a RawValue>,
-    #[serde(borrow)]
-    to: Option<&'a RawValue>,
-    #[serde(borrow)]
-    mode: Option<&'a RawValue>,
-    #[serde(borrow)]
-    transfer_id: Option<&'a RawValue>,
-    #[serde(borrow)]
-    order: Option<&'a RawValue>,
-    #[serde(borrow)]
-    customer: Option<&'a RawValue>,
-    #[serde(borrow)]
-    sku: Option<&'a RawValue>,
-    #[serde(borrow)]
-    quantity: Option<&'a RawValue>,
-    #[serde(borrow)]
-    unit_price: Option<&'a RawValue>,
-    #[serde(borrow)]
-    reason: Option<&'a RawValue>,
-    #[serde(borrow)]
-    holder: Option<&'a RawValue>,
-    #[serde(borrow)]
-    shipping_address: Option<&'a RawValue>,
-    #[serde(borrow)]
-    subject: Option<&'a RawValue>,
-}
-
-impl<'a> Fields<'a> {
-    /// The type-specific fields given, by name, in one fixed order; `null` counts as absent.
-    fn given(&self) -> impl Iterator<Item = (&'static str, &'a RawValue)> {
-        [
-            ("account", self.account),
-            ("currency", self.currency),
-            ("amount", self.amount),
-            ("from", self.from),
-            ("to", self.to),
-            ("mode", self.mode),
-            ("transferId", self.transfer_id),
-            ("order", self.order),
-            ("customer", self.customer),
-            ("sku", self.sku),
-            ("quantity", self.quantity),
-            ("unitPrice", self.unit_price),
-            ("reason", self.reason),
-            ("holder", self.holder),
-            ("shippingAddress", self.shipping_address),
-            ("subject", self.subject),
-        ]
-        .into_iter()
-        .filter_map(|(name, raw)| present(raw).map(|raw| (name, raw)))
-    }
-
-    /// What the command asks, however it was spelt: its type and the fields it was given, each
-    /// as canonical JSON (keys sorted, no spaces), in one fixed order. Its ids and expected
-    /// version are the envelope, not the request.
-    fn digest(&self, kind: &str) -> CommandDigest {
-        let mut text = String::from(kind);
-        for (name, raw) in self.given() {
-            text.push('\u{1f}');
-            text.push_str(name);
-            text.push('=');
-            match serde_json::from_str::<serde_json::Value>(raw.get()) {
-                Ok(value) => text.push_str(&value.to_string()),
-                Err(_) => text.push_str(raw.get()),
-            }
-        }
-        CommandDigest::of(&text)
-    }
-}
-
-/// The fields a command type takes besides `type`, `commandId`, `correlationId` and
-/// `expectedVersion`.
-fn fields_of(kind: &str) -> &'static [&'static str] {
-    match kind {
-        "OpenAccount" => &["account", "currency", "holder"],
-        "Deposit" | "Withdraw" => &["account", "amount"],
-        "CloseAccount" => &["account"],
-        "Transfer" => &["from", "to", "amount", "mode", "transferId"],
-        "CreateOrder" => &["order", "customer", "shippingAddress"],
-        "AddItem" => &["order", "sku", "quantity", "unitPrice"],
-        "PayOrder" => &["order", "amount"],
-        "CancelOrder" => &["order", "reason"],
-        "ConfirmOrder" | "ShipOrder" | "DeliverOrder" => &["order"],
-        "ForgetSubject" => &["subject"],
-        _ => &[],
-    }
-}
-
-/// Free text a person gave: not empty, not too long, no control characters.
-fn text(raw: Option<&RawValue>, name: &str, max: usize) -> Result<String, InvalidCommand> {
-    let text: String = required(raw, name)?;
-    let text = text.trim().to_string();
-    if text.is_empty() || text.chars().count() > max || text.chars().any(char::is_control) {
-        return Err(invalid(format!("`{name}` is 1 to {max} characters of text")));
-    }
-    Ok(text)
-}
-
-fn holder(raw: Option<&RawValue>) -> Result<Option<HolderDetails>, InvalidCommand> {
+fn holder(f: &Fields<'_>) -> Result<Option<HolderDetails>, InvalidCommand> {
     #[derive(Deserialize)]
     #[serde(deny_unknown_fields)]
     struct Fields<'a> {
@@ -282,185 +141,90 @@ fn holder(raw: Option<&RawValue>) -> Result<Option<HolderDetails>, InvalidComman
         #[serde(borrow)]
         email: Option<&'a RawValue>,
     }
-    let Some(raw) = present(raw) else { return Ok(None) };
+    let Some(raw) = f.raw("holder") else { return Ok(None) };
     if !raw.get().starts_with('{') {
         return Err(invalid(format!("`holder` is an object, not {}", describe(raw.get()))));
     }
     let f: Fields<'_> =
         eventline_core::json::from_str(raw.get()).map_err(|e| invalid(format!("`holder`: {}", reason(e))))?;
+    let text = |raw: Option<&RawValue>, name: &str, max: usize| -> Result<String, InvalidCommand> {
+        let raw = raw.filter(|r| r.get() != "null").ok_or_else(|| invalid(format!("missing field `{name}`")))?;
+        let text: String = serde_json::from_str(raw.get()).map_err(|e| invalid(format!("`{name}`: {}", reason(e))))?;
+        let text = text.trim().to_string();
+        if text.is_empty() || text.chars().count() > max || text.chars().any(char::is_control) {
+            return Err(invalid(format!("`{name}` is 1 to {max} characters of text")));
+        }
+        Ok(text)
+    };
     let email = text(f.email, "holder.email", MAX_EMAIL)?;
     let well_formed = email.split_once('@').is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'));
     if !well_formed || email.contains(char::is_whitespace) {
         return Err(invalid("`holder.email` is an email address"));
     }
+    let customer =
+        f.customer.filter(|r| r.get() != "null").ok_or_else(|| invalid("missing field `holder.customer`"))?;
     Ok(Some(HolderDetails {
-        customer: required(f.customer, "holder.customer")?,
+        customer: serde_json::from_str(customer.get())
+            .map_err(|e| invalid(format!("`holder.customer`: {}", reason(e))))?,
         name: text(f.name, "holder.name", MAX_NAME)?,
         email,
     }))
 }
 
-/// A JSON value's kind, from its first character.
-fn describe(json: &str) -> &'static str {
-    match json.trim_start().as_bytes().first() {
-        Some(b'n') => "null",
-        Some(b't' | b'f') => "a boolean",
-        Some(b'"') => "a string",
-        Some(b'[') => "an array",
-        Some(b'{') => "an object",
-        _ => "a number",
-    }
-}
-
-/// A serde error without the position within the field's own text.
-fn reason(error: serde_json::Error) -> String {
-    let text = error.to_string();
-    let text = text.rsplit_once(" at line ").map_or(text.as_str(), |(reason, _)| reason);
-    // serde quotes the value it refused: a 50 MB string must not come back whole.
-    const MAX: usize = 200;
-    if text.chars().count() <= MAX {
-        return text.to_string();
-    }
-    format!("{}...", text.chars().take(MAX).collect::<String>())
-}
-
-/// `null` counts as absent, like a missing field.
-fn present(raw: Option<&RawValue>) -> Option<&RawValue> {
-    raw.filter(|r| r.get() != "null")
-}
-
-fn required<T: DeserializeOwned>(raw: Option<&RawValue>, name: &str) -> Result<T, InvalidCommand> {
-    let raw = present(raw).ok_or_else(|| invalid(format!("missing field `{name}`")))?;
-    serde_json::from_str(raw.get()).map_err(|e| invalid(format!("`{name}`: {}", reason(e))))
-}
-
-fn optional<T: DeserializeOwned>(raw: Option<&RawValue>, name: &str) -> Result<Option<T>, InvalidCommand> {
-    present(raw).map(|_| required(raw, name)).transpose()
-}
-
-fn optional_id(raw: Option<&RawValue>, name: &str) -> Result<Option<String>, InvalidCommand> {
-    match present(raw) {
-        None => Ok(None),
-        Some(raw) if raw.get().starts_with('"') => {
-            let text: String = required(Some(raw), name)?;
-            EntityId::parse(&text).map(|id| Some(id.to_string())).map_err(|e| invalid(format!("`{name}`: {e}")))
-        }
-        Some(raw) => Err(invalid(format!("`{name}` is a string, not {}", describe(raw.get())))),
-    }
-}
-
 /// Parses a command from JSON text: what a JS caller's object becomes with `JSON.stringify`.
+/// The envelope and the refusal of unread fields are the core's (`eventline_core::command`).
 pub fn parse_command(json: &str) -> Result<CommandRequest, InvalidCommand> {
-    if !json.trim_start().starts_with('{') {
-        serde_json::from_str::<serde::de::IgnoredAny>(json).map_err(|e| invalid(format!("not JSON: {e}")))?;
-        return Err(invalid(format!("a command is an object with a `type`, not {}", describe(json))));
-    }
-    let f: Fields<'_> = eventline_core::json::from_str(json).map_err(|e| {
-        if !e.is_data() {
-            return invalid(format!("not JSON: {e}"));
-        }
-        // An unknown or repeated field: named without serde's list of every command's fields.
-        let text = reason(e);
-        invalid(text.split_once(", expected").map_or(text.as_str(), |(unknown, _)| unknown))
-    })?;
-    let kind: String = match present(f.kind) {
-        None => return Err(invalid("a command needs a `type`")),
-        Some(raw) if raw.get().starts_with('"') => required(Some(raw), "type")?,
-        Some(raw) => return Err(invalid(format!("`type` is a string, not {}", describe(raw.get())))),
-    };
-    let command_id = optional_id(f.command_id, "commandId")?.map(CommandId::from);
-    let correlation_id = optional_id(f.correlation_id, "correlationId")?.map(CorrelationId::from);
     use DemoCommand as D;
-    let command = match kind.as_str() {
-        "OpenAccount" => D::OpenAccount {
-            account: required(f.account, "account")?,
-            currency: optional(f.currency, "currency")?.unwrap_or_default(),
-            holder: holder(f.holder)?,
-        },
-        "Deposit" => D::Deposit { account: required(f.account, "account")?, amount: required(f.amount, "amount")? },
-        "Withdraw" => D::Withdraw { account: required(f.account, "account")?, amount: required(f.amount, "amount")? },
-        "CloseAccount" => D::CloseAccount { account: required(f.account, "account")? },
-        "Transfer" => D::Transfer {
-            from: required(f.from, "from")?,
-            to: required(f.to, "to")?,
-            amount: required(f.amount, "amount")?,
-            mode: optional(f.mode, "mode")?.unwrap_or_default(),
-            transfer_id: optional(f.transfer_id, "transferId")?,
-        },
-        "CreateOrder" => D::CreateOrder {
-            order: required(f.order, "order")?,
-            customer: required(f.customer, "customer")?,
-            shipping_address: present(f.shipping_address)
-                .map(|_| text(f.shipping_address, "shippingAddress", MAX_ADDRESS))
-                .transpose()?,
-        },
-        "AddItem" => D::AddItem {
-            order: required(f.order, "order")?,
-            sku: required(f.sku, "sku")?,
-            quantity: required(f.quantity, "quantity")?,
-            unit_price: required(f.unit_price, "unitPrice")?,
-        },
-        "ConfirmOrder" => D::ConfirmOrder { order: required(f.order, "order")? },
-        "PayOrder" => D::PayOrder { order: required(f.order, "order")?, amount: required(f.amount, "amount")? },
-        "ShipOrder" => D::ShipOrder { order: required(f.order, "order")? },
-        "DeliverOrder" => D::DeliverOrder { order: required(f.order, "order")? },
-        "CancelOrder" => {
-            let reason: String = optional(f.reason, "reason")?.unwrap_or_default();
-            if reason.chars().count() > MAX_REASON {
-                return Err(invalid(format!("a cancellation reason is at most {MAX_REASON} characters")));
+    let request = eventline_core::command::parse(json, &COMMAND_TYPES, |f| {
+        Ok(match f.kind() {
+            "OpenAccount" => D::OpenAccount {
+                account: f.required("account")?,
+                currency: f.optional("currency")?.unwrap_or_default(),
+                holder: holder(f)?,
+            },
+            "Deposit" => D::Deposit { account: f.required("account")?, amount: f.required("amount")? },
+            "Withdraw" => D::Withdraw { account: f.required("account")?, amount: f.required("amount")? },
+            "CloseAccount" => D::CloseAccount { account: f.required("account")? },
+            "Transfer" => D::Transfer {
+                from: f.required("from")?,
+                to: f.required("to")?,
+                amount: f.required("amount")?,
+                mode: f.optional("mode")?.unwrap_or_default(),
+                transfer_id: f.optional("transferId")?,
+            },
+            "CreateOrder" => D::CreateOrder {
+                order: f.required("order")?,
+                customer: f.required("customer")?,
+                shipping_address: f.optional_text("shippingAddress", MAX_ADDRESS)?,
+            },
+            "AddItem" => D::AddItem {
+                order: f.required("order")?,
+                sku: f.required("sku")?,
+                quantity: f.required("quantity")?,
+                unit_price: f.required("unitPrice")?,
+            },
+            "ConfirmOrder" => D::ConfirmOrder { order: f.required("order")? },
+            "PayOrder" => D::PayOrder { order: f.required("order")?, amount: f.required("amount")? },
+            "ShipOrder" => D::ShipOrder { order: f.required("order")? },
+            "DeliverOrder" => D::DeliverOrder { order: f.required("order")? },
+            "CancelOrder" => {
+                let order = f.required("order")?;
+                let reason: String = f.optional("reason")?.unwrap_or_default();
+                if reason.chars().count() > MAX_REASON {
+                    return Err(invalid(format!("a cancellation reason is at most {MAX_REASON} characters")));
+                }
+                D::CancelOrder { order, reason }
             }
-            D::CancelOrder { order: required(f.order, "order")?, reason }
-        }
-        "ForgetSubject" => D::ForgetSubject { subject: required(f.subject, "subject")? },
-        other => {
-            return Err(invalid(format!(
-                "unknown command type {:?}; expected one of {}",
-                other.chars().take(64).collect::<String>(),
-                COMMAND_TYPES.join(", ")
-            )));
-        }
-    };
-    let takes = fields_of(&kind);
-    if let Some((extra, _)) = f.given().find(|(name, _)| !takes.contains(name)) {
-        return Err(invalid(format!("{kind} has no field `{extra}`; it takes {}", takes.join(", "))));
-    }
-    let expected_version = expected_version(f.expected_version)?;
-    if expected_version != ExpectedVersion::Any && matches!(command, D::Transfer { mode: TransferMode::Atomic, .. }) {
+            _ => D::ForgetSubject { subject: f.required("subject")? },
+        })
+    })?;
+    if request.expected_version != ExpectedVersion::Any
+        && matches!(request.command, D::Transfer { mode: TransferMode::Atomic, .. })
+    {
         return Err(invalid("`expectedVersion` applies to a command on one aggregate; an atomic transfer changes two"));
     }
-    Ok(CommandRequest { digest: f.digest(&kind), command, command_id, correlation_id, expected_version })
+    Ok(request)
 }
-
-/// `expectedVersion`: a stream version (0 for "no stream yet") or `"any"`, `"noStream"`,
-/// `"streamExists"`.
-fn expected_version(raw: Option<&RawValue>) -> Result<ExpectedVersion, InvalidCommand> {
-    let Some(raw) = present(raw) else { return Ok(ExpectedVersion::Any) };
-    let text = raw.get();
-    if text.starts_with('"') {
-        let name: String = required(Some(raw), "expectedVersion")?;
-        return match name.as_str() {
-            "any" => Ok(ExpectedVersion::Any),
-            "noStream" => Ok(ExpectedVersion::NoStream),
-            "streamExists" => Ok(ExpectedVersion::StreamExists),
-            _ => Err(invalid("`expectedVersion` is a version number, \"any\", \"noStream\" or \"streamExists\"")),
-        };
-    }
-    match serde_json::from_str::<u64>(text) {
-        Ok(0) => Ok(ExpectedVersion::NoStream),
-        Ok(version) if version <= MAX_SAFE_INTEGER => Ok(ExpectedVersion::Exact(StreamVersion(version))),
-        _ => Err(invalid(format!(
-            "`expectedVersion` is a whole number from 0 to 2^53 - 1 or a name, not {}",
-            if describe(text) == "a number" {
-                text.chars().take(32).collect::<String>()
-            } else {
-                describe(text).into()
-            }
-        ))),
-    }
-}
-
-/// The largest integer a JavaScript number holds exactly.
-const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
 
 /// Parses a command from a JSON value (for callers that built one).
 pub fn parse_command_value(value: serde_json::Value) -> Result<CommandRequest, InvalidCommand> {
@@ -540,6 +304,8 @@ impl DemoCommand {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use eventline_core::aggregate::ErrorCode;
+    use eventline_core::ids::{CommandId, StreamVersion};
 
     #[test]
     fn parses_a_deposit_with_its_ids() {
@@ -594,7 +360,7 @@ mod tests {
             (r#"{"type":"Deposit","account":"a","amount":1,"expectedVersion":[1]}"#, "not an array"),
             (r#"{"type":"Deposit","account":"a","amount":1,"expectedVersion":"exact"}"#, "\"noStream\""),
             (r#"{"type":"Transfer","from":"a","to":"b","amount":1,"expectedVersion":2}"#, "changes two"),
-            (r#"{"type":"Deposit","account":"a","amount":1,"comandId":"c-1"}"#, "unknown field `comandId`"),
+            (r#"{"type":"Deposit","account":"a","amount":1,"comandId":"c-1"}"#, "Deposit has no field `comandId`"),
             (r#"{"type":"Deposit","account":"a","amount":1,"amount":2}"#, "duplicate field `amount`"),
             (
                 r#"{"type":"CloseAccount","account":"a","amount":5}"#,

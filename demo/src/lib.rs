@@ -16,6 +16,12 @@ pub mod orders;
 pub mod queries;
 pub mod read_models;
 pub mod saga;
+#[cfg(feature = "web")]
+pub mod web;
+
+// The demo's npm package: its JavaScript API, exported in one line.
+#[cfg(feature = "js")]
+eventline_web::export_js!(crate::web::BrowserDemo);
 
 use eventline_core::event::{DecodeError, EncodedEvent, Event, EventPayload};
 use eventline_core::personal::SubjectForgotten;
@@ -47,6 +53,44 @@ pub const EVENT_TYPES: [&str; 22] = [
     "OrderDelivered",
     "OrderCancelled",
     "SubjectForgotten",
+];
+
+/// The account aggregate's event types, the first nine of [`EVENT_TYPES`].
+pub const ACCOUNT_EVENTS: [&str; 9] = [
+    "AccountOpened",
+    "MoneyDeposited",
+    "MoneyWithdrawn",
+    "AccountClosed",
+    "TransferSent",
+    "TransferReceived",
+    "TransferDebited",
+    "TransferSettled",
+    "TransferRefunded",
+];
+
+/// The order aggregate's event types.
+pub const ORDER_EVENTS: [&str; 7] = [
+    "OrderCreated",
+    "OrderItemAdded",
+    "OrderConfirmed",
+    "OrderPaid",
+    "OrderShipped",
+    "OrderDelivered",
+    "OrderCancelled",
+];
+
+/// What the transfer board follows: a transfer's request, its legs on the accounts and its end.
+pub const TRANSFER_BOARD_EVENTS: [&str; 10] = [
+    "TransferRequested",
+    "TransferSent",
+    "TransferDebited",
+    "TransferReceived",
+    "TransferSettled",
+    "TransferRefunded",
+    "TransferCompleted",
+    "TransferFailed",
+    "TransferCreditRejected",
+    "TransferCompensated",
 ];
 
 /// Every event of the demo's log.

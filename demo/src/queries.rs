@@ -1,96 +1,25 @@
-//! The query side's questions, as JSON text: each read model answers `query(args)` from its
-//! documents, with the answer's JSON.
-//!
-//! Arguments are validated like commands: unknown fields, wrong types and out-of-range limits are
-//! an [`InvalidQuery`], never a panic. Text in and text out, not `serde_json::Value`: each answer
-//! type then needs only its serializer to text, which keeps the WebAssembly module small.
+//! The demo read models' questions (`eventline_core::query`): each answers `query(args)` from
+//! its documents with the answer's JSON.
 
 use serde::Serialize;
 use serde_json::Value;
 
-use eventline_core::aggregate::ErrorCode;
+use eventline_core::query::to_json;
+pub use eventline_core::query::{Args, InvalidQuery, Query};
 
 use crate::money::EntityId;
 use crate::orders::OrderStatus;
 use crate::read_models::*;
 
-/// The arguments do not fit the read model's questions.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, Serialize)]
-#[error("invalid query: {message}")]
-pub struct InvalidQuery {
-    pub message: String,
+/// The demo's own kinds of argument, on the core's [`Args`].
+trait DemoArgs {
+    fn id(&self, name: &str) -> Result<Option<EntityId>, InvalidQuery>;
+    fn status(&self) -> Result<Option<OrderStatus>, InvalidQuery>;
 }
 
-impl ErrorCode for InvalidQuery {
-    fn code(&self) -> &'static str {
-        "InvalidQuery"
-    }
-}
-
-/// A read model that answers JSON questions: `args` is JSON text (an object, `null` or empty),
-/// the answer is JSON text.
-pub trait Query {
-    fn query(&self, args: &str) -> Result<String, InvalidQuery>;
-}
-
-fn invalid(message: impl Into<String>) -> InvalidQuery {
-    InvalidQuery { message: message.into() }
-}
-
-/// A query's arguments: a JSON object of known fields. Parsed as a `Value`, whose parser the
-/// core has anyway, and then read field by field: one argument parser in the WebAssembly module
-/// rather than a serde-derived one per read model.
-struct Args(serde_json::Map<String, Value>);
-
-impl Args {
-    /// `args` is an object, `null` or empty, with no field outside `known`.
-    fn parse(args: &str, known: &[&str]) -> Result<Args, InvalidQuery> {
-        let args = args.trim();
-        if args.is_empty() || args == "null" {
-            return Ok(Args(serde_json::Map::new()));
-        }
-        let fields = match serde_json::from_str(args) {
-            Ok(Value::Object(fields)) => fields,
-            Ok(_) => return Err(invalid("query arguments are an object")),
-            Err(e) => return Err(invalid(e.to_string())),
-        };
-        if let Some(unknown) = fields.keys().find(|k| !known.contains(&k.as_str())) {
-            let expected: Vec<String> = known.iter().map(|k| format!("`{k}`")).collect();
-            return Err(invalid(format!("unknown field `{unknown}`, expected {}", expected.join(" or "))));
-        }
-        Ok(Args(fields))
-    }
-
-    /// A field that is absent or `null` is `None`.
-    fn get(&self, name: &str) -> Option<&Value> {
-        self.0.get(name).filter(|v| !v.is_null())
-    }
-
+impl DemoArgs for Args {
     fn id(&self, name: &str) -> Result<Option<EntityId>, InvalidQuery> {
-        match self.get(name) {
-            None => Ok(None),
-            Some(Value::String(id)) => EntityId::parse(id).map(Some).map_err(|e| invalid(format!("`{name}`: {e}"))),
-            Some(other) => Err(invalid(format!("`{name}` is an id string, not {other}"))),
-        }
-    }
-
-    fn flag(&self, name: &str) -> Result<bool, InvalidQuery> {
-        match self.get(name) {
-            None => Ok(false),
-            Some(Value::Bool(flag)) => Ok(*flag),
-            Some(other) => Err(invalid(format!("`{name}` is true or false, not {other}"))),
-        }
-    }
-
-    /// `limit`, 1 to `max`; `default` when absent.
-    fn limit(&self, default: usize, max: usize) -> Result<usize, InvalidQuery> {
-        match self.get("limit") {
-            None => Ok(default),
-            Some(n) => match n.as_u64() {
-                Some(n) if (1..=max as u64).contains(&n) => Ok(n as usize),
-                _ => Err(invalid(format!("limit is 1 to {max}; got {n}"))),
-            },
-        }
+        self.parsed(name, EntityId::parse)
     }
 
     fn status(&self) -> Result<Option<OrderStatus>, InvalidQuery> {
@@ -99,12 +28,8 @@ impl Args {
             .into_iter()
             .find(|s| status.as_str() == Some(s.name()))
             .map(Some)
-            .ok_or_else(|| invalid(format!("`status` is an order status such as \"paid\", not {status}")))
+            .ok_or_else(|| InvalidQuery::new(format!("`status` is an order status such as \"paid\", not {status}")))
     }
-}
-
-fn to_json<T: Serialize>(value: T) -> String {
-    serde_json::to_string(&value).unwrap_or_else(|_| "null".into())
 }
 
 impl Query for AccountBalances {
@@ -202,6 +127,7 @@ impl Query for AuditLog {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use eventline_core::aggregate::ErrorCode;
 
     #[test]
     fn bad_arguments_are_invalid_queries() {

@@ -11,9 +11,9 @@ use eventline_core::ids::{Position, Timestamp};
 use eventline_core::personal::Personal;
 use eventline_core::projection::{DocChange, Documents, Impossible, ReadModel};
 
-use crate::DemoEvent;
 use crate::bank::{AccountEvent, Holder, TransferEvent};
 use crate::orders::{OrderEvent, OrderStatus};
+use crate::{ACCOUNT_EVENTS, DemoEvent, EVENT_TYPES, ORDER_EVENTS, TRANSFER_BOARD_EVENTS};
 
 /// Names of every demo read model, as storage and the JS API know them.
 pub const READ_MODEL_NAMES: [&str; 7] = [
@@ -113,6 +113,7 @@ impl AccountBalances {
 
 impl ReadModel for AccountBalances {
     const NAME: &'static str = "balances";
+    const HANDLES: &'static [&'static str] = &ACCOUNT_EVENTS;
     type Event = DemoEvent;
     type Doc = AccountBalance;
 
@@ -191,6 +192,7 @@ impl AccountSummaries {
 
 impl ReadModel for AccountSummaries {
     const NAME: &'static str = "accountSummaries";
+    const HANDLES: &'static [&'static str] = &ACCOUNT_EVENTS;
     type Event = DemoEvent;
     type Doc = AccountSummary;
 
@@ -289,6 +291,7 @@ impl TopAccounts {
 
 impl ReadModel for TopAccounts {
     const NAME: &'static str = "topAccounts";
+    const HANDLES: &'static [&'static str] = &ACCOUNT_EVENTS;
     type Event = DemoEvent;
     type Doc = RankedAccount;
 
@@ -392,6 +395,7 @@ fn order_status_after(event: &OrderEvent) -> Option<OrderStatus> {
 
 impl ReadModel for OrderBoard {
     const NAME: &'static str = "orderBoard";
+    const HANDLES: &'static [&'static str] = &ORDER_EVENTS;
     type Event = DemoEvent;
     type Doc = OrderCard;
 
@@ -475,6 +479,7 @@ impl CustomerOrders {
 
 impl ReadModel for CustomerOrders {
     const NAME: &'static str = "customerOrders";
+    const HANDLES: &'static [&'static str] = &ORDER_EVENTS;
     type Event = DemoEvent;
     type Doc = CustomerHistory;
 
@@ -629,6 +634,7 @@ impl TransferBoard {
 
 impl ReadModel for TransferBoard {
     const NAME: &'static str = "transfers";
+    const HANDLES: &'static [&'static str] = &TRANSFER_BOARD_EVENTS;
     type Event = DemoEvent;
     type Doc = TransferView;
 
@@ -822,6 +828,7 @@ impl AuditLog {
 
 impl ReadModel for AuditLog {
     const NAME: &'static str = "auditLog";
+    const HANDLES: &'static [&'static str] = &EVENT_TYPES;
     /// Pages are large and only the newest changes: one record each.
     const DOCUMENT_BUCKETS: u32 = 0;
     type Event = DemoEvent;
@@ -838,4 +845,18 @@ impl ReadModel for AuditLog {
     }
 
     plain_documents!(AuditPage);
+}
+
+/// Every read model of the demo, empty, as the list its application registers.
+pub fn all() -> Vec<Box<dyn eventline_core::slot::Slot<DemoEvent>>> {
+    use eventline_core::projection::Projection;
+    vec![
+        Box::new(Projection::<AccountBalances>::new()),
+        Box::new(Projection::<AccountSummaries>::new()),
+        Box::new(Projection::<TopAccounts>::new()),
+        Box::new(Projection::<OrderBoard>::new()),
+        Box::new(Projection::<CustomerOrders>::new()),
+        Box::new(Projection::<TransferBoard>::new()),
+        Box::new(Projection::<AuditLog>::new()),
+    ]
 }

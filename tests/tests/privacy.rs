@@ -9,10 +9,11 @@ use eventline_core::ids::Position;
 use eventline_core::temporal::AsOf;
 use eventline_demo::command::parse_command;
 use eventline_demo::read_models::READ_MODEL_NAMES;
+use eventline_demo::web::DemoRuntime as Runtime;
 use eventline_tests::fixture;
+use eventline_web::idb;
 use eventline_web::runtime::Control;
 use eventline_web::tabs::sleep;
-use eventline_web::{Runtime, idb};
 use serde_json::{Value, json};
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 

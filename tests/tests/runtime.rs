@@ -17,10 +17,11 @@ use eventline_core::{NewEvent, StoreError};
 use eventline_demo::app::DemoApp;
 use eventline_demo::command::parse_command;
 use eventline_demo::saga::TransferSaga;
+use eventline_demo::web::DemoRuntime as Runtime;
 use eventline_web::env::BrowserEnv;
 use eventline_web::runtime::{Control, Notice};
 use eventline_web::tabs::sleep;
-use eventline_web::{IdbStore, Runtime, idb, persist};
+use eventline_web::{IdbStore, idb, persist};
 use futures::future::join_all;
 use serde_json::{Value, json};
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
@@ -488,7 +489,7 @@ async fn history_inspection_positions_and_generated_data() {
     assert_eq!(rt.inspect(0).await.unwrap_err().code, "InvalidArgument");
     assert_eq!(rt.inspect(5).await.unwrap_err().code, "InvalidArgument");
 
-    let report = rt.generate(400, 42, &|_, _| {}).await.unwrap();
+    let report = eventline_demo::web::generate(&rt, 400, 42, &|_, _| {}).await.unwrap();
     assert!(report.events >= 400, "{report:?}");
     rt.wait_for(report.head, None, 20_000).await.unwrap();
     assert!(rt.dead_letters().await.unwrap().is_empty());
@@ -498,6 +499,6 @@ async fn history_inspection_positions_and_generated_data() {
     let events = rt.events_at(&withdrawals).await.unwrap();
     assert!(events.iter().all(|e| &*e.event_type == "MoneyWithdrawn"));
     assert_eq!(events.iter().map(|e| e.meta.position.0).collect::<Vec<_>>(), withdrawals);
-    assert_eq!(rt.generate(0, 1, &|_, _| {}).await.unwrap_err().code, "InvalidArgument");
+    assert_eq!(eventline_demo::web::generate(&rt, 0, 1, &|_, _| {}).await.unwrap_err().code, "InvalidArgument");
     rt.close();
 }

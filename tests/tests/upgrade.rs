@@ -27,11 +27,12 @@ use eventline_core::{Environment, NewEvent, RecordedEvent};
 use eventline_demo::app::DemoApp;
 use eventline_demo::command::parse_command;
 use eventline_demo::read_models::READ_MODEL_NAMES;
+use eventline_demo::web::DemoRuntime as Runtime;
 use eventline_tests::fixture;
 use eventline_web::env::BrowserEnv;
 use eventline_web::runtime::Control;
 use eventline_web::tabs::sleep;
-use eventline_web::{IdbStore, Runtime, idb};
+use eventline_web::{IdbStore, idb};
 use serde_json::{Value, json};
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 

@@ -564,6 +564,15 @@ export function isEventlineError(value: unknown): value is AnyEventlineError;
 /** Names of every read model. */
 export const readModels: readonly ReadModelName[];
 
+/** The application's registry, declared once in its Rust crate and read from the module. */
+export interface Schema {
+  readonly readModels: readonly ReadModelName[];
+  readonly commandTypes: readonly CommandType[];
+  readonly eventTypes: readonly EventType[];
+  readonly errorCodes: readonly ErrorCode[];
+}
+export const schema: Schema;
+
 // ---------------------------------------------------------------------------------------------
 // The API
 

@@ -1,13 +1,13 @@
 // Eventline: event sourcing and CQRS in the browser, on IndexedDB.
 //
-// This module is the npm package's entry. It loads the WebAssembly module once (top-level await:
-// importing is enough), turns every failure into an `EventlineError` with a stable `code`, and
+// This module is the npm package's entry, the same for every domain's package. It loads the
+// WebAssembly module once (top-level await: importing is enough), turns every failure into an `EventlineError` with a stable `code`, and
 // keeps the package working if Rust ever panics: the panicked instance is dropped, calls in
 // flight are rejected with `code: "Panicked"`, and the next call runs on a fresh instance with
 // the same database reopened. Types: eventline.d.ts.
 
-const glue = new URL("./wasm/eventline_web.js", import.meta.url);
-const binary = new URL("./wasm/eventline_web_bg.wasm", import.meta.url);
+const glue = new URL("./wasm/eventline.js", import.meta.url);
+const binary = new URL("./wasm/eventline_bg.wasm", import.meta.url);
 
 /**
  * Marks every EventlineError, whichever copy of this module made it: two bundles of the package
@@ -118,16 +118,6 @@ async function call(loaded, work) {
     loaded.inFlight.delete(reject);
   }
 }
-
-const READ_MODELS = new Set([
-  "balances",
-  "accountSummaries",
-  "topAccounts",
-  "orderBoard",
-  "customerOrders",
-  "transfers",
-  "auditLog",
-]);
 
 /**
  * Reads `key` of a caller's options object. A value that cannot be read (a throwing getter, a
@@ -378,7 +368,12 @@ export class Eventline {
   }
 }
 
-export const readModels = [...READ_MODELS];
+/**
+ * The application's registry, declared once in its Rust crate: its read models, command types,
+ * event types and error codes. Read from the module as it loads (top-level await).
+ */
+export const schema = Object.freeze((await instance()).module.schema());
+export const readModels = Object.freeze([...schema.readModels]);
 
 /** Panics inside the module on purpose: for tests of the recovery above. */
 export async function __panicForTests() {

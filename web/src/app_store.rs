@@ -1,14 +1,15 @@
-//! The store the runtime's command side runs on: the browser's log, or (with the `generate`
+//! The store the runtime's command side runs on: the browser's log, or (with the `scratch`
 //! feature) a scratch log in memory.
 //!
-//! Demo traffic is decided against a scratch log, fast and outside any transaction, then appended
-//! to the browser's log in bulk. Both go through one `DemoApp<AppStore, _>`, so the command
+//! Traffic (the demo's generated data, say) is decided against a scratch log, fast and outside any
+//! transaction, then appended
+//! to the browser's log in bulk. Both go through one application over `AppStore`, so the command
 //! handlers, the saga and every aggregate are compiled into the WebAssembly module once rather
 //! than once per store type (the second copy cost the demo page about 8 KB gzipped).
 
 use std::rc::Rc;
 
-#[cfg(feature = "generate")]
+#[cfg(feature = "scratch")]
 use eventline_core::InMemoryStore;
 use eventline_core::RecordedEvent;
 use eventline_core::ids::{CommandId, Position, StreamId, StreamVersion};
@@ -23,7 +24,7 @@ pub enum AppStore {
     /// The log in IndexedDB.
     Browser(Rc<IdbStore>),
     /// A log in memory that nothing else sees.
-    #[cfg(feature = "generate")]
+    #[cfg(feature = "scratch")]
     Scratch(Rc<InMemoryStore>),
 }
 
@@ -31,7 +32,7 @@ macro_rules! delegate {
     ($self:ident, $store:ident => $call:expr) => {
         match $self {
             AppStore::Browser($store) => $call.await,
-            #[cfg(feature = "generate")]
+            #[cfg(feature = "scratch")]
             AppStore::Scratch($store) => $call.await,
         }
     };

@@ -4,10 +4,10 @@
 use std::fmt::Display;
 
 use eventline_core::ErrorCode;
+use eventline_core::app::ApplicationError;
+use eventline_core::command::InvalidCommand;
+use eventline_core::query::InvalidQuery;
 use eventline_core::store::StoreError;
-use eventline_demo::app::AppError;
-use eventline_demo::command::InvalidCommand;
-use eventline_demo::queries::InvalidQuery;
 use serde::Serialize;
 use serde_json::value::RawValue;
 
@@ -57,8 +57,9 @@ impl From<StoreError> for Failure {
     }
 }
 
-impl From<AppError> for Failure {
-    fn from(e: AppError) -> Failure {
+impl Failure {
+    /// An application's error, with its details.
+    pub fn of_app<E: ApplicationError>(e: E) -> Failure {
         let details = e.details().and_then(|json| RawValue::from_string(json).ok());
         Failure { details, ..Failure::of(&e) }
     }

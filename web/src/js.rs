@@ -6,24 +6,39 @@
 //! `InvalidCommand`, never a panic. Every failure rejects with a plain object
 //! `{ code, message, details? }`, which the wrapper turns into an `EventlineError`.
 //!
+//! A wasm-bindgen export cannot be generic: [`export_js!`](crate::export_js) declares, in a
+//! domain's crate, the `EventlineHandle` class over that domain's application, each of its
+//! methods one call to the generic functions here, and `schema()`, the application's registry
+//! (read models, command and event types, error codes) for the wrapper and its types.
+//!
 //! Invariant: nothing here panics on input. Should Rust panic anyway, the panic hook records it
 //! and tells the wrapper (`onPanic`), which rejects what was in flight and loads a fresh module.
 
 use std::cell::RefCell;
 
 use eventline_core::RecordedEvent;
+use eventline_core::app::Application;
+use eventline_core::command::InvalidCommand;
 use eventline_core::handler::Executed;
 use eventline_core::ids::{Position, Timestamp};
 use eventline_core::temporal::AsOf;
-use eventline_demo::command::{InvalidCommand, parse_command};
 use js_sys::{Function, JSON, Promise};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
+use crate::app_store::AppStore;
+use crate::env::BrowserEnv;
 use crate::failure::Failure;
 use crate::runtime::{Control, ControlWire, EventFilter, Notice, Runtime};
+
+/// What the export macro's expansion names, so a domain's crate needs no more than
+/// `wasm-bindgen` among its dependencies.
+pub mod reexport {
+    pub use js_sys::{Function, Promise};
+    pub use wasm_bindgen::JsValue;
+}
 
 thread_local! {
     static PANIC_LISTENER: RefCell<Option<Function>> = const { RefCell::new(None) };
@@ -174,58 +189,90 @@ fn settle(work: std::pin::Pin<Box<dyn Future<Output = Result<JsValue, Failure>>>
     future_to_promise(async move { work.await.map_err(reject) })
 }
 
-/// One database, opened from JavaScript. The wrapper in `eventline.js` is the public class.
-#[wasm_bindgen]
-pub struct EventlineHandle {
-    runtime: Runtime,
+/// The application's registry, for the wrapper: `{ readModels, commandTypes, eventTypes,
+/// errorCodes }`.
+pub fn schema<A: Application>() -> JsValue {
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Schema {
+        read_models: Vec<&'static str>,
+        command_types: &'static [&'static str],
+        event_types: &'static [&'static str],
+        error_codes: &'static [&'static str],
+    }
+    to_js(&Schema {
+        read_models: A::read_models().iter().map(|r| r.name()).collect(),
+        command_types: A::COMMAND_TYPES,
+        event_types: A::EVENT_TYPES,
+        error_codes: A::ERROR_CODES,
+    })
 }
 
-#[wasm_bindgen]
-impl EventlineHandle {
-    /// Opens database `name`: a promise of a handle. `takeOver` takes the projections over from
-    /// this tab's previous instance, which died while running them.
-    pub fn open(name: JsValue, take_over: JsValue) -> Promise {
-        promise(async move {
-            let name = string(&name, "the database name")?;
-            if name.is_empty() || name.len() > 200 {
-                return Err(Failure::new("InvalidArgument", "a database name is 1 to 200 characters"));
-            }
-            let runtime = Runtime::open_with(&name, take_over.is_truthy()).await?;
-            Ok(EventlineHandle { runtime }.into())
-        })
-    }
+/// A promise of the runtime of database `name`, made into the handle by `handle`. `takeOver`
+/// takes the projections over from this tab's previous instance, which died while running them.
+pub fn open<A>(name: JsValue, take_over: JsValue, handle: fn(Runtime<A>) -> JsValue) -> Promise
+where
+    A: Application<Store = AppStore, Env = BrowserEnv>,
+{
+    promise(async move {
+        let name = string(&name, "the database name")?;
+        if name.is_empty() || name.len() > 200 {
+            return Err(Failure::new("InvalidArgument", "a database name is 1 to 200 characters"));
+        }
+        let runtime = Runtime::<A>::open_with(&name, take_over.is_truthy()).await?;
+        Ok(handle(runtime))
+    })
+}
 
-    pub fn close(&self) {
-        self.runtime.close();
-    }
+/// The runtime's methods as JavaScript sees them: arguments as arbitrary JS values, answers as
+/// promises that reject with `{code, message, details?}`.
+pub trait JsApi {
+    fn execute(&self, command: JsValue) -> Promise;
+    fn head(&self) -> Promise;
+    fn query(&self, read_model: JsValue, args: JsValue) -> Promise;
+    fn query_at(&self, read_model: JsValue, args: JsValue, at: JsValue) -> Promise;
+    fn state_at(&self, stream: JsValue, at: JsValue) -> Promise;
+    fn events(&self, filter: JsValue) -> Promise;
+    fn wait_for(&self, position: JsValue, read_model: JsValue, timeout_ms: JsValue) -> Promise;
+    fn projections(&self) -> Promise;
+    fn control(&self, read_model: JsValue, control: JsValue) -> Promise;
+    fn dead_letters(&self) -> Promise;
+    fn export_log(&self, options: JsValue) -> Promise;
+    fn import_log(&self, ndjson: JsValue, options: JsValue) -> Promise;
+    fn reset(&self) -> Promise;
+    fn subscribe(&self, listener: Function) -> f64;
+}
 
-    #[wasm_bindgen(getter)]
-    pub fn database(&self) -> String {
-        self.runtime.database().to_string()
+fn reporter(options: &JsValue) -> impl Fn(u64, u64) {
+    let on_progress = progress_callback(options);
+    move |done: u64, total: u64| {
+        if let Some(f) = &on_progress {
+            let _ = f.call2(&JsValue::NULL, &(done as f64).into(), &(total as f64).into());
+        }
     }
+}
 
-    #[wasm_bindgen(getter, js_name = isLeader)]
-    pub fn is_leader(&self) -> bool {
-        self.runtime.is_leader()
-    }
-
-    pub fn execute(&self, command: JsValue) -> Promise {
-        let runtime = self.runtime.clone();
+impl<A> JsApi for Runtime<A>
+where
+    A: Application<Store = AppStore, Env = BrowserEnv>,
+{
+    fn execute(&self, command: JsValue) -> Promise {
+        let runtime = self.clone();
         promise(async move {
             let json =
                 json_of(&command, "the command").map_err(|f| Failure::of(&InvalidCommand { message: f.message }))?;
-            let request = parse_command(&json)?;
+            let request = A::parse_command(&json)?;
             commit_to_js(&runtime.execute(request).await?)
         })
     }
 
-    pub fn head(&self) -> Promise {
-        let runtime = self.runtime.clone();
+    fn head(&self) -> Promise {
+        let runtime = self.clone();
         promise(async move { Ok(JsValue::from_f64(runtime.head().await?.0 as f64)) })
     }
 
-    pub fn query(&self, read_model: JsValue, args: JsValue) -> Promise {
-        let runtime = self.runtime.clone();
+    fn query(&self, read_model: JsValue, args: JsValue) -> Promise {
+        let runtime = self.clone();
         promise(async move {
             let name = string(&read_model, "the read model")?;
             let args = json_of(&args, "the query arguments")?;
@@ -233,9 +280,8 @@ impl EventlineHandle {
         })
     }
 
-    #[wasm_bindgen(js_name = queryAt)]
-    pub fn query_at(&self, read_model: JsValue, args: JsValue, at: JsValue) -> Promise {
-        let runtime = self.runtime.clone();
+    fn query_at(&self, read_model: JsValue, args: JsValue, at: JsValue) -> Promise {
+        let runtime = self.clone();
         promise(async move {
             let name = string(&read_model, "the read model")?;
             let args = json_of(&args, "the query arguments")?;
@@ -244,9 +290,8 @@ impl EventlineHandle {
         })
     }
 
-    #[wasm_bindgen(js_name = stateAt)]
-    pub fn state_at(&self, stream: JsValue, at: JsValue) -> Promise {
-        let runtime = self.runtime.clone();
+    fn state_at(&self, stream: JsValue, at: JsValue) -> Promise {
+        let runtime = self.clone();
         promise(async move {
             let stream = string(&stream, "the stream")?;
             let (state, version) = runtime.state_at(&stream, as_of(&at)?).await?;
@@ -255,17 +300,16 @@ impl EventlineHandle {
         })
     }
 
-    pub fn events(&self, filter: JsValue) -> Promise {
-        let runtime = self.runtime.clone();
+    fn events(&self, filter: JsValue) -> Promise {
+        let runtime = self.clone();
         promise(async move {
             let filter: Option<EventFilter> = parse(&filter, "the event filter")?;
             events_to_js(&runtime.events(&filter.unwrap_or_default()).await?)
         })
     }
 
-    #[wasm_bindgen(js_name = waitFor)]
-    pub fn wait_for(&self, position: JsValue, read_model: JsValue, timeout_ms: JsValue) -> Promise {
-        let runtime = self.runtime.clone();
+    fn wait_for(&self, position: JsValue, read_model: JsValue, timeout_ms: JsValue) -> Promise {
+        let runtime = self.clone();
         promise(async move {
             let position: u64 = parse(&position, "the position")?;
             let name: Option<String> = parse(&read_model, "the read model")?;
@@ -275,14 +319,14 @@ impl EventlineHandle {
         })
     }
 
-    pub fn projections(&self) -> Promise {
-        let runtime = self.runtime.clone();
+    fn projections(&self) -> Promise {
+        let runtime = self.clone();
         promise(async move { Ok(to_js(&runtime.statuses().await?)) })
     }
 
     /// `control` is `{ action: 'pause' | 'resume' | 'rebuild' } | { action: 'delay', ms }`.
-    pub fn control(&self, read_model: JsValue, control: JsValue) -> Promise {
-        let runtime = self.runtime.clone();
+    fn control(&self, read_model: JsValue, control: JsValue) -> Promise {
+        let runtime = self.clone();
         promise(async move {
             let name = string(&read_model, "the read model")?;
             let wire: ControlWire = parse(&control, "the control")?;
@@ -294,43 +338,26 @@ impl EventlineHandle {
         })
     }
 
-    #[wasm_bindgen(js_name = deadLetters)]
-    pub fn dead_letters(&self) -> Promise {
-        let runtime = self.runtime.clone();
+    fn dead_letters(&self) -> Promise {
+        let runtime = self.clone();
         promise(async move { Ok(to_js(&runtime.dead_letters().await?)) })
     }
 
-    #[wasm_bindgen(js_name = exportLog)]
-    pub fn export_log(&self, options: JsValue) -> Promise {
-        let runtime = self.runtime.clone();
-        promise(async move {
-            let on_progress = progress_callback(&options);
-            let report = |done: u64, total: u64| {
-                if let Some(f) = &on_progress {
-                    let _ = f.call2(&JsValue::NULL, &(done as f64).into(), &(total as f64).into());
-                }
-            };
-            Ok(JsValue::from_str(&runtime.export(&report).await?))
-        })
+    fn export_log(&self, options: JsValue) -> Promise {
+        let runtime = self.clone();
+        promise(async move { Ok(JsValue::from_str(&runtime.export(&reporter(&options)).await?)) })
     }
 
-    #[wasm_bindgen(js_name = importLog)]
-    pub fn import_log(&self, ndjson: JsValue, options: JsValue) -> Promise {
-        let runtime = self.runtime.clone();
+    fn import_log(&self, ndjson: JsValue, options: JsValue) -> Promise {
+        let runtime = self.clone();
         promise(async move {
             let text = string(&ndjson, "the log to import")?;
-            let on_progress = progress_callback(&options);
-            let report = |done: u64, total: u64| {
-                if let Some(f) = &on_progress {
-                    let _ = f.call2(&JsValue::NULL, &(done as f64).into(), &(total as f64).into());
-                }
-            };
-            Ok(to_js(&runtime.import(&text, &report).await?))
+            Ok(to_js(&runtime.import(&text, &reporter(&options)).await?))
         })
     }
 
-    pub fn reset(&self) -> Promise {
-        let runtime = self.runtime.clone();
+    fn reset(&self) -> Promise {
+        let runtime = self.clone();
         promise(async move {
             runtime.reset().await?;
             Ok(JsValue::UNDEFINED)
@@ -338,14 +365,146 @@ impl EventlineHandle {
     }
 
     /// Calls `listener` with every notice; returns the id to unsubscribe with.
-    pub fn subscribe(&self, listener: Function) -> f64 {
-        let id = self.runtime.subscribe(move |notice: &Notice| {
+    fn subscribe(&self, listener: Function) -> f64 {
+        let id = Runtime::subscribe(self, move |notice: &Notice| {
             let _ = listener.call1(&JsValue::NULL, &to_js(notice));
         });
         id as f64
     }
+}
 
-    pub fn unsubscribe(&self, id: f64) {
-        self.runtime.unsubscribe(id as u64);
-    }
+/// Exports an application's JavaScript API from the domain's crate, which must depend on
+/// `wasm-bindgen`: the class `EventlineHandle` (wrapped by the npm package's `eventline.js`) and
+/// `schema()`. One line: `eventline_web::export_js!(MyApp<AppStore, BrowserEnv>);`.
+#[macro_export]
+macro_rules! export_js {
+    ($app:ty) => {
+        /// One database, opened from JavaScript. The wrapper in `eventline.js` is the public class.
+        #[wasm_bindgen::prelude::wasm_bindgen]
+        pub struct EventlineHandle {
+            runtime: $crate::runtime::Runtime<$app>,
+        }
+
+        /// The application's registry: `{ readModels, commandTypes, eventTypes, errorCodes }`.
+        #[wasm_bindgen::prelude::wasm_bindgen]
+        pub fn schema() -> $crate::js::reexport::JsValue {
+            $crate::js::schema::<$app>()
+        }
+
+        #[wasm_bindgen::prelude::wasm_bindgen]
+        impl EventlineHandle {
+            pub fn open(
+                name: $crate::js::reexport::JsValue,
+                take_over: $crate::js::reexport::JsValue,
+            ) -> $crate::js::reexport::Promise {
+                $crate::js::open::<$app>(name, take_over, |runtime| EventlineHandle { runtime }.into())
+            }
+
+            pub fn close(&self) {
+                self.runtime.close();
+            }
+
+            #[wasm_bindgen(getter)]
+            pub fn database(&self) -> String {
+                self.runtime.database().to_string()
+            }
+
+            #[wasm_bindgen(getter, js_name = isLeader)]
+            pub fn is_leader(&self) -> bool {
+                self.runtime.is_leader()
+            }
+
+            pub fn execute(&self, command: $crate::js::reexport::JsValue) -> $crate::js::reexport::Promise {
+                $crate::js::JsApi::execute(&self.runtime, command)
+            }
+
+            pub fn head(&self) -> $crate::js::reexport::Promise {
+                $crate::js::JsApi::head(&self.runtime)
+            }
+
+            pub fn query(
+                &self,
+                read_model: $crate::js::reexport::JsValue,
+                args: $crate::js::reexport::JsValue,
+            ) -> $crate::js::reexport::Promise {
+                $crate::js::JsApi::query(&self.runtime, read_model, args)
+            }
+
+            #[wasm_bindgen(js_name = queryAt)]
+            pub fn query_at(
+                &self,
+                read_model: $crate::js::reexport::JsValue,
+                args: $crate::js::reexport::JsValue,
+                at: $crate::js::reexport::JsValue,
+            ) -> $crate::js::reexport::Promise {
+                $crate::js::JsApi::query_at(&self.runtime, read_model, args, at)
+            }
+
+            #[wasm_bindgen(js_name = stateAt)]
+            pub fn state_at(
+                &self,
+                stream: $crate::js::reexport::JsValue,
+                at: $crate::js::reexport::JsValue,
+            ) -> $crate::js::reexport::Promise {
+                $crate::js::JsApi::state_at(&self.runtime, stream, at)
+            }
+
+            pub fn events(&self, filter: $crate::js::reexport::JsValue) -> $crate::js::reexport::Promise {
+                $crate::js::JsApi::events(&self.runtime, filter)
+            }
+
+            #[wasm_bindgen(js_name = waitFor)]
+            pub fn wait_for(
+                &self,
+                position: $crate::js::reexport::JsValue,
+                read_model: $crate::js::reexport::JsValue,
+                timeout_ms: $crate::js::reexport::JsValue,
+            ) -> $crate::js::reexport::Promise {
+                $crate::js::JsApi::wait_for(&self.runtime, position, read_model, timeout_ms)
+            }
+
+            pub fn projections(&self) -> $crate::js::reexport::Promise {
+                $crate::js::JsApi::projections(&self.runtime)
+            }
+
+            pub fn control(
+                &self,
+                read_model: $crate::js::reexport::JsValue,
+                control: $crate::js::reexport::JsValue,
+            ) -> $crate::js::reexport::Promise {
+                $crate::js::JsApi::control(&self.runtime, read_model, control)
+            }
+
+            #[wasm_bindgen(js_name = deadLetters)]
+            pub fn dead_letters(&self) -> $crate::js::reexport::Promise {
+                $crate::js::JsApi::dead_letters(&self.runtime)
+            }
+
+            #[wasm_bindgen(js_name = exportLog)]
+            pub fn export_log(&self, options: $crate::js::reexport::JsValue) -> $crate::js::reexport::Promise {
+                $crate::js::JsApi::export_log(&self.runtime, options)
+            }
+
+            #[wasm_bindgen(js_name = importLog)]
+            pub fn import_log(
+                &self,
+                ndjson: $crate::js::reexport::JsValue,
+                options: $crate::js::reexport::JsValue,
+            ) -> $crate::js::reexport::Promise {
+                $crate::js::JsApi::import_log(&self.runtime, ndjson, options)
+            }
+
+            pub fn reset(&self) -> $crate::js::reexport::Promise {
+                $crate::js::JsApi::reset(&self.runtime)
+            }
+
+            pub fn subscribe(&self, listener: $crate::js::reexport::Function) -> f64 {
+                $crate::js::JsApi::subscribe(&self.runtime, listener)
+            }
+
+            pub fn unsubscribe(&self, id: f64) {
+                self.runtime.unsubscribe(id as u64);
+            }
+        }
+    };
 }

@@ -8,8 +8,7 @@
 //! - [`app_store`]: the command side's store: the browser's log, or a scratch log in memory.
 //! - [`persist`]: read-model documents, checkpoints, dead letters and saga progress.
 //! - [`runtime`]: `Runtime`, one database run in this tab: commands, the projection runner, the
-//!   saga, queries, read-your-writes, export and import; [`slots`] puts the read models behind
-//!   one interface for it, [`tabs`] coordinates tabs (BroadcastChannel, Web Locks).
+//!   saga, queries, read-your-writes, export and import; [`tabs`] coordinates tabs (BroadcastChannel, Web Locks).
 //! - [`js`]: the JavaScript surface that the npm package (`web/npm/`) wraps.
 //! - [`exchange`]: the export format and reading it back.
 //! - [`env`]: the browser's clock, randomness and digests; [`failure`]: the error shape callers see.
@@ -24,7 +23,6 @@ pub mod idb;
 pub mod js;
 pub mod persist;
 pub mod runtime;
-pub mod slots;
 pub mod store;
 pub mod tabs;
 pub mod vault;

@@ -1,13 +1,13 @@
 //! The runtime of one database in one tab: the command side, the projections and the saga, and
 //! the tab's place among the other tabs of the same origin.
 //!
-//! - Commands go through `DemoApp` over the IndexedDB store. After a commit the runtime tells the
+//! - Commands go through the application (`Application::execute`) over the IndexedDB store. After a commit the runtime tells the
 //!   other tabs (BroadcastChannel) and wakes its runner.
 //! - The leader tab (holder of the Web Lock) runs the projections: it reads the log after the
 //!   lowest checkpoint in batches, decodes each event once, applies it to every projection that
 //!   has not seen it, and writes all changed documents, checkpoints and dead letters in one
 //!   transaction. Paused projections wait; delayed ones take one event per delay; a rebuild
-//!   starts a projection over from 0. It then lets the transfer saga react and saves its progress.
+//!   starts a projection over from 0. It then lets each process manager react and saves its progress.
 //! - Other tabs answer queries from the persisted read models, reloading one when its persisted
 //!   checkpoint moves, and send projection controls to the leader.
 //! - Invariant: the log is the only source of truth. Messages between tabs only say "look again";
@@ -20,23 +20,17 @@ use std::pin::pin;
 use std::rc::Rc;
 use std::task::{Poll, Waker};
 
+use eventline_core::app::{Application, ApplicationError, Process, check_registry, forgotten_in};
+use eventline_core::command::CommandRequest;
 use eventline_core::event::Event;
 use eventline_core::handler::{CommandMeta, Executed};
 use eventline_core::ids::{CausationId, CommandId, CorrelationId, Position, StreamId, StreamVersion};
 use eventline_core::projection::{Applied, Impossible, Lag};
-use eventline_core::saga::{ProcessManager, SagaProgress};
+use eventline_core::slot::{Decoded, Slot};
 use eventline_core::snapshot::SnapshotPolicy;
 use eventline_core::store::{AppendError, Commit, EventStore, StoreError};
 use eventline_core::temporal::AsOf;
 use eventline_core::{Environment, ErrorCode, RecordedEvent};
-use eventline_demo::DemoEvent;
-use eventline_demo::app::DemoApp;
-use eventline_demo::command::{CommandRequest, DemoCommand};
-#[cfg(feature = "generate")]
-use eventline_demo::generate::Generator;
-use eventline_demo::import::check_log;
-use eventline_demo::read_models::READ_MODEL_NAMES;
-use eventline_demo::saga::TransferSaga;
 use futures::future::LocalBoxFuture;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -48,7 +42,6 @@ use crate::env::{BrowserEnv, new_command_id};
 use crate::exchange;
 use crate::failure::Failure;
 use crate::persist::{self, DeadLetter, Flush, LastRebuild, ProjectionRecord};
-use crate::slots::{Decoded, Slot, demo_slots, slot_named};
 use crate::store::IdbStore;
 use crate::tabs::{Channel, Leadership, sleep};
 
@@ -325,8 +318,8 @@ pub struct ImportReport {
     pub head: u64,
 }
 
-struct Entry {
-    slot: Box<dyn Slot>,
+struct Entry<E> {
+    slot: Box<dyn Slot<E>>,
     record: ProjectionRecord,
     /// Applied events whose changes are not written yet.
     unwritten: bool,
@@ -334,18 +327,18 @@ struct Entry {
     next_due: f64,
     /// A rebuild: the replacement built from 0 beside the read model that goes on answering
     /// (blue/green), swapped in when it has caught up.
-    shadow: Option<Shadow>,
+    shadow: Option<Shadow<E>>,
 }
 
-struct Shadow {
-    slot: Box<dyn Slot>,
+struct Shadow<E> {
+    slot: Box<dyn Slot<E>>,
     started: f64,
     /// When a delayed projection's replacement may take its next event.
     next_due: f64,
 }
 
-impl Entry {
-    fn new(slot: Box<dyn Slot>, record: ProjectionRecord) -> Entry {
+impl<E> Entry<E> {
+    fn new(slot: Box<dyn Slot<E>>, record: ProjectionRecord) -> Entry<E> {
         // A rebuild that was under way when the last leader stopped starts over.
         let shadow =
             record.rebuilding.map(|_| Shadow { slot: slot.empty(), started: js_sys::Date::now(), next_due: 0.0 });
@@ -357,27 +350,28 @@ impl Entry {
     }
 }
 
-#[derive(Default)]
-struct Runner {
-    entries: Vec<Entry>,
-    saga: SagaProgress<TransferSaga>,
+struct Runner<A: Application> {
+    entries: Vec<Entry<A::Event>>,
+    processes: Vec<Box<dyn Process<A>>>,
     /// Dead letters met but not written yet.
     dead: Vec<DeadLetter>,
 }
 
 type Listener = Rc<dyn Fn(&Notice)>;
 
-struct Inner {
+struct Inner<A: Application> {
     store: Rc<IdbStore>,
-    app: DemoApp<AppStore, BrowserEnv>,
+    app: A,
+    /// The names of the application's read models, in registry order.
+    names: Vec<&'static str>,
     channel: RefCell<Option<Channel>>,
     leadership: RefCell<Option<Leadership>>,
     leader: Cell<bool>,
-    runner: RefCell<Runner>,
+    runner: RefCell<Runner<A>>,
     /// Persisted read models as last loaded, in tabs that do not run the projections.
     /// Read models loaded from storage, at most one per name (a `Vec`: a map for seven read
     /// models would compile its own hash table).
-    follower: RefCell<Vec<Box<dyn Slot>>>,
+    follower: RefCell<Vec<Box<dyn Slot<A::Event>>>>,
     listeners: RefCell<Vec<(u64, Listener)>>,
     next_listener: Cell<u64>,
     /// Wakes the runner.
@@ -391,31 +385,41 @@ struct Inner {
     last_flush: Cell<f64>,
 }
 
-/// One database, run in this tab. Cheap to clone.
-#[derive(Clone)]
-pub struct Runtime(Rc<Inner>);
+/// One database, run in this tab, for application `A`. Cheap to clone.
+pub struct Runtime<A: Application>(Rc<Inner<A>>);
+
+impl<A: Application> Clone for Runtime<A> {
+    fn clone(&self) -> Self {
+        Runtime(self.0.clone())
+    }
+}
 
 fn lock_name(database: &str) -> String {
     format!("eventline:{database}:projections")
 }
 
-impl Runtime {
+impl<A> Runtime<A>
+where
+    A: Application<Store = AppStore, Env = BrowserEnv>,
+{
     /// Opens database `name` and joins the other tabs working on it.
-    pub async fn open(name: &str) -> Result<Runtime, Failure> {
+    pub async fn open(name: &str) -> Result<Runtime<A>, Failure> {
         Self::open_with(name, false).await
     }
 
     /// Opens like [`Runtime::open`]; with `take_over`, takes the projections over at once from
     /// whoever runs them: for reopening after this tab's previous instance died while leading.
-    pub async fn open_with(name: &str, take_over: bool) -> Result<Runtime, Failure> {
+    pub async fn open_with(name: &str, take_over: bool) -> Result<Runtime<A>, Failure> {
+        check_registry::<A>().map_err(|e| Failure::new("InvalidApplication", e))?;
         let store = Rc::new(IdbStore::open(name).await?);
         let inner = Inner {
-            app: DemoApp::new(AppStore::Browser(store.clone()), BrowserEnv, SnapshotPolicy::Every(64)),
+            app: A::new(AppStore::Browser(store.clone()), BrowserEnv, SnapshotPolicy::Every(64)),
+            names: A::read_models().iter().map(|slot| slot.name()).collect(),
             store,
             channel: RefCell::new(None),
             leadership: RefCell::new(None),
             leader: Cell::new(false),
-            runner: RefCell::new(Runner::default()),
+            runner: RefCell::new(fresh_runner()),
             follower: RefCell::new(Vec::new()),
             listeners: RefCell::new(Vec::new()),
             next_listener: Cell::new(0),
@@ -463,7 +467,7 @@ impl Runtime {
         &self.0.store
     }
 
-    pub fn app(&self) -> &DemoApp<AppStore, BrowserEnv> {
+    pub fn app(&self) -> &A {
         &self.0.app
     }
 
@@ -601,7 +605,7 @@ impl Runtime {
     /// Commands of this tab on the same aggregate run one after the other, so they never conflict
     /// with each other; conflicts with other tabs are retried by the handler and then, after a
     /// short random pause, a few more times, before `WrongExpectedVersion` is returned.
-    pub async fn execute(&self, request: CommandRequest) -> Result<Executed, Failure> {
+    pub async fn execute(&self, request: CommandRequest<A::Command>) -> Result<Executed, Failure> {
         self.ensure_open()?;
         let command_id = request.command_id.unwrap_or_else(|| CommandId::from(new_command_id()));
         let meta = CommandMeta {
@@ -611,7 +615,7 @@ impl Runtime {
             expected_version: request.expected_version,
             digest: Some(request.digest),
         };
-        let streams = request.command.streams(&meta.command_id);
+        let streams = A::streams(&request.command, &meta.command_id);
         let _turn = self.0.turns.take(&streams).await;
         let mut pauses = 0;
         let executed = loop {
@@ -622,15 +626,16 @@ impl Runtime {
                     crate::env::random_bytes(&mut jitter);
                     sleep(1 + u32::from(jitter[0] % 8) * pauses).await;
                 }
-                other => break other?,
+                other => break other.map_err(Failure::of_app)?,
             }
         };
         if !executed.replayed {
             self.committed(executed.receipt.last_position());
         }
-        if let DemoCommand::ForgetSubject { subject } = &request.command {
-            self.purge(subject.as_str());
-            self.broadcast(&Message { name: Some(subject.to_string()), ..Message::of("forgotten") });
+        // Whatever the command, a commit that forgot someone purges them everywhere at once.
+        if let Some(subject) = forgotten_in(&executed.receipt.events) {
+            self.purge(&subject);
+            self.broadcast(&Message { name: Some(subject), ..Message::of("forgotten") });
         }
         Ok(executed)
     }
@@ -644,7 +649,7 @@ impl Runtime {
     /// A stream's state (JSON text) as of a point in history, with its version.
     pub async fn state_at(&self, stream: &str, as_of: AsOf) -> Result<(String, u64), Failure> {
         self.ensure_open()?;
-        Ok(self.0.app.state_at(&StreamId::from(stream), as_of).await?)
+        self.0.app.state_at(&StreamId::from(stream), as_of).await.map_err(Failure::of_app)
     }
 
     /// Events in log order, filtered.
@@ -687,22 +692,20 @@ impl Runtime {
     // -----------------------------------------------------------------------------------------
     // Query side
 
-    fn check_name(name: &str) -> Result<(), Failure> {
-        if READ_MODEL_NAMES.contains(&name) {
-            Ok(())
-        } else {
-            Err(Failure::new(
-                "UnknownReadModel",
-                format!("no read model {name:?}; there are {}", READ_MODEL_NAMES.join(", ")),
-            ))
-        }
+    fn check_name(&self, name: &str) -> Result<(), Failure> {
+        check_name(&self.0.names, name)
+    }
+
+    /// The names of the application's read models.
+    pub fn read_model_names(&self) -> &[&'static str] {
+        &self.0.names
     }
 
     /// Asks read model `name`, wherever it runs.
     /// `args` is JSON text: an object, or empty for none.
     pub async fn query(&self, name: &str, args: &str) -> Result<QueryAnswer, Failure> {
         self.ensure_open()?;
-        Self::check_name(name)?;
+        self.check_name(name)?;
         let (data, checkpoint) = if self.is_leader() {
             let runner = self.0.runner.borrow();
             let entry = runner.entries.iter().find(|e| e.slot.name() == name).expect("every read model has a slot");
@@ -727,7 +730,7 @@ impl Runtime {
             return Ok(());
         }
         let (record, docs) = persist::load(&self.0.store, name).await?;
-        let mut slot = slot_named(name).expect("a known name");
+        let mut slot = slot_named::<A>(name).expect("a known name");
         slot.restore(Position(record.checkpoint), docs)?;
         let mut follower = self.0.follower.borrow_mut();
         follower.retain(|s| s.name() != name);
@@ -753,8 +756,8 @@ impl Runtime {
     /// Read model `name` as it was at `as_of`, folded from the log.
     pub async fn query_at(&self, name: &str, args: &str, as_of: AsOf) -> Result<QueryAnswer, Failure> {
         self.ensure_open()?;
-        Self::check_name(name)?;
-        let mut slot = slot_named(name).expect("a known name");
+        self.check_name(name)?;
+        let mut slot = slot_named::<A>(name).expect("a known name");
         let mut after = Position::ZERO;
         'fold: loop {
             let page = self.0.store.read_all(after, BATCH).await?;
@@ -764,7 +767,7 @@ impl Runtime {
                 if !as_of.includes(&recorded.meta) {
                     break 'fold;
                 }
-                slot.apply(recorded, &DemoEvent::decode_recorded(recorded));
+                slot.apply(recorded, &A::Event::decode_recorded(recorded));
             }
         }
         QueryAnswer::new(slot.query(args)?, slot.checkpoint().0, Lag::default())
@@ -772,9 +775,9 @@ impl Runtime {
 
     /// Every read model as it was at `as_of`: one fold of the log from 0, each event decoded
     /// once. The scrubber's view of the past.
-    pub async fn history_at(&self, as_of: AsOf) -> Result<History, Failure> {
+    pub async fn history_at(&self, as_of: AsOf) -> Result<History<A::Event>, Failure> {
         self.ensure_open()?;
-        let mut slots = demo_slots();
+        let mut slots = A::read_models();
         let mut after = Position::ZERO;
         'fold: loop {
             let page = self.0.store.read_all(after, BATCH).await?;
@@ -785,14 +788,14 @@ impl Runtime {
                 if !as_of.includes(&recorded.meta) {
                     break 'fold;
                 }
-                let decoded = DemoEvent::decode_recorded(recorded);
+                let decoded = A::Event::decode_recorded(recorded);
                 for slot in &mut slots {
                     slot.apply(recorded, &decoded);
                 }
                 after = recorded.meta.position;
             }
         }
-        Ok(History { position: after.0, slots })
+        Ok(History { position: after.0, slots, names: self.0.names.clone() })
     }
 
     /// The event at `position`: its aggregate before and after it, and every read-model document
@@ -810,7 +813,7 @@ impl Runtime {
         for slot in &mut history.slots {
             slot.take_document_changes();
         }
-        let before: Vec<Box<dyn Slot>> = history.slots.iter().map(|s| s.boxed_clone()).collect();
+        let before: Vec<Box<dyn Slot<A::Event>>> = history.slots.iter().map(|s| s.boxed_clone()).collect();
         let event = self
             .0
             .store
@@ -818,7 +821,7 @@ impl Runtime {
             .await?
             .pop()
             .ok_or_else(|| Failure::new("CorruptData", "the event vanished"))?;
-        let decoded = DemoEvent::decode_recorded(&event);
+        let decoded = A::Event::decode_recorded(&event);
         let mut changes = Vec::new();
         for (slot, before) in history.slots.iter_mut().zip(&before) {
             slot.apply(&event, &decoded);
@@ -879,7 +882,7 @@ impl Runtime {
                 .collect()
         } else {
             let mut records = Vec::new();
-            for name in READ_MODEL_NAMES {
+            for name in self.0.names.iter().copied() {
                 records.push((name.to_string(), persist::load_record(&self.0.store, name).await?));
             }
             records
@@ -921,7 +924,7 @@ impl Runtime {
     /// Waits until read model `name` (or every read model) has seen `position`: read-your-writes.
     pub async fn wait_for(&self, position: u64, name: Option<&str>, timeout_ms: u32) -> Result<QueryPosition, Failure> {
         if let Some(name) = name {
-            Self::check_name(name)?;
+            self.check_name(name)?;
         }
         let started = js_sys::Date::now();
         loop {
@@ -947,7 +950,7 @@ impl Runtime {
     async fn lowest_checkpoint(&self, name: Option<&str>) -> Result<u64, Failure> {
         let names: Vec<&str> = match name {
             Some(n) => vec![n],
-            None => READ_MODEL_NAMES.to_vec(),
+            None => self.0.names.clone(),
         };
         if self.is_leader() {
             let runner = self.0.runner.borrow();
@@ -965,7 +968,7 @@ impl Runtime {
     /// Pauses, resumes, delays or rebuilds projection `name`, in whichever tab runs it.
     pub async fn control(&self, name: &str, control: Control) -> Result<(), Failure> {
         self.ensure_open()?;
-        Self::check_name(name)?;
+        self.check_name(name)?;
         if let Control::Delay { ms } = control
             && ms > 60_000
         {
@@ -1068,20 +1071,23 @@ impl Runtime {
 
     /// Boxed, so its two callers share one copy of it rather than each inlining it (0.8 KB of
     /// the demo's .wasm, gzipped).
-    fn load_runner(&self) -> LocalBoxFuture<'_, Result<Runner, Failure>> {
+    fn load_runner(&self) -> LocalBoxFuture<'_, Result<Runner<A>, Failure>> {
         Box::pin(async move {
             let mut entries = Vec::new();
-            for mut slot in demo_slots() {
+            for mut slot in A::read_models() {
                 let (record, docs) = persist::load(&self.0.store, slot.name()).await?;
                 slot.restore(Position(record.checkpoint), docs)?;
                 entries.push(Entry::new(slot, record));
             }
-            let saga = match persist::load_saga(&self.0.store, <TransferSaga as ProcessManager>::NAME).await? {
-                Some(json) => eventline_core::json::from_str(&json)
-                    .map_err(|e| Failure::new("CorruptData", format!("saga progress: {e}")))?,
-                None => SagaProgress::default(),
-            };
-            Ok(Runner { entries, saga, dead: Vec::new() })
+            let mut processes = A::process_managers();
+            for process in &mut processes {
+                if let Some(json) = persist::load_saga(&self.0.store, process.name()).await? {
+                    process
+                        .restore(&json)
+                        .map_err(|e| Failure::new("CorruptData", format!("{} progress: {e}", process.name())))?;
+                }
+            }
+            Ok(Runner { entries, processes, dead: Vec::new() })
         })
     }
 
@@ -1189,7 +1195,7 @@ impl Runtime {
         // A delayed projection rebuilds at its pace too, so that a rebuild can be watched.
         let limit = if delay > 0 { 1 } else { REBUILD_BATCH };
         let events = self.0.store.read_all_sealed(from, limit).await?;
-        let decoded: Vec<Decoded> = events.iter().map(DemoEvent::decode_recorded).collect();
+        let decoded: Vec<Decoded<A::Event>> = events.iter().map(A::Event::decode_recorded).collect();
         let flush = {
             let mut runner = self.0.runner.borrow_mut();
             let entry = &mut runner.entries[index];
@@ -1261,10 +1267,10 @@ impl Runtime {
     async fn apply_batch(
         &self,
         events: &[RecordedEvent],
-        take: impl Fn(&Entry) -> bool,
+        take: impl Fn(&Entry<A::Event>) -> bool,
         behind: bool,
     ) -> Result<(), Failure> {
-        let decoded: Vec<Decoded> = events.iter().map(DemoEvent::decode_recorded).collect();
+        let decoded: Vec<Decoded<A::Event>> = events.iter().map(A::Event::decode_recorded).collect();
         let dead = events.iter().zip(&decoded).filter_map(|(recorded, decoded)| {
             let error = decoded.as_ref().err()?;
             Some(DeadLetter {
@@ -1292,7 +1298,7 @@ impl Runtime {
                             entry.unwritten = true;
                             impossible.push(impossible_letter(recorded, entry.slot.name(), &why));
                         }
-                        Applied::Applied | Applied::Undecodable(_) => entry.unwritten = true,
+                        Applied::Applied | Applied::Skipped | Applied::Undecodable(_) => entry.unwritten = true,
                     }
                 }
                 if !write_now || !entry.unwritten {
@@ -1326,17 +1332,26 @@ impl Runtime {
         Ok(())
     }
 
+    /// Lets each process manager behind the log react, a few commands at a time. Whether any
+    /// had events to see.
     async fn run_saga(&self, head: u64) -> Result<bool, Failure> {
-        let mut progress = self.0.runner.borrow().saga.clone();
-        if progress.checkpoint.0 >= head {
-            return Ok(false);
-        }
-        let result = self.0.app.run_saga_for(&mut progress, SAGA_DISPATCHES).await;
+        let behind = self.0.runner.borrow().processes.iter().position(|p| p.checkpoint().0 < head);
+        let Some(index) = behind else { return Ok(false) };
+        // Taken out while it runs: its commands are appended by the same application.
+        let mut process = self.0.runner.borrow_mut().processes.remove(index);
+        let result = process.run_for(&self.0.app, SAGA_DISPATCHES).await;
         // Progress is saved as far as it got, even when a command could not be dispatched: the
         // run stopped before that event and will take it up again.
-        let json = serde_json::to_string(&progress).expect("saga progress serializes");
-        persist::save_saga(&self.0.store, <TransferSaga as ProcessManager>::NAME, &json).await?;
-        self.0.runner.borrow_mut().saga = progress;
+        let saved = persist::save_saga(&self.0.store, process.name(), &process.save()).await;
+        {
+            let mut runner = self.0.runner.borrow_mut();
+            // Unless a reset gave the runner fresh process managers meanwhile.
+            if !runner.processes.iter().any(|p| p.name() == process.name()) {
+                let at = index.min(runner.processes.len());
+                runner.processes.insert(at, process);
+            }
+        }
+        saved?;
         match result {
             Ok(report) => {
                 if report.dispatched > report.rejected {
@@ -1384,7 +1399,7 @@ impl Runtime {
 
     /// Appends the events of an export after the current head, commit by commit, in batches.
     /// Nothing is written until all of it passed: the end line's count and digest, every event's
-    /// form, payload and effect on its aggregate (`DemoApp::check_log`), fresh event and command
+    /// form, payload and effect on its aggregate (`Application::check_log`), fresh event and command
     /// ids. Then each batch is whole or absent.
     ///
     /// Resumable: an import that stopped part way (quota, a closed tab) left a prefix of whole
@@ -1406,7 +1421,7 @@ impl Runtime {
         };
         let held: HashMap<StreamId, u64> =
             streams.iter().cloned().zip(self.0.store.stream_versions(&streams).await?).collect();
-        check_log(prefix, rest, |stream| held.get(stream).copied().unwrap_or(0)).map_err(|refused| {
+        A::check_log(prefix, rest, &|stream| held.get(stream).copied().unwrap_or(0)).map_err(|refused| {
             let line = log.lines.get(refused.event - 1).copied().unwrap_or(0);
             Failure::new("InvalidImport", format!("line {line}: {}", refused.message))
         })?;
@@ -1517,44 +1532,31 @@ impl Runtime {
         Ok(ImportReport { events: total, commits: commit_count, skipped: 0, head: head.0 })
     }
 
-    /// Makes `count` random valid commands (seeded by `seed`) and appends what they decide: first
-    /// decided in memory (a command the domain refuses is dropped and another tried), then
-    /// appended in big batches. Ids are prefixed so they do not meet existing data.
-    #[cfg(feature = "generate")]
-    pub async fn generate(
+    /// Appends whole recorded events (of a log decided elsewhere, such as on a scratch log) as
+    /// their commits, in batches of about [`IMPORT_BATCH`] events, each batch one transaction,
+    /// telling `task`'s progress. The bulk path of imports and generated traffic.
+    pub async fn append_events(
         &self,
-        count: u64,
-        seed: u64,
+        events: &[RecordedEvent],
+        task: &str,
         on_progress: &dyn Fn(u64, u64),
     ) -> Result<ImportReport, Failure> {
         self.ensure_open()?;
-        if count == 0 || count > 200_000 {
-            return Err(Failure::new("InvalidArgument", format!("generate 1 to 200000 commands; not {count}")));
-        }
-        let simulated = Rc::new(eventline_core::memory::InMemoryStore::new());
-        let app = DemoApp::new(AppStore::Scratch(simulated.clone()), BrowserEnv, SnapshotPolicy::Never);
-        let mut generator = Generator::new(seed, &format!("g{}-", seed % 100_000));
-        let (mut accepted, mut attempts) = (0u64, 0u64);
-        while accepted < count && attempts < count * 4 {
-            attempts += 1;
-            let command = generator.next_command();
-            if app.execute(CommandMeta::new(new_command_id()), &command).await.is_ok() {
-                generator.accepted(&command);
-                accepted += 1;
-            }
-            if attempts % 500 == 0 {
-                on_progress(accepted, count * 2);
-                self.emit(Notice::Progress { task: "deciding".into(), done: accepted, total: count });
-                sleep(0).await;
-            }
-        }
-        app.run_saga(&mut SagaProgress::<TransferSaga>::default())
-            .await
-            .map_err(|e| Failure::new("InternalError", e.to_string()))?;
-        let events = simulated.read_all(Position::ZERO, usize::MAX).await?;
-        let commits = exchange::commits_from_events(&events)?;
-        let progress = |done: u64, total: u64| on_progress(count + done * count / total.max(1), count * 2);
-        self.append_commits(commits, "appending", &progress).await
+        let commits = exchange::commits_from_events(events)?;
+        self.append_commits(commits, task, on_progress).await
+    }
+
+    /// The application over a log in memory that nothing else sees, with that log: for deciding
+    /// traffic fast, outside any transaction, before appending it with [`Runtime::append_events`].
+    #[cfg(feature = "scratch")]
+    pub fn scratch(&self) -> (A, Rc<eventline_core::memory::InMemoryStore>) {
+        let log = Rc::new(eventline_core::memory::InMemoryStore::new());
+        (A::new(AppStore::Scratch(log.clone()), BrowserEnv, SnapshotPolicy::Never), log)
+    }
+
+    /// Tells subscribers that long task `task` moved on.
+    pub fn tell_progress(&self, task: &str, done: u64, total: u64) {
+        self.emit(Notice::Progress { task: task.into(), done, total });
     }
 
     /// Empties the log, the read models and everything else of this database, in every tab.
@@ -1609,17 +1611,32 @@ fn impossible_letter(recorded: &RecordedEvent, name: &str, why: &Impossible) -> 
     }
 }
 
-/// Every read model at a point in history.
-pub struct History {
-    /// The last position folded.
-    pub position: u64,
-    slots: Vec<Box<dyn Slot>>,
+/// Refuses a read model name the application does not have.
+fn check_name(names: &[&str], name: &str) -> Result<(), Failure> {
+    if names.contains(&name) {
+        Ok(())
+    } else {
+        Err(Failure::new("UnknownReadModel", format!("no read model {name:?}; there are {}", names.join(", "))))
+    }
 }
 
-impl History {
+/// An empty slot for the application's read model `name`, if there is one.
+fn slot_named<A: Application>(name: &str) -> Option<Box<dyn Slot<A::Event>>> {
+    A::read_models().into_iter().find(|s| s.name() == name)
+}
+
+/// Every read model at a point in history.
+pub struct History<E> {
+    /// The last position folded.
+    pub position: u64,
+    slots: Vec<Box<dyn Slot<E>>>,
+    names: Vec<&'static str>,
+}
+
+impl<E> History<E> {
     /// `args` and the answer are JSON text, as for [`Runtime::query`].
     pub fn query(&self, name: &str, args: &str) -> Result<String, Failure> {
-        Runtime::check_name(name)?;
+        check_name(&self.names, name)?;
         let slot = self.slots.iter().find(|s| s.name() == name).expect("every read model has a slot");
         Ok(slot.query(args)?)
     }
@@ -1654,7 +1671,7 @@ pub struct QueryPosition {
     pub position: u64,
 }
 
-fn fresh_runner() -> Runner {
-    let entries = demo_slots().into_iter().map(|slot| Entry::new(slot, ProjectionRecord::default())).collect();
-    Runner { entries, saga: SagaProgress::default(), dead: Vec::new() }
+fn fresh_runner<A: Application>() -> Runner<A> {
+    let entries = A::read_models().into_iter().map(|slot| Entry::new(slot, ProjectionRecord::default())).collect();
+    Runner { entries, processes: A::process_managers(), dead: Vec::new() }
 }

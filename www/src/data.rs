@@ -56,7 +56,8 @@ pub fn DataTools() -> impl IntoView {
         run(Box::pin(async move {
             let runtime = demo.runtime().ok_or("not open")?;
             let seed = js_sys::Date::now() as u64;
-            let report = runtime.generate(count, seed, &|_, _| {}).await.map_err(|f| f.message)?;
+            let report =
+                eventline_demo::web::generate(&runtime, count, seed, &|_, _| {}).await.map_err(|f| f.message)?;
             Ok(format!("Generated {count} commands: {} events, log at #{}", report.events, report.head))
         }));
     };

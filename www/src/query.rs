@@ -6,7 +6,11 @@ use std::rc::Rc;
 use eventline_core::ids::Position;
 use eventline_core::projection::Lag;
 use eventline_core::temporal::AsOf;
-use eventline_web::runtime::History;
+use eventline_demo::DemoEvent;
+use eventline_web::runtime;
+
+/// Every read model of the demo at a point in history.
+type History = runtime::History<DemoEvent>;
 use leptos::prelude::*;
 use serde_json::{Value, json};
 

@@ -3,7 +3,7 @@
 use std::collections::VecDeque;
 use std::pin::Pin;
 
-use eventline_web::Runtime;
+use eventline_demo::web::DemoRuntime as Runtime;
 use eventline_web::runtime::{Notice, ProjectionStatus};
 use leptos::prelude::*;
 use leptos::task::spawn_local;

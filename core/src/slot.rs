@@ -1,17 +1,19 @@
-//! Read models behind one interface, so the runner can hold all of them: apply an event decoded
-//! once, hand over changed documents as JSON, restore from stored documents, answer queries.
+//! An application's read models behind one interface, so a runner can hold all of them: apply
+//! an event decoded once, hand over changed documents as JSON, restore from stored documents,
+//! answer queries. An application registers its read models as a list of slots
+//! ([`crate::app::Application::read_models`]); the runner knows nothing else of them.
 
-use eventline_core::event::DecodeError;
-use eventline_core::ids::Position;
-use eventline_core::projection::{Applied, Documents, Projection, ReadModel, bucket_of};
-use eventline_core::store::StoreError;
-use eventline_core::{Envelope, RecordedEvent};
-use eventline_demo::DemoEvent;
-use eventline_demo::queries::{InvalidQuery, Query};
-use eventline_demo::read_models::*;
 use serde_json::value::RawValue;
 
-pub type Decoded = Result<Envelope<DemoEvent>, DecodeError>;
+use crate::envelope::{Envelope, RecordedEvent};
+use crate::event::DecodeError;
+use crate::ids::Position;
+use crate::projection::{Applied, Documents, Projection, ReadModel, bucket_of};
+use crate::query::{InvalidQuery, Query};
+use crate::store::StoreError;
+
+/// An event decoded once for every read model, or why it could not be.
+pub type Decoded<E> = Result<Envelope<E>, DecodeError>;
 
 fn to_json<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).expect("documents serialize to JSON")
@@ -76,12 +78,16 @@ fn each_document(
     Ok(())
 }
 
-pub trait Slot {
+/// A read model as a runner holds it. Implemented for every [`Projection`] of a [`ReadModel`]
+/// that answers [`Query`]s.
+pub trait Slot<E> {
     fn name(&self) -> &'static str;
+    /// The event types it reads (`ReadModel::HANDLES`): the runner passes it no others.
+    fn handles(&self) -> &'static [&'static str];
     fn checkpoint(&self) -> Position;
     /// Applies one event unless already seen: `AlreadySeen` if the read model did not move, and
     /// `Undecodable` or `Impossible` for an event to keep as a dead letter.
-    fn apply(&mut self, recorded: &RecordedEvent, decoded: &Decoded) -> Applied;
+    fn apply(&mut self, recorded: &RecordedEvent, decoded: &Decoded<E>) -> Applied;
     /// Storage records changed since the last call: key and JSON, or `None` when emptied. A
     /// record is one document, or a bucket of documents (see `ReadModel::DOCUMENT_BUCKETS`).
     fn take_changes(&mut self) -> Vec<(String, Option<String>)>;
@@ -91,30 +97,34 @@ pub trait Slot {
     /// Answers a JSON question (text) with JSON text.
     fn query(&self, args: &str) -> Result<String, InvalidQuery>;
     /// A new, empty slot of the same read model.
-    fn empty(&self) -> Box<dyn Slot>;
+    fn empty(&self) -> Box<dyn Slot<E>>;
     /// Documents changed since the last call (one by one, whatever the storage records are),
     /// as JSON text.
     fn take_document_changes(&mut self) -> Vec<(String, Option<String>)>;
     /// One document, as JSON text.
     fn document(&self, key: &str) -> Option<String>;
-    fn boxed_clone(&self) -> Box<dyn Slot>;
+    fn boxed_clone(&self) -> Box<dyn Slot<E>>;
     /// Drops or redacts what the read model holds about a forgotten subject, now.
     fn forget(&mut self, subject: &str);
 }
 
-impl<R> Slot for Projection<R>
+impl<R> Slot<R::Event> for Projection<R>
 where
-    R: ReadModel<Event = DemoEvent> + Query + 'static,
+    R: ReadModel + Query + 'static,
 {
     fn name(&self) -> &'static str {
         R::NAME
+    }
+
+    fn handles(&self) -> &'static [&'static str] {
+        R::HANDLES
     }
 
     fn checkpoint(&self) -> Position {
         self.checkpoint
     }
 
-    fn apply(&mut self, recorded: &RecordedEvent, decoded: &Decoded) -> Applied {
+    fn apply(&mut self, recorded: &RecordedEvent, decoded: &Decoded<R::Event>) -> Applied {
         self.apply_decoded(recorded, decoded)
     }
 
@@ -141,7 +151,7 @@ where
     fn restore(&mut self, checkpoint: Position, records: Vec<(String, String)>) -> Result<(), StoreError> {
         let mut docs: Vec<(String, R::Doc)> = Vec::new();
         each_document(R::NAME, R::DOCUMENT_BUCKETS, records, &mut |key, json| {
-            docs.push((key, eventline_core::json::from_str(json)?));
+            docs.push((key, crate::json::from_str(json)?));
             Ok(())
         })?;
         *self = Projection::restore(R::from_documents(docs.into_iter().collect::<Documents<_>>()), checkpoint);
@@ -156,7 +166,7 @@ where
         self.read_model.query(args)
     }
 
-    fn empty(&self) -> Box<dyn Slot> {
+    fn empty(&self) -> Box<dyn Slot<R::Event>> {
         Box::new(Projection::<R>::new())
     }
 
@@ -169,29 +179,11 @@ where
         self.read_model.documents().get(key).map(to_json)
     }
 
-    fn boxed_clone(&self) -> Box<dyn Slot> {
+    fn boxed_clone(&self) -> Box<dyn Slot<R::Event>> {
         Box::new(self.clone())
     }
 
     fn forget(&mut self, subject: &str) {
         self.read_model.forget(subject);
     }
-}
-
-/// Every read model of the demo, empty.
-pub fn demo_slots() -> Vec<Box<dyn Slot>> {
-    vec![
-        Box::new(Projection::<AccountBalances>::new()),
-        Box::new(Projection::<AccountSummaries>::new()),
-        Box::new(Projection::<TopAccounts>::new()),
-        Box::new(Projection::<OrderBoard>::new()),
-        Box::new(Projection::<CustomerOrders>::new()),
-        Box::new(Projection::<TransferBoard>::new()),
-        Box::new(Projection::<AuditLog>::new()),
-    ]
-}
-
-/// An empty slot for read model `name`, if there is one.
-pub fn slot_named(name: &str) -> Option<Box<dyn Slot>> {
-    demo_slots().into_iter().find(|s| s.name() == name)
 }
