@@ -7,8 +7,9 @@ use std::ops::Range;
 
 use crate::envelope::RecordedEvent;
 use crate::ids::{CommandId, Position, StreamId, StreamVersion, Timestamp};
-use crate::personal::{self, SubjectStatus};
+use crate::personal;
 use crate::snapshot::{Snapshot, SnapshotStore};
+use crate::store::SubjectStatus;
 use crate::store::{AppendError, CommandDigest, Commit, CommitReceipt, EventStore, StoreError};
 
 #[derive(Default)]

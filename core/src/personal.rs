@@ -448,17 +448,6 @@ impl ForgettingEvent {
     }
 }
 
-/// Whether a subject's personal data can be read, and whether it was forgotten.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub enum SubjectStatus {
-    /// The store holds nothing about this subject.
-    Unknown,
-    /// The store holds personal data about this subject, readable.
-    Known,
-    Forgotten,
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,10 +14,11 @@
 //!   records `SubjectForgotten` forgets its subject in the same atomic step, and everything read
 //!   back afterwards shows that subject's values as redacted ([`crate::personal::check_commit`]).
 
+use serde::Serialize;
+
 use crate::aggregate::ErrorCode;
 use crate::envelope::{EventMetadata, NewEvent, RecordedEvent};
 use crate::ids::{CausationId, CommandId, CorrelationId, Position, StreamId, StreamVersion, Timestamp};
-use crate::personal::SubjectStatus;
 use crate::version::{ExpectedVersion, WrongExpectedVersion};
 
 /// What a command asked for: a digest of its normalized form (type and fields, not its ids).
@@ -220,6 +221,17 @@ impl Commit {
         }
         Ok(recorded)
     }
+}
+
+/// Whether a subject's personal data can be read, and whether it was forgotten.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum SubjectStatus {
+    /// The store holds nothing about this subject.
+    Unknown,
+    /// The store holds personal data about this subject, readable.
+    Known,
+    Forgotten,
 }
 
 /// An append-only log of events in streams, with optimistic concurrency.

@@ -11,10 +11,11 @@ use eventline_core::handler::{
 use eventline_core::ids::CommandId;
 use eventline_core::ids::{StreamId, StreamVersion};
 use eventline_core::import::Refused;
-use eventline_core::personal::{SUBJECT_CATEGORY, SubjectForgotten, SubjectStatus};
+use eventline_core::personal::{SUBJECT_CATEGORY, SubjectForgotten};
 use eventline_core::saga::{self, Dispatch, DispatchError, Issued, Rejection, RunReport, SagaError, SagaProgress};
 use eventline_core::slot::Slot;
 use eventline_core::snapshot::{SnapshotPolicy, SnapshotStore};
+use eventline_core::store::SubjectStatus;
 use eventline_core::store::{AppendError, Commit, EventStore, StoreError, StreamWrite};
 use eventline_core::temporal::{AsOf, aggregate_at};
 use eventline_core::version::ExpectedVersion;

@@ -365,7 +365,7 @@ proptest! {
         }
         // The store says so too, and forgetting again changes nothing.
         for (_, subject) in &forgotten {
-            prop_assert_eq!(run_ready(store.subject(subject)).unwrap(), personal::SubjectStatus::Forgotten);
+            prop_assert_eq!(run_ready(store.subject(subject)).unwrap(), eventline_core::store::SubjectStatus::Forgotten);
         }
     }
 }

@@ -4,8 +4,9 @@
 //! Each check takes a fresh, empty store.
 
 use eventline_core::ids::{CommandId, EventId, Position, StreamId, StreamVersion, Timestamp};
-use eventline_core::personal::{SUBJECT_FORGOTTEN, SubjectStatus};
+use eventline_core::personal::SUBJECT_FORGOTTEN;
 use eventline_core::snapshot::{Snapshot, SnapshotStore};
+use eventline_core::store::SubjectStatus;
 use eventline_core::store::{AppendError, CommandDigest, Commit, CommitReceipt, EventStore, StreamWrite};
 use eventline_core::version::{ExpectedVersion, WrongExpectedVersion};
 use eventline_core::{NewEvent, RecordedEvent};

@@ -13,8 +13,8 @@ use std::rc::Rc;
 use eventline_core::InMemoryStore;
 use eventline_core::RecordedEvent;
 use eventline_core::ids::{CommandId, Position, StreamId, StreamVersion};
-use eventline_core::personal::SubjectStatus;
 use eventline_core::snapshot::{Snapshot, SnapshotStore};
+use eventline_core::store::SubjectStatus;
 use eventline_core::store::{AppendError, Commit, CommitReceipt, EventStore, StoreError};
 
 use crate::store::IdbStore;

@@ -20,10 +20,13 @@
 //! `StoreError::SchemaTooNew`.
 
 use eventline_core::store::StoreError;
+use indexed_db_futures::KeyRange;
 use indexed_db_futures::database::{Database, VersionChangeEvent};
 use indexed_db_futures::error::{DomException, Error, OpenDbError};
+use indexed_db_futures::object_store::ObjectStore;
 use indexed_db_futures::prelude::*;
 use indexed_db_futures::transaction::Transaction;
+use wasm_bindgen::JsValue;
 
 pub const SCHEMA_VERSION: u32 = 4;
 
@@ -173,4 +176,51 @@ pub fn store_error(e: impl Into<Error>) -> StoreError {
         }
         other => StoreError::Backend { message: other.to_string() },
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Requests: the few shapes every store of this crate sends
+
+pub(crate) async fn get(store: &ObjectStore<'_>, key: JsValue) -> Result<Option<JsValue>, StoreError> {
+    let value: Option<JsValue> = store.get(key).primitive().map_err(store_error)?.await.map_err(store_error)?;
+    Ok(value.filter(|v| !v.is_undefined()))
+}
+
+/// Queues a put; a failure aborts the transaction and surfaces at commit.
+pub(crate) fn put(store: &ObjectStore<'_>, key: JsValue, value: JsValue) -> Result<(), StoreError> {
+    store.put(value).with_key(key).without_key_type().primitive().map_err(store_error)?;
+    Ok(())
+}
+
+pub(crate) fn delete_range(store: &ObjectStore<'_>, range: KeyRange<JsValue>) -> Result<(), StoreError> {
+    store.delete::<JsValue, _>(range).primitive().map_err(store_error)?;
+    Ok(())
+}
+
+pub(crate) async fn get_all(store: &ObjectStore<'_>, range: KeyRange<JsValue>) -> Result<Vec<JsValue>, StoreError> {
+    let values = store
+        .get_all::<JsValue>()
+        .with_query::<JsValue, _>(range)
+        .primitive()
+        .map_err(store_error)?
+        .await
+        .map_err(store_error)?;
+    values.collect::<Result<Vec<_>, _>>().map_err(store_error)
+}
+
+/// Keys and values in a key range, in key order.
+pub(crate) async fn entries(
+    store: &ObjectStore<'_>,
+    range: KeyRange<JsValue>,
+) -> Result<Vec<(JsValue, JsValue)>, StoreError> {
+    let keys = store
+        .get_all_keys::<JsValue>()
+        .with_query::<JsValue, _>(range.clone())
+        .primitive()
+        .map_err(store_error)?
+        .await
+        .map_err(store_error)?;
+    let keys = keys.collect::<Result<Vec<_>, _>>().map_err(store_error)?;
+    let values = get_all(store, range).await?;
+    Ok(keys.into_iter().zip(values).collect())
 }

@@ -15,7 +15,8 @@ use serde::{Deserialize, Serialize};
 use wasm_bindgen::JsValue;
 
 use crate::idb::{self, CHECKPOINTS, DEAD_LETTERS, DOCUMENTS, KEYS, store_error};
-use crate::store::{IdbStore, delete, entries, get, get_all, put};
+use crate::idb::{delete_range, entries, get, get_all, put};
+use crate::store::IdbStore;
 
 /// A projection's persisted progress and controls.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -158,7 +159,7 @@ pub async fn flush(store: &IdbStore, flushes: &[Flush], dead: &[DeadLetter]) -> 
     };
     for flush in flushes {
         if flush.reset {
-            delete(&documents, all_docs(&flush.name))?;
+            delete_range(&documents, all_docs(&flush.name))?;
         }
         for (key, doc) in &flush.changes {
             match doc {
@@ -166,7 +167,7 @@ pub async fn flush(store: &IdbStore, flushes: &[Flush], dead: &[DeadLetter]) -> 
                     let sealed = vault.seal(json, &key_changes)?;
                     put(&documents, doc_key(&flush.name, key), JsValue::from_str(sealed.as_deref().unwrap_or(json)))?
                 }
-                None => delete(&documents, KeyRange::Only(doc_key(&flush.name, key)))?,
+                None => delete_range(&documents, KeyRange::Only(doc_key(&flush.name, key)))?,
             }
         }
         put(&checkpoints, flush.name.as_str().into(), json(&flush.record))?;

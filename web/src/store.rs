@@ -21,8 +21,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use eventline_core::RecordedEvent;
 use eventline_core::ids::{CommandId, Position, StreamId, StreamVersion, Timestamp};
-use eventline_core::personal::{self, SubjectStatus};
+use eventline_core::personal;
 use eventline_core::snapshot::{Snapshot, SnapshotStore};
+use eventline_core::store::SubjectStatus;
 use eventline_core::store::{AppendError, CommandDigest, Commit, CommitReceipt, EventStore, StoreError};
 use futures::future::try_join_all;
 use indexed_db_futures::KeyRange;
@@ -36,7 +37,10 @@ use serde::{Deserialize, Serialize};
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::chunk;
-use crate::idb::{self, COMMANDS, KEYS, LOG, META, SEGMENT, SEGMENTS, SNAPSHOTS, STREAMS, store_error};
+use crate::idb::{
+    self, COMMANDS, KEYS, LOG, META, SEGMENT, SEGMENTS, SNAPSHOTS, STREAMS, delete_range, entries, get, get_all, put,
+    store_error,
+};
 use crate::vault::Vault;
 
 /// The event log of one IndexedDB database.
@@ -160,53 +164,6 @@ impl IdbStore {
     ) -> Result<Transaction<'a>, StoreError> {
         db.transaction(stores).with_mode(mode).build().map_err(store_error)
     }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Requests
-
-pub(crate) async fn get(store: &ObjectStore<'_>, key: JsValue) -> Result<Option<JsValue>, StoreError> {
-    let value: Option<JsValue> = store.get(key).primitive().map_err(store_error)?.await.map_err(store_error)?;
-    Ok(value.filter(|v| !v.is_undefined()))
-}
-
-/// Queues a put; a failure aborts the transaction and surfaces at commit.
-pub(crate) fn put(store: &ObjectStore<'_>, key: JsValue, value: JsValue) -> Result<(), StoreError> {
-    store.put(value).with_key(key).without_key_type().primitive().map_err(store_error)?;
-    Ok(())
-}
-
-pub(crate) fn delete(store: &ObjectStore<'_>, range: KeyRange<JsValue>) -> Result<(), StoreError> {
-    store.delete::<JsValue, _>(range).primitive().map_err(store_error)?;
-    Ok(())
-}
-
-pub(crate) async fn get_all(store: &ObjectStore<'_>, range: KeyRange<JsValue>) -> Result<Vec<JsValue>, StoreError> {
-    let values = store
-        .get_all::<JsValue>()
-        .with_query::<JsValue, _>(range)
-        .primitive()
-        .map_err(store_error)?
-        .await
-        .map_err(store_error)?;
-    values.collect::<Result<Vec<_>, _>>().map_err(store_error)
-}
-
-/// Keys and values in a key range, in key order.
-pub(crate) async fn entries(
-    store: &ObjectStore<'_>,
-    range: KeyRange<JsValue>,
-) -> Result<Vec<(JsValue, JsValue)>, StoreError> {
-    let keys = store
-        .get_all_keys::<JsValue>()
-        .with_query::<JsValue, _>(range.clone())
-        .primitive()
-        .map_err(store_error)?
-        .await
-        .map_err(store_error)?;
-    let keys = keys.collect::<Result<Vec<_>, _>>().map_err(store_error)?;
-    let values = get_all(store, range).await?;
-    Ok(keys.into_iter().zip(values).collect())
 }
 
 /// A `log` key: the chunk's last position and that event's recorded time, so the greatest key
@@ -762,7 +719,7 @@ impl IdbStore {
             return Ok(0);
         }
         let packs = chunk::pack(commits.drain(..));
-        delete(&log, region)?;
+        delete_range(&log, region)?;
         let mut new_marker = marker;
         let pack_count = packs.len();
         for (i, pack) in packs.into_iter().enumerate() {

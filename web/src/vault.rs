@@ -26,7 +26,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use eventline_core::RecordedEvent;
 use eventline_core::personal::{self, Found, Redaction, SUBJECT_FORGOTTEN};
-use eventline_core::store::StoreError;
+use eventline_core::store::{StoreError, SubjectStatus};
 use indexed_db_futures::KeyRange;
 use indexed_db_futures::object_store::ObjectStore;
 use indexed_db_futures::prelude::*;
@@ -34,7 +34,7 @@ use js_sys::Uint8Array;
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::idb::store_error;
-use crate::store::{entries, get, put};
+use crate::idb::{entries, get, put};
 
 /// The `keys` record counting forgettings; not a subject id (those never start with `#`).
 const GENERATION: &str = "#generation";
@@ -345,17 +345,13 @@ impl Vault {
     }
 
     /// Whether `subject` has a key here, had one, or never had.
-    pub(crate) async fn status(
-        &self,
-        keys: &ObjectStore<'_>,
-        subject: &str,
-    ) -> Result<personal::SubjectStatus, StoreError> {
+    pub(crate) async fn status(&self, keys: &ObjectStore<'_>, subject: &str) -> Result<SubjectStatus, StoreError> {
         self.load(keys, vec![subject.to_string()]).await?;
         Ok(match self.key(subject) {
-            None => personal::SubjectStatus::Unknown,
+            None => SubjectStatus::Unknown,
             // A damaged key is still someone to forget.
-            Some(Key::Live(_) | Key::Damaged) => personal::SubjectStatus::Known,
-            Some(Key::Forgotten) => personal::SubjectStatus::Forgotten,
+            Some(Key::Live(_) | Key::Damaged) => SubjectStatus::Known,
+            Some(Key::Forgotten) => SubjectStatus::Forgotten,
         })
     }
 }
