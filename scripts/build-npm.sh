@@ -20,7 +20,7 @@ RUSTFLAGS="-Zlocation-detail=none" scripts/nightly.sh \
 rm -rf "$out" && mkdir -p "$out/wasm"
 wasm-bindgen --target web --out-name eventline --out-dir "$out/wasm" \
   "${CARGO_TARGET_DIR:-target}/wasm32-unknown-unknown/wasm-release/${name//-/_}.wasm"
-node_modules/.bin/wasm-opt -Oz "$out/wasm/eventline_bg.wasm" -o "$out/wasm/eventline_bg.wasm"
+node_modules/.bin/wasm-opt -Oz --converge --low-memory-unused --strip-producers "$out/wasm/eventline_bg.wasm" -o "$out/wasm/eventline_bg.wasm"
 cp web/npm/eventline.js "$out/"
 for file in package.json eventline.d.ts README.md; do
   cp "$npm_dir/$file" "$out/"

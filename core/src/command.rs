@@ -106,8 +106,13 @@ impl<'a> Fields<'a> {
     /// name, each as canonical JSON (keys sorted, no spaces). Its ids and expected version are
     /// the envelope, not the request.
     fn digest(&self) -> CommandDigest {
-        let mut given: Vec<&(String, &RawValue)> = self.given.iter().filter(|(_, raw)| raw.get() != "null").collect();
-        given.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut given: Vec<&(String, &RawValue)> = Vec::new();
+        // By name, by insertion: a command has a handful of fields, and a library sort would
+        // add its own code to every module for them.
+        for field in self.given.iter().filter(|(_, raw)| raw.get() != "null") {
+            let at = given.iter().position(|g| g.0 > field.0).unwrap_or(given.len());
+            given.insert(at, field);
+        }
         let mut text = self.kind.clone();
         for (name, raw) in given {
             text.push('\u{1f}');
