@@ -53,7 +53,13 @@ async function send(page, command, values = {}) {
 
 async function accepted(page, command, values) {
   const outcome = await send(page, command, values);
-  await outcome.locator("text=Accepted at").waitFor({ timeout: 10000 });
+  try {
+    await outcome.locator("text=Accepted at").waitFor({ timeout: 10000 });
+  } catch (error) {
+    // Say what the form showed instead: pending, or a refusal and its code.
+    const shown = await outcome.textContent().catch(() => "(no outcome)");
+    throw new Error(`${command} was not accepted within 10 s; the form shows ${JSON.stringify(shown)}`, { cause: error });
+  }
   return outcome;
 }
 
@@ -470,8 +476,9 @@ test("the small things: focus, optional fields, progress words, the selected row
   for (const label of labels) assert.match(label, /^(Deciding commands: [\d,]+ of 2,000|Appending events: [\d,]+ of [\d,]+)$/);
   // The selected event is clearly marked.
   await page.locator('.timeline .row[data-position="2"]').click();
-  const selected = page.locator('.timeline .row[data-position="2"]');
-  assert.equal(await selected.getAttribute("aria-selected"), "true");
+  // Rows are drawn anew as generated events land: wait for the drawn row to be the selected one.
+  const selected = page.locator('.timeline .row[data-position="2"][aria-selected="true"]');
+  await selected.waitFor();
   assert.notEqual(await selected.evaluate((el) => getComputedStyle(el).boxShadow), "none");
   // A forgotten person reads as [forgotten] in what the inspector shows an event changed.
   await accepted(page, "OpenAccount", { account: "acc-9", "holder.customer": "zoe", "holder.name": "Zoe Q", "holder.email": "zoe@example.com" });
