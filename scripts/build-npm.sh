@@ -2,7 +2,8 @@
 # Builds a domain's npm package: `scripts/build-npm.sh [crate]`, the crate's directory (default
 # `demo`, whose package is `eventline` in pkg/; another crate's goes to pkg-<crate>/). The crate
 # exports its JS API with `eventline_web::export_js!` under its feature `js`. The package is
-# package.json, eventline.js (the ES module, the same for every domain), eventline.d.ts, and wasm/
+# package.json, eventline.js (the ES module, the same for every domain), eventline.d.ts (the
+# domain's types; eventline-api.d.ts, the API every package shares), and wasm/
 # (the WebAssembly module and its wasm-bindgen glue). Prints the size of the .wasm, gzipped. Built by the pinned nightly (scripts/nightly.sh) without panic locations;
 # unlike the demo page it keeps `panic = "abort"` and its hook, which the wrapper's recovery from
 # a panic needs (eventline.js).
@@ -21,7 +22,7 @@ rm -rf "$out" && mkdir -p "$out/wasm"
 wasm-bindgen --target web --out-name eventline --out-dir "$out/wasm" \
   "${CARGO_TARGET_DIR:-target}/wasm32-unknown-unknown/wasm-release/${name//-/_}.wasm"
 node_modules/.bin/wasm-opt -Oz --converge --low-memory-unused --strip-producers "$out/wasm/eventline_bg.wasm" -o "$out/wasm/eventline_bg.wasm"
-cp web/npm/eventline.js "$out/"
+cp web/npm/eventline.js web/npm/eventline-api.d.ts "$out/"
 for file in package.json eventline.d.ts README.md; do
   cp "$npm_dir/$file" "$out/"
 done

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Runs every test of Eventline, installing what is missing first:
-#   1. the native suites (`cargo test`): the core's given/when/then, handler, saga, projection and
-#      property tests, and the EventStore contract against the in-memory store;
+#   1. the native suites (`cargo test`): the core's own (with its small test domain), the demo's
+#      and the inventory's given/when/then, handler, saga, projection and property tests, the
+#      inventory's generated TypeScript declarations, and the EventStore contract in memory;
 #   2. the same suites compiled to wasm32 (wasm-bindgen-test), built once and run in headless
 #      Chromium, headless Firefox (geckodriver) and WebKitGTK (scripts/webkit-wasm-test.mjs);
-#   3. the npm package: built, its TypeScript declarations checked with tsc --strict on a typed
-#      example, and the package used from JavaScript pages in each browser
+#   3. the npm packages (the demo's and the inventory's): built, their TypeScript declarations
+#      checked with tsc --strict on a typed example each, and used from JavaScript pages in each
+#      browser
 #      (tests/support/browsers.mjs: Playwright for Chromium, puppeteer-core for Firefox,
 #      WebDriver for WebKit);
 #   4. reliability (docs/RELIABILITY.md): contention across tabs, the browser killed mid-write,
@@ -54,8 +56,9 @@ wants chromium && part chromium "wasm32 suites" "${wasm_suites[@]}"
 wants firefox && part firefox "wasm32 suites" "${firefox_env[@]}" "${wasm_suites[@]}"
 wants webkit && part webkit "wasm32 suites" "${webkit_env[@]}" "${wasm_suites[@]}"
 
-step "npm package: build, types"
+step "npm packages: build (the demo's, the inventory's), types"
 scripts/build-npm.sh
+scripts/build-npm.sh inventory
 tsc -p tests/npm
 wants chromium && part chromium "npm package" node --test --test-concurrency=1 tests/npm/
 wants firefox && part firefox "npm package" env EVENTLINE_BROWSER=firefox node --test --test-concurrency=1 tests/npm/

@@ -183,6 +183,27 @@ impl<E: ErrorCode> ErrorCode for ExecuteError<E> {
     }
 }
 
+impl<E: serde::Serialize> ExecuteError<E> {
+    /// The error's fields as JSON text, for callers that show more than the message: the domain
+    /// error's for a rejection, the stream's versions for a conflict, the first commit for a
+    /// reused command id.
+    pub fn details(&self) -> Option<String> {
+        match self {
+            ExecuteError::Rejected(e) => serde_json::to_string(e).ok(),
+            ExecuteError::Conflict { last, .. } | ExecuteError::WrongExpectedVersion(last) => {
+                serde_json::to_string(last).ok()
+            }
+            ExecuteError::DuplicateCommand(first) => Some(format!(
+                r#"{{"commandId":{},"firstPosition":{},"position":{}}}"#,
+                serde_json::to_string(first.command_id.as_str()).unwrap_or_default(),
+                first.first_position().0,
+                first.last_position().0
+            )),
+            _ => None,
+        }
+    }
+}
+
 impl<E> ExecuteError<E> {
     pub fn map_rejection<F>(self, f: impl FnOnce(E) -> F) -> ExecuteError<F> {
         match self {

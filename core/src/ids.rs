@@ -41,6 +41,52 @@ pub fn quote(value: &str) -> String {
     if chars.next().is_some() { format!("{quoted}...") } else { quoted }
 }
 
+/// An id as a caller gives it (of an account, an item, a customer): 1 to [`MAX_ID`] letters,
+/// digits, or `. _ : @ -` ([`check_id`]), checked on deserialization. Anything else could not be
+/// shown, typed or put in a stream name safely.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct EntityId(Arc<str>);
+
+impl EntityId {
+    pub const MAX_LEN: usize = MAX_ID;
+
+    pub fn parse(value: &str) -> Result<EntityId, String> {
+        check_id(value, Self::MAX_LEN)?;
+        Ok(EntityId(value.into()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for EntityId {
+    type Error = String;
+    fn try_from(value: String) -> Result<Self, String> {
+        EntityId::parse(&value)
+    }
+}
+
+impl From<EntityId> for String {
+    fn from(value: EntityId) -> String {
+        value.0.to_string()
+    }
+}
+
+impl fmt::Display for EntityId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::ops::Deref for EntityId {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
 /// Global position of an event in the log: 1 for the first event, gapless and strictly increasing.
 ///
 /// `Position::ZERO` is "before the first event": the head of an empty log and the checkpoint of a

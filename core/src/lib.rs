@@ -2,6 +2,9 @@
 //!
 //! The pure event-sourcing model of Eventline: everything that can be decided without IO.
 //!
+//! - [`app`]: the application contract: what a domain declares once for a runtime to run it,
+//!   with [`command`] (the envelope every command carries), [`query`] and [`slot`] (read models
+//!   behind one interface);
 //! - [`aggregate`]: decide/evolve aggregates;
 //! - [`envelope`] and [`event`]: events as stored and as decoded, their metadata, schema versions
 //!   and upcasting;
@@ -12,7 +15,7 @@
 //!   [`snapshot`]s;
 //! - [`projection`]: read models with checkpoints and lag; [`temporal`]: state as of a past
 //!   position or time; [`saga`]: process managers;
-//! - [`personal`]: personal values about data subjects, redaction and forgetting;
+//! - [`personal`]: personal values about data subjects, redaction; [`forget`]: forgetting one;
 //! - [`import`]: what a log from elsewhere must pass before any of it is appended;
 //! - [`testing`]: a given/when/then harness and a deterministic environment.
 //!
@@ -27,6 +30,7 @@ pub mod by_name;
 pub mod command;
 pub mod envelope;
 pub mod event;
+pub mod forget;
 pub mod handler;
 pub mod ids;
 pub mod import;
@@ -42,6 +46,8 @@ pub mod sorted_map;
 pub mod store;
 pub mod temporal;
 pub mod testing;
+#[cfg(feature = "ts")]
+mod ts;
 pub mod version;
 
 pub use aggregate::{Aggregate, ErrorCode};

@@ -4,21 +4,17 @@
 use eventline_core::aggregate::{Aggregate, ErrorCode};
 use eventline_core::app::{Application, Process};
 use eventline_core::envelope::RecordedEvent;
-use eventline_core::event::EventPayload;
-use eventline_core::handler::{
-    CommandHandler, CommandMeta, Environment, ExecuteError, Executed, LoadError, Loaded, replay,
-};
+use eventline_core::forget::ForgetError;
+use eventline_core::handler::{CommandHandler, CommandMeta, Environment, ExecuteError, Executed, LoadError, Loaded};
 use eventline_core::ids::CommandId;
-use eventline_core::ids::{StreamId, StreamVersion};
+use eventline_core::ids::StreamId;
 use eventline_core::import::Refused;
-use eventline_core::personal::{SUBJECT_CATEGORY, SubjectForgotten};
+use eventline_core::personal::SUBJECT_CATEGORY;
 use eventline_core::saga::{self, Dispatch, DispatchError, Issued, Rejection, RunReport, SagaError, SagaProgress};
 use eventline_core::slot::Slot;
 use eventline_core::snapshot::{SnapshotPolicy, SnapshotStore};
-use eventline_core::store::SubjectStatus;
-use eventline_core::store::{AppendError, Commit, EventStore, StoreError, StreamWrite};
+use eventline_core::store::{EventStore, StoreError};
 use eventline_core::temporal::{AsOf, aggregate_at};
-use eventline_core::version::ExpectedVersion;
 
 use crate::DomainCommand;
 use crate::bank::{Account, AccountError, Transfer, TransferError, decide_atomic_transfer};
@@ -44,6 +40,9 @@ pub enum AppError {
     UnknownStream(String),
     #[error("nothing personal is recorded about {0}: there is no one to forget")]
     UnknownSubject(String),
+    /// Forgetting failed otherwise (a command id already used for another command).
+    #[error(transparent)]
+    Forget(ForgetError),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -58,6 +57,7 @@ impl ErrorCode for AppError {
             AppError::Load(e) => e.code(),
             AppError::UnknownStream(_) => "UnknownStream",
             AppError::UnknownSubject(_) => "UnknownSubject",
+            AppError::Forget(e) => e.code(),
             AppError::Store(e) => e.code(),
         }
     }
@@ -130,35 +130,17 @@ impl AppError {
         )
     }
 
-    /// The domain error's fields as JSON text, for callers that show more than the message.
+    /// The domain error's fields as JSON text, for callers that show more than the message
+    /// (`ExecuteError::details`).
     pub fn details(&self) -> Option<String> {
-        let details = match self {
-            AppError::Account(ExecuteError::Rejected(e)) => serde_json::to_string(e),
-            AppError::Transfer(ExecuteError::Rejected(e)) => serde_json::to_string(e),
-            AppError::Order(ExecuteError::Rejected(e)) => serde_json::to_string(e),
-            AppError::Account(ExecuteError::Conflict { last, .. })
-            | AppError::Transfer(ExecuteError::Conflict { last, .. })
-            | AppError::Order(ExecuteError::Conflict { last, .. })
-            | AppError::Account(ExecuteError::WrongExpectedVersion(last))
-            | AppError::Transfer(ExecuteError::WrongExpectedVersion(last))
-            | AppError::Order(ExecuteError::WrongExpectedVersion(last)) => serde_json::to_string(last),
-            AppError::Account(ExecuteError::DuplicateCommand(first))
-            | AppError::Transfer(ExecuteError::DuplicateCommand(first))
-            | AppError::Order(ExecuteError::DuplicateCommand(first)) => Ok(duplicate_details(first)),
-            _ => return None,
-        };
-        details.ok()
+        match self {
+            AppError::Account(e) => e.details(),
+            AppError::Transfer(e) => e.details(),
+            AppError::Order(e) => e.details(),
+            AppError::Forget(e) => e.details(),
+            _ => None,
+        }
     }
-}
-
-/// What a `DuplicateCommand` names: the command id and where its first commit is.
-fn duplicate_details(first: &eventline_core::store::CommitReceipt) -> String {
-    format!(
-        r#"{{"commandId":{},"firstPosition":{},"position":{}}}"#,
-        serde_json::to_string(first.command_id.as_str()).unwrap_or_default(),
-        first.first_position().0,
-        first.last_position().0
-    )
 }
 
 /// The command side of the demo over any store.
@@ -214,61 +196,16 @@ where
         }
     }
 
-    /// Forgets a subject: records `SubjectForgotten` on `subject-{id}`, and the store shreds their
-    /// key in the same atomic step. Idempotent: forgetting again (here or in another tab) returns
-    /// the first forgetting's commit, replayed.
+    /// Forgets a subject (`eventline_core::forget`): records `SubjectForgotten` on
+    /// `subject-{id}`, and the store shreds their key in the same atomic step. Idempotent.
     pub async fn forget(&self, meta: CommandMeta, subject: &EntityId) -> Result<Executed, AppError> {
-        let store = self.store();
-        let stream = StreamId::new(format!("{SUBJECT_CATEGORY}-{subject}"));
-        match store.subject(subject.as_str()).await? {
-            SubjectStatus::Unknown => return Err(AppError::UnknownSubject(subject.to_string())),
-            SubjectStatus::Forgotten => return self.first_forgetting(&stream).await,
-            SubjectStatus::Known => {}
-        }
-        let env = self.accounts.env();
-        let now = env.now();
-        let event = SubjectForgotten { subject: subject.to_string() }.encode().into_new_event(env.new_event_id(now));
-        let commit = Commit {
-            command_id: meta.command_id.clone(),
-            correlation_id: meta.correlation_id.clone(),
-            causation_id: meta.causation_id.clone(),
-            recorded_at: now,
-            writes: vec![StreamWrite {
-                stream: stream.clone(),
-                expected: ExpectedVersion::NoStream,
-                events: vec![event],
-            }],
-            digest: meta.digest,
-        };
-        match store.append(commit).await {
-            Ok(receipt) => Ok(Executed { receipt, replayed: false }),
-            Err(AppendError::DuplicateCommand(first)) => replay(&meta, first).map_err(AppError::Account),
-            // Another tab forgot them first.
-            Err(AppendError::WrongExpectedVersion(_)) => self.first_forgetting(&stream).await,
-            Err(AppendError::Store(e)) => Err(e.into()),
-            Err(AppendError::InvalidCommit(message)) => Err(InvalidCommand { message }.into()),
-        }
-    }
-
-    /// The commit that forgot the subject of `stream`. Only a `SubjectForgotten` about that very
-    /// subject counts: whatever else a stream of that name holds is not a forgetting.
-    async fn first_forgetting(&self, stream: &StreamId) -> Result<Executed, AppError> {
-        let store = self.store();
-        let first = store.read_stream(stream, StreamVersion::NONE, 1).await?;
-        let forgetting = first
-            .first()
-            .filter(|e| {
-                &*e.event_type == SubjectForgotten::TYPE
-                    && SubjectForgotten::decode(e.schema_version, &e.payload)
-                        .is_ok_and(|f| f.subject == stream.aggregate_id())
-            })
-            .ok_or_else(|| StoreError::Corrupt {
-                message: format!("{stream} is forgotten but does not begin with its SubjectForgotten event"),
-            })?;
-        let receipt = store.find_commit(&forgetting.meta.command_id).await?.ok_or_else(|| StoreError::Corrupt {
-            message: format!("the commit of {stream}'s first event is missing"),
-        })?;
-        Ok(Executed { receipt, replayed: true })
+        let forgotten = eventline_core::forget::forget(self.store(), self.accounts.env(), meta, subject.as_str()).await;
+        forgotten.map_err(|e| match e {
+            ForgetError::UnknownSubject(subject) => AppError::UnknownSubject(subject),
+            ForgetError::Store(e) => AppError::Store(e),
+            ForgetError::InvalidCommand(message) => AppError::InvalidCommand(InvalidCommand { message }),
+            e => AppError::Forget(e),
+        })
     }
 
     pub async fn execute_domain(&self, meta: CommandMeta, command: &DomainCommand) -> Result<Executed, AppError> {

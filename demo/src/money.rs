@@ -122,50 +122,8 @@ impl fmt::Display for Currency {
     }
 }
 
-/// The id of an account, order, customer or transfer as a user gives it: 1 to 64 letters, digits,
-/// or `. _ : @ -`. Anything else could not be shown, typed or put in a stream name safely.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct EntityId(Arc<str>);
-
-impl EntityId {
-    pub const MAX_LEN: usize = eventline_core::ids::MAX_ID;
-
-    pub fn parse(value: &str) -> Result<EntityId, String> {
-        eventline_core::ids::check_id(value, Self::MAX_LEN)?;
-        Ok(EntityId(value.into()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl TryFrom<String> for EntityId {
-    type Error = String;
-    fn try_from(value: String) -> Result<Self, String> {
-        EntityId::parse(&value)
-    }
-}
-
-impl From<EntityId> for String {
-    fn from(value: EntityId) -> String {
-        value.0.to_string()
-    }
-}
-
-impl fmt::Display for EntityId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::ops::Deref for EntityId {
-    type Target = str;
-    fn deref(&self) -> &str {
-        &self.0
-    }
-}
+/// The id of an account, order, customer or transfer: the core's checked id.
+pub use eventline_core::ids::EntityId;
 
 #[cfg(test)]
 mod tests {

@@ -67,7 +67,7 @@ test("every method works as a JavaScript user calls it", async () => {
     // The saga finishes on its own; wait for every read model to see everything.
     const waitForTransfer = async () => {
       for (let i = 0; i < 200; i++) {
-        if ((await app.transfers("t-saga"))?.status === "completed") return;
+        if ((await app.query("transfers", { transferId: "t-saga" })).data?.status === "completed") return;
         await new Promise((r) => setTimeout(r, 20));
       }
     };
@@ -87,8 +87,8 @@ test("every method works as a JavaScript user calls it", async () => {
     out.card = (await app.query("orderBoard", { order: "o-1" })).data.total;
     out.customers = (await app.query("customerOrders")).data;
     out.history = (await app.query("customerOrders", { customer: "alice" })).data.orders.map((o) => o.status);
-    out.sagaSteps = (await app.transfers("t-saga")).steps.map((s) => s.step);
-    out.transferCount = (await app.transfers()).length;
+    out.sagaSteps = (await app.query("transfers", { transferId: "t-saga" })).data.steps.map((s) => s.step);
+    out.transferCount = (await app.query("transfers")).data.length;
     out.inProgress = (await app.query("transfers", { inProgress: true })).data.length;
     out.audit = (await app.query("auditLog", { limit: 3 })).data;
 
@@ -346,7 +346,7 @@ test("bad input gets a typed error, appends nothing, and the module keeps workin
       ["a past state of an unknown read model", () => app.queryAt("nope", undefined, { position: 1 }), "UnknownReadModel"],
       ["resuming an unknown read model", () => app.resume("nope"), "UnknownReadModel"],
       ["rebuilding a number", () => app.rebuild(5), "InvalidArgument"],
-      ["a transfer by a numeric id", () => app.transfers(5), "InvalidQuery"],
+      ["a transfer by a numeric id", () => app.query("transfers", { transferId: 5 }), "InvalidQuery"],
       ["waiting with a number for options", () => app.waitFor(1, 5), "InvalidArgument"],
       ["waiting past the head", () => app.waitFor(head + 10, { timeoutMs: 50 }), "WaitTimeout"],
       ["events from a word", () => app.events({ from: "start" }), "InvalidArgument"],

@@ -97,8 +97,8 @@ export async function tour(): Promise<void> {
   await app.resume("balances");
   await app.setDelay("auditLog", 250);
   await app.rebuild("topAccounts");
-  const transfers = await app.transfers();
-  const t1 = await app.transfers("t-1");
+  const transfers = (await app.query("transfers")).data;
+  const t1 = (await app.query("transfers", { transferId: "t-1" })).data;
   const letters = await app.deadLetters();
   const log: string = await app.exportLog({ onProgress: (done, total) => console.log(done / total) });
   const report = await app.importLog(log, { onProgress: (done) => console.log(done) });

@@ -265,7 +265,7 @@ test("killed between the steps of sagas, every transfer completes or compensates
       }
       const head = await app.head();
       await app.waitFor(head, { timeoutMs: 60_000 });
-      const transfers = (await app.transfers()).map((t) => [t.transferId, t.status]);
+      const transfers = (await app.query("transfers")).data.map((t) => [t.transferId, t.status]);
       const balances = (await app.query("balances")).data.accounts;
       const events = [];
       while (events.length < head) events.push(...(await app.events({ from: events.length + 1, limit: 10_000 })));

@@ -30,13 +30,16 @@ export function browserSuite() {
   return suite;
 }
 
-/** A new page of `context` on the package harness, `window.eventline` ready. */
-export async function harness(context, base, { beforeLoad } = {}) {
+/**
+ * A new page of `context` on the package harness, `window.eventline` ready: the demo's package,
+ * or `pkg` (a directory of the repository, such as "pkg-inventory").
+ */
+export async function harness(context, base, { beforeLoad, pkg } = {}) {
   const page = await context.newPage();
   const problems = [];
   page.on("pageerror", (error) => problems.push(process.env.EVENTLINE_VERBOSE ? error.stack : error.message));
   if (beforeLoad) await beforeLoad(page);
-  await page.goto(`${base}/tests/npm/harness.html`);
+  await page.goto(`${base}/tests/npm/harness.html${pkg ? `?pkg=${pkg}` : ""}`);
   await page.waitForFunction(() => document.title === "ready");
   return { page, problems };
 }

@@ -97,6 +97,7 @@ fn all_codes() -> Vec<&'static str> {
         | AppError::Load(_)
         | AppError::UnknownStream(_)
         | AppError::UnknownSubject(_)
+        | AppError::Forget(_)
         | AppError::Store(_) => (),
     };
     let _ = app;
@@ -106,6 +107,7 @@ fn all_codes() -> Vec<&'static str> {
         "InvalidQuery",
         "InvalidArgument",
         "InvalidImport",
+        "InvalidApplication",
         "UnknownReadModel",
         "WaitTimeout",
         "Unsupported",

@@ -444,6 +444,8 @@ export type ErrorCode =
   | "InvalidQuery"
   | "InvalidArgument"
   | "InvalidImport"
+  /** The application's registry contradicts itself (a read model listed twice, say). */
+  | "InvalidApplication"
   | "UnknownReadModel"
   | "UnknownStream"
   | "UnknownSubject"
@@ -605,9 +607,10 @@ export class Eventline {
   /** Decides and appends a command; rejects with the domain's error code otherwise. */
   execute(command: Command): Promise<Commit>;
   /**
-   * Forgets a customer (`ForgetSubject`): resolves once it is recorded and this tab's read models
-   * have let go of them (other tabs do as they hear of it). Forgetting again resolves with the
-   * first forgetting, replayed.
+   * Forgets a data subject (a customer), in any domain: resolves once `SubjectForgotten` is
+   * recorded and this tab's read models have let go of them (other tabs do as they hear of it).
+   * Forgetting again resolves with the first forgetting, replayed. The same as the
+   * `ForgetSubject` command.
    */
   forget(subject: Id): Promise<Commit>;
   /** Position of the last event. */
@@ -669,10 +672,6 @@ export class Eventline {
    * once it has caught up; progress comes as `projections` notices.
    */
   rebuild(readModel: ReadModelName): Promise<void>;
-
-  /** Saga status: transfers with their steps. */
-  transfers(transferId: Id): Promise<TransferView | null>;
-  transfers(): Promise<TransferView[]>;
 
   /** Events no read model could read, with the reason. */
   deadLetters(): Promise<DeadLetter[]>;

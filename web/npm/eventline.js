@@ -259,9 +259,9 @@ export class Eventline {
     });
   }
 
-  /** Forgets a customer: see `ForgetSubject` in eventline.d.ts. */
+  /** Forgets a data subject, in any domain: their personal values become unreadable everywhere. */
   forget(subject) {
-    return this.execute({ type: "ForgetSubject", subject });
+    return this.#run((h) => h.forget(subject));
   }
 
   head() {
@@ -326,12 +326,6 @@ export class Eventline {
   /** Rebuilds a read model from 0; progress arrives as `projections` notices. */
   rebuild(readModel) {
     return this.#run((h) => h.control(readModel, { action: "rebuild" }));
-  }
-
-  /** Transfers with their saga steps: one by id, or all of them. */
-  async transfers(transferId) {
-    const answer = await this.query("transfers", transferId === undefined ? {} : { transferId });
-    return answer.data;
   }
 
   deadLetters() {

@@ -228,6 +228,7 @@ where
 /// promises that reject with `{code, message, details?}`.
 pub trait JsApi {
     fn execute(&self, command: JsValue) -> Promise;
+    fn forget(&self, subject: JsValue) -> Promise;
     fn head(&self) -> Promise;
     fn query(&self, read_model: JsValue, args: JsValue) -> Promise;
     fn query_at(&self, read_model: JsValue, args: JsValue, at: JsValue) -> Promise;
@@ -263,6 +264,14 @@ where
                 json_of(&command, "the command").map_err(|f| Failure::of(&InvalidCommand { message: f.message }))?;
             let request = A::parse_command(&json)?;
             commit_to_js(&runtime.execute(request).await?)
+        })
+    }
+
+    fn forget(&self, subject: JsValue) -> Promise {
+        let runtime = self.clone();
+        promise(async move {
+            let subject = string(&subject, "the subject")?;
+            commit_to_js(&runtime.forget(&subject, None).await?)
         })
     }
 
@@ -416,6 +425,10 @@ macro_rules! export_js {
 
             pub fn execute(&self, command: $crate::js::reexport::JsValue) -> $crate::js::reexport::Promise {
                 $crate::js::JsApi::execute(&self.runtime, command)
+            }
+
+            pub fn forget(&self, subject: $crate::js::reexport::JsValue) -> $crate::js::reexport::Promise {
+                $crate::js::JsApi::forget(&self.runtime, subject)
             }
 
             pub fn head(&self) -> $crate::js::reexport::Promise {

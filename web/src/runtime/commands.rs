@@ -37,14 +37,40 @@ where
                 other => break other.map_err(Failure::of_app)?,
             }
         };
+        self.after(&executed);
+        Ok(executed)
+    }
+
+    /// Tells the other tabs and the runner of a commit; a commit that forgot someone, whatever
+    /// the command, purges them everywhere at once.
+    fn after(&self, executed: &Executed) {
         if !executed.replayed {
             self.committed(executed.receipt.last_position());
         }
-        // Whatever the command, a commit that forgot someone purges them everywhere at once.
         if let Some(subject) = forgotten_in(&executed.receipt.events) {
             self.purge(&subject);
             self.broadcast(&Message { name: Some(subject), ..Message::of("forgotten") });
         }
+    }
+
+    /// Forgets data subject `subject`, in any application (`eventline_core::forget`): every
+    /// personal value about them becomes unreadable, everywhere. Idempotent: forgetting again
+    /// answers with the first forgetting, replayed.
+    pub async fn forget(&self, subject: &str, command_id: Option<CommandId>) -> Result<Executed, Failure> {
+        self.ensure_open()?;
+        eventline_core::ids::check_id(subject, eventline_core::ids::MAX_ID)
+            .map_err(|e| Failure::new("InvalidArgument", format!("the subject: {e}")))?;
+        let command_id = command_id.unwrap_or_else(|| CommandId::from(new_command_id()));
+        let digest = eventline_core::store::CommandDigest::of(&format!("forget\u{1f}{subject}"));
+        let meta = CommandMeta::new(command_id).asking(digest);
+        let stream = eventline_core::forget::subject_stream(subject);
+        let _turn = self.0.turns.take(std::slice::from_ref(&stream)).await;
+        let executed =
+            eventline_core::forget::forget(self.0.app.store(), &BrowserEnv, meta, subject).await.map_err(|e| {
+                let details = e.details().and_then(|json| RawValue::from_string(json).ok());
+                Failure { details, ..Failure::of(&e) }
+            })?;
+        self.after(&executed);
         Ok(executed)
     }
 
