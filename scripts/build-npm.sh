@@ -14,8 +14,8 @@ crate=${1:-demo}
 [ -f "$crate/Cargo.toml" ] || { echo "build-npm: no crate at $crate/" >&2; exit 1; }
 name=$(sed -n 's/^name = "\(.*\)"/\1/p' "$crate/Cargo.toml" | head -1)
 out=pkg; [ "$crate" = demo ] || out="pkg-$crate"
-# The package's own files: the domain's package.json, README and types where it has them.
-npm_dir="$crate/npm"; [ "$crate" = demo ] && npm_dir=web/npm
+# The package's own files: the domain's package.json, README and types.
+npm_dir="$crate/npm"
 RUSTFLAGS="-Zlocation-detail=none" scripts/nightly.sh \
   cargo build -q --profile wasm-release -p "$name" --features js --lib --target wasm32-unknown-unknown
 rm -rf "$out" && mkdir -p "$out/wasm"

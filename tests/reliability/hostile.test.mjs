@@ -15,7 +15,7 @@ const suite = browserSuite();
 
 /** The codes `ErrorCode` lists in eventline.d.ts. */
 async function declaredCodes() {
-  const declarations = await readFile(`${ROOT}/web/npm/eventline.d.ts`, "utf8");
+  const declarations = await readFile(`${ROOT}/demo/npm/eventline.d.ts`, "utf8");
   const union = declarations.slice(declarations.indexOf("export type ErrorCode ="));
   return [...union.slice(0, union.indexOf(";")).matchAll(/"(\w+)"/g)].map((m) => m[1]);
 }

@@ -1,4 +1,4 @@
-//! The npm package's TypeScript declarations (`web/npm/eventline.d.ts`) name the same commands,
+//! The npm package's TypeScript declarations (`demo/npm/eventline.d.ts`) name the same commands,
 //! events, read models and error codes as the Rust code. Native only: it reads the file.
 #![cfg(not(target_arch = "wasm32"))]
 
@@ -12,7 +12,7 @@ use eventline_demo::orders::OrderError;
 use eventline_demo::read_models::READ_MODEL_NAMES;
 
 fn declarations() -> String {
-    std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../web/npm/eventline.d.ts")).expect("eventline.d.ts")
+    std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../demo/npm/eventline.d.ts")).expect("eventline.d.ts")
 }
 
 /// The string literals of a `type Name = | "a" | "b";` union.
