@@ -190,18 +190,28 @@ impl<E: serde::Serialize> ExecuteError<E> {
     pub fn details(&self) -> Option<String> {
         match self {
             ExecuteError::Rejected(e) => serde_json::to_string(e).ok(),
-            ExecuteError::Conflict { last, .. } | ExecuteError::WrongExpectedVersion(last) => {
-                serde_json::to_string(last).ok()
-            }
-            ExecuteError::DuplicateCommand(first) => Some(format!(
-                r#"{{"commandId":{},"firstPosition":{},"position":{}}}"#,
-                serde_json::to_string(first.command_id.as_str()).unwrap_or_default(),
-                first.first_position().0,
-                first.last_position().0
-            )),
+            ExecuteError::Conflict { last, .. } | ExecuteError::WrongExpectedVersion(last) => conflict_details(last),
+            ExecuteError::DuplicateCommand(first) => Some(duplicate_details(first)),
             _ => None,
         }
     }
+}
+
+/// Not generic, so one copy serves every aggregate's errors.
+#[inline(never)]
+fn conflict_details(last: &WrongExpectedVersion) -> Option<String> {
+    serde_json::to_string(last).ok()
+}
+
+/// What a `DuplicateCommand` names: the command id and where its first commit is.
+#[inline(never)]
+fn duplicate_details(first: &CommitReceipt) -> String {
+    format!(
+        r#"{{"commandId":{},"firstPosition":{},"position":{}}}"#,
+        serde_json::to_string(first.command_id.as_str()).unwrap_or_default(),
+        first.first_position().0,
+        first.last_position().0
+    )
 }
 
 impl<E> ExecuteError<E> {

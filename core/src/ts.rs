@@ -32,3 +32,37 @@ impl<T: TS> TS for Personal<T> {
         Self::name(cfg)
     }
 }
+
+/// Serialized as a map, as a `BTreeMap` is.
+impl<K: TS, V: TS> TS for crate::sorted_map::SortedMap<K, V> {
+    type WithoutGenerics = crate::sorted_map::SortedMap<ts_rs::Dummy, ts_rs::Dummy>;
+    type OptionInnerType = Self;
+
+    fn name(cfg: &Config) -> String {
+        format!("Record<{}, {}>", K::name(cfg), V::name(cfg))
+    }
+
+    fn inline(cfg: &Config) -> String {
+        Self::name(cfg)
+    }
+}
+
+/// Positions, versions and times are whole numbers below 2^53: JavaScript numbers.
+macro_rules! numbers {
+    ($($ty:ty),+) => {$(
+        impl TS for $ty {
+            type WithoutGenerics = Self;
+            type OptionInnerType = Self;
+
+            fn name(_: &Config) -> String {
+                "number".into()
+            }
+
+            fn inline(cfg: &Config) -> String {
+                Self::name(cfg)
+            }
+        }
+    )+};
+}
+
+numbers!(crate::ids::Position, crate::ids::StreamVersion, crate::ids::Timestamp);

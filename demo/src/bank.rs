@@ -15,6 +15,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use ts_rs::TS;
 
 use eventline_core::aggregate::{Aggregate, ErrorCode};
 use eventline_core::event::{Event, EventPayload};
@@ -28,7 +29,7 @@ use crate::money::{Amount, Currency, EntityId, MAX_MINOR_UNITS};
 // Account events
 
 /// Who holds an account: personal data, kept readable only until the holder is forgotten.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct Holder {
     pub name: String,
     pub email: String,
@@ -36,10 +37,21 @@ pub struct Holder {
 
 /// Schema v1 had no currency (every account was in euros); v2 records it; v3 adds the holder,
 /// a personal value whose subject is the customer (none for accounts opened before).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct AccountOpened {
     pub currency: Currency,
     pub holder: Option<Personal<Holder>>,
+}
+
+/// `AccountOpened` as version 1 wrote it: no currency (EUR) and no holder. Stored events of an
+/// old version keep their shape; they are upcast when decoded.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct AccountOpenedV1 {}
+
+/// `AccountOpened` as version 2 wrote it: a currency, no holder.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct AccountOpenedV2 {
+    pub currency: Currency,
 }
 
 impl AccountOpened {
@@ -64,7 +76,7 @@ impl EventPayload for AccountOpened {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct MoneyDeposited {
     pub amount: Amount,
 }
@@ -72,7 +84,7 @@ impl EventPayload for MoneyDeposited {
     const TYPE: &'static str = "MoneyDeposited";
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct MoneyWithdrawn {
     pub amount: Amount,
 }
@@ -80,14 +92,14 @@ impl EventPayload for MoneyWithdrawn {
     const TYPE: &'static str = "MoneyWithdrawn";
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct AccountClosed {}
 impl EventPayload for AccountClosed {
     const TYPE: &'static str = "AccountClosed";
 }
 
 /// Source side of an atomic transfer.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct TransferSent {
     pub transfer_id: EntityId,
@@ -99,7 +111,7 @@ impl EventPayload for TransferSent {
 }
 
 /// Target side of a transfer, atomic or saga.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct TransferReceived {
     pub transfer_id: EntityId,
@@ -112,7 +124,7 @@ impl EventPayload for TransferReceived {
 
 /// Source side of a saga transfer: the money leaves the balance and is held until settled or
 /// refunded.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct TransferDebited {
     pub transfer_id: EntityId,
@@ -124,7 +136,7 @@ impl EventPayload for TransferDebited {
     const TYPE: &'static str = "TransferDebited";
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct TransferSettled {
     pub transfer_id: EntityId,
@@ -135,7 +147,7 @@ impl EventPayload for TransferSettled {
 }
 
 /// Compensation: the held money returns to the source's balance.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct TransferRefunded {
     pub transfer_id: EntityId,
@@ -163,7 +175,7 @@ event_enum! {
 // ---------------------------------------------------------------------------------------------
 // Account aggregate
 
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub enum AccountStatus {
     #[default]
@@ -174,7 +186,7 @@ pub enum AccountStatus {
 // Read by name through one shared decoder (`by_name`), not a derived one per enum.
 eventline_core::deserialize_by_name!(AccountStatus { Unopened = "unopened", Open = "open", Closed = "closed" });
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct Account {
     pub status: AccountStatus,
@@ -255,7 +267,7 @@ impl AccountCommand {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, Serialize, TS)]
 #[serde(tag = "code", rename_all_fields = "camelCase")]
 pub enum AccountError {
     #[error("account {account} does not exist")]
@@ -539,7 +551,7 @@ pub fn decide_atomic_transfer(
 // ---------------------------------------------------------------------------------------------
 // Transfer: the saga's record of a transfer and its outcome
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct TransferRequested {
     pub from: EntityId,
@@ -550,14 +562,14 @@ impl EventPayload for TransferRequested {
     const TYPE: &'static str = "TransferRequested";
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct TransferCompleted {}
 impl EventPayload for TransferCompleted {
     const TYPE: &'static str = "TransferCompleted";
 }
 
 /// The source refused the debit: nothing moved.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct TransferFailed {
     pub code: String,
     pub reason: String,
@@ -567,7 +579,7 @@ impl EventPayload for TransferFailed {
 }
 
 /// The target refused the credit: the held money must go back.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct TransferCreditRejected {
     pub code: String,
     pub reason: String,
@@ -577,7 +589,7 @@ impl EventPayload for TransferCreditRejected {
 }
 
 /// The refund reached the source: the transfer is over and undone.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct TransferCompensated {}
 impl EventPayload for TransferCompensated {
     const TYPE: &'static str = "TransferCompensated";
@@ -594,7 +606,7 @@ event_enum! {
     }
 }
 
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub enum TransferStatus {
     #[default]
@@ -615,7 +627,7 @@ eventline_core::deserialize_by_name!(TransferStatus {
     Compensated = "compensated",
 });
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct Transfer {
     pub status: TransferStatus,
@@ -653,7 +665,7 @@ impl TransferCommand {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, Serialize, TS)]
 #[serde(tag = "code", rename_all_fields = "camelCase")]
 pub enum TransferError {
     #[error("transfer {transfer_id} already exists")]

@@ -8,6 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
+use ts_rs::TS;
 
 use eventline_core::aggregate::Aggregate;
 pub use eventline_core::command::InvalidCommand;
@@ -23,14 +24,17 @@ use crate::orders::{Order, OrderCommand};
 use crate::read_models::TransferMode;
 
 /// A user's command. Serialized as `{"type": ..., fields}`; parsed by [`parse_command`].
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, TS)]
 #[serde(tag = "type", rename_all_fields = "camelCase")]
 pub enum DemoCommand {
     OpenAccount {
         account: EntityId,
+        /// EUR unless given.
         #[serde(default)]
+        #[ts(as = "Option<Currency>", optional)]
         currency: Currency,
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[ts(optional)]
         holder: Option<HolderDetails>,
     },
     Deposit {
@@ -48,16 +52,20 @@ pub enum DemoCommand {
         from: EntityId,
         to: EntityId,
         amount: Amount,
+        /// Atomic unless given.
         #[serde(default)]
+        #[ts(as = "Option<TransferMode>", optional)]
         mode: TransferMode,
         /// Defaults to the command id.
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[ts(optional)]
         transfer_id: Option<EntityId>,
     },
     CreateOrder {
         order: EntityId,
         customer: EntityId,
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[ts(optional)]
         shipping_address: Option<String>,
     },
     AddItem {
@@ -82,6 +90,7 @@ pub enum DemoCommand {
     CancelOrder {
         order: EntityId,
         #[serde(default)]
+        #[ts(as = "Option<String>", optional)]
         reason: String,
     },
     /// Forget a customer: every personal value about them becomes unreadable, everywhere.
@@ -92,7 +101,7 @@ pub enum DemoCommand {
 
 /// An account holder as a caller gives them: the customer they are (the data subject) and what
 /// becomes personal data about them.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct HolderDetails {
     pub customer: EntityId,
     pub name: String,

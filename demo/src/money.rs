@@ -8,14 +8,16 @@ use std::sync::Arc;
 
 use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
+use ts_rs::TS;
 
 /// The largest amount or balance: JavaScript numbers hold every integer up to it exactly, so what a
 /// JS caller sees is what the log holds.
 pub const MAX_MINOR_UNITS: u64 = 9_007_199_254_740_991;
 
 /// A positive amount of money in minor units (cents). Never a float, never zero or negative.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, TS)]
 #[serde(transparent)]
+#[ts(type = "number")]
 pub struct Amount(u64);
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -75,8 +77,9 @@ impl<'de> Deserialize<'de> for Amount {
 }
 
 /// An ISO 4217-style currency code: three upper-case letters.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, TS)]
 #[serde(try_from = "String", into = "String")]
+#[ts(type = "string")]
 pub struct Currency(Arc<str>);
 
 impl Currency {

@@ -11,6 +11,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use ts_rs::TS;
 
 use eventline_core::aggregate::{Aggregate, ErrorCode};
 use eventline_core::event::{Event, EventPayload};
@@ -24,12 +25,18 @@ pub const MAX_QUANTITY: u32 = 10_000;
 
 /// v2 adds the shipping address, a personal value whose subject is the customer (none for orders
 /// created before).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct OrderCreated {
     pub customer: EntityId,
     pub shipping_address: Option<Personal<String>>,
 }
+/// `OrderCreated` as version 1 wrote it, before shipping addresses.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct OrderCreatedV1 {
+    pub customer: EntityId,
+}
+
 impl EventPayload for OrderCreated {
     const TYPE: &'static str = "OrderCreated";
     const SCHEMA_VERSION: u16 = 2;
@@ -44,7 +51,7 @@ impl EventPayload for OrderCreated {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct OrderItemAdded {
     pub sku: EntityId,
@@ -55,7 +62,7 @@ impl EventPayload for OrderItemAdded {
     const TYPE: &'static str = "OrderItemAdded";
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct OrderConfirmed {
     pub total: u64,
 }
@@ -63,7 +70,7 @@ impl EventPayload for OrderConfirmed {
     const TYPE: &'static str = "OrderConfirmed";
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct OrderPaid {
     pub amount: Amount,
 }
@@ -71,19 +78,19 @@ impl EventPayload for OrderPaid {
     const TYPE: &'static str = "OrderPaid";
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct OrderShipped {}
 impl EventPayload for OrderShipped {
     const TYPE: &'static str = "OrderShipped";
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct OrderDelivered {}
 impl EventPayload for OrderDelivered {
     const TYPE: &'static str = "OrderDelivered";
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct OrderCancelled {
     pub reason: String,
 }
@@ -104,7 +111,7 @@ event_enum! {
     }
 }
 
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub enum OrderStatus {
     #[default]
@@ -152,7 +159,7 @@ impl OrderStatus {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct OrderLine {
     pub sku: EntityId,
@@ -160,7 +167,7 @@ pub struct OrderLine {
     pub unit_price: u64,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct Order {
     pub status: OrderStatus,
@@ -228,7 +235,7 @@ impl OrderCommand {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, Serialize, TS)]
 #[serde(tag = "code", rename_all_fields = "camelCase")]
 pub enum OrderError {
     #[error("order {order} does not exist")]

@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 use serde_json::Value;
+use ts_rs::TS;
 
 use eventline_core::query::to_json;
 pub use eventline_core::query::{Args, InvalidQuery, Query};
@@ -10,6 +11,28 @@ pub use eventline_core::query::{Args, InvalidQuery, Query};
 use crate::money::EntityId;
 use crate::orders::OrderStatus;
 use crate::read_models::*;
+
+/// `balances` without an account: every balance and their total.
+#[derive(Serialize, TS)]
+pub struct AllBalances<'a> {
+    pub accounts: Vec<&'a AccountBalance>,
+    pub total: u64,
+}
+
+/// `orderBoard` without arguments: how many orders are in each status, and every card.
+#[derive(Serialize, TS)]
+pub struct AllOrders<'a> {
+    #[ts(type = "Partial<Record<OrderStatus, number>>")]
+    pub counts: serde_json::Map<String, Value>,
+    pub orders: Vec<&'a OrderCard>,
+}
+
+/// `auditLog`: the newest entries, and how many there are in all.
+#[derive(Serialize, TS)]
+pub struct AuditAnswer<'a> {
+    pub total: usize,
+    pub entries: Vec<&'a AuditEntry>,
+}
 
 /// The demo's own kinds of argument, on the core's [`Args`].
 trait DemoArgs {
@@ -37,14 +60,7 @@ impl Query for AccountBalances {
     fn query(&self, args: &str) -> Result<String, InvalidQuery> {
         Ok(match Args::parse(args, &["account"])?.id("account")? {
             Some(account) => to_json(self.get(&account)),
-            None => {
-                #[derive(Serialize)]
-                struct All<'a> {
-                    accounts: Vec<&'a AccountBalance>,
-                    total: u64,
-                }
-                to_json(All { accounts: self.all(), total: self.total() })
-            }
+            None => to_json(AllBalances { accounts: self.all(), total: self.total() }),
         })
     }
 }
@@ -76,13 +92,8 @@ impl Query for OrderBoard {
             (None, Some(status), _) => to_json(self.with_status(status)),
             (None, None, true) => to_json(self.pending_fulfilment()),
             (None, None, false) => {
-                #[derive(Serialize)]
-                struct All<'a> {
-                    counts: serde_json::Map<String, Value>,
-                    orders: Vec<&'a OrderCard>,
-                }
                 let counts = self.counts().into_iter().map(|(status, n)| (status.to_string(), n.into())).collect();
-                to_json(All { counts, orders: self.all() })
+                to_json(AllOrders { counts, orders: self.all() })
             }
         })
     }
@@ -115,12 +126,7 @@ impl Query for AuditLog {
     /// `{limit = 50}` → `{total, entries}`, newest first.
     fn query(&self, args: &str) -> Result<String, InvalidQuery> {
         let limit = Args::parse(args, &["limit"])?.limit(50, 10_000)?;
-        #[derive(Serialize)]
-        struct Page<'a> {
-            total: usize,
-            entries: Vec<&'a AuditEntry>,
-        }
-        Ok(to_json(Page { total: self.len(), entries: self.latest(limit) }))
+        Ok(to_json(AuditAnswer { total: self.len(), entries: self.latest(limit) }))
     }
 }
 

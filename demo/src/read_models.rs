@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 use eventline_core::envelope::{Envelope, EventMetadata, RecordedEvent};
 use eventline_core::event::DecodeError;
@@ -14,17 +15,6 @@ use eventline_core::projection::{DocChange, Documents, Impossible, ReadModel};
 use crate::bank::{AccountEvent, Holder, TransferEvent};
 use crate::orders::{OrderEvent, OrderStatus};
 use crate::{ACCOUNT_EVENTS, DemoEvent, EVENT_TYPES, ORDER_EVENTS, TRANSFER_BOARD_EVENTS};
-
-/// Names of every demo read model, as storage and the JS API know them.
-pub const READ_MODEL_NAMES: [&str; 7] = [
-    AccountBalances::NAME,
-    AccountSummaries::NAME,
-    TopAccounts::NAME,
-    OrderBoard::NAME,
-    CustomerOrders::NAME,
-    TransferBoard::NAME,
-    AuditLog::NAME,
-];
 
 /// Implements the document plumbing of a read model whose documents live in `self.docs` and
 /// which has no derived index.
@@ -48,7 +38,7 @@ fn aggregate_id(envelope: &Envelope<DemoEvent>) -> &str {
 
 // ---------------------------------------------------------------------------------------------
 
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub enum AccountState {
     #[default]
@@ -58,7 +48,7 @@ pub enum AccountState {
 // Read by name through one shared decoder (`by_name`), not a derived one per enum.
 eventline_core::deserialize_by_name!(AccountState { Open = "open", Closed = "closed" });
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct AccountBalance {
     pub account: String,
@@ -155,7 +145,7 @@ impl ReadModel for AccountBalances {
 
 // ---------------------------------------------------------------------------------------------
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct AccountSummary {
     pub account: String,
@@ -263,7 +253,7 @@ impl ReadModel for AccountSummaries {
 
 // ---------------------------------------------------------------------------------------------
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct RankedAccount {
     pub account: String,
@@ -322,7 +312,7 @@ impl ReadModel for TopAccounts {
 
 // ---------------------------------------------------------------------------------------------
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct OrderCard {
     pub order: String,
@@ -441,7 +431,7 @@ impl ReadModel for OrderBoard {
 
 // ---------------------------------------------------------------------------------------------
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct CustomerOrder {
     pub order: String,
@@ -451,7 +441,7 @@ pub struct CustomerOrder {
     pub updated_at: Timestamp,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct CustomerHistory {
     pub customer: String,
@@ -546,7 +536,7 @@ impl ReadModel for CustomerOrders {
 
 // ---------------------------------------------------------------------------------------------
 
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub enum TransferMode {
     #[default]
@@ -556,7 +546,7 @@ pub enum TransferMode {
 // Read by name through one shared decoder (`by_name`), not a derived one per enum.
 eventline_core::deserialize_by_name!(TransferMode { Atomic = "atomic", Saga = "saga" });
 
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub enum TransferProgress {
     #[default]
@@ -583,7 +573,7 @@ eventline_core::deserialize_by_name!(TransferProgress {
     Compensated = "compensated",
 });
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct TransferStep {
     pub step: TransferProgress,
@@ -591,7 +581,7 @@ pub struct TransferStep {
     pub at: Timestamp,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct TransferView {
     pub transfer_id: String,
@@ -703,7 +693,7 @@ impl ReadModel for TransferBoard {
 /// Entries per audit page: one stored document each, so the log is written a page at a time.
 pub const AUDIT_PAGE: u64 = 256;
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct AuditEntry {
     pub position: Position,
@@ -859,4 +849,9 @@ pub fn all() -> Vec<Box<dyn eventline_core::slot::Slot<DemoEvent>>> {
         Box::new(Projection::<TransferBoard>::new()),
         Box::new(Projection::<AuditLog>::new()),
     ]
+}
+
+/// The names of every read model, in registry order: storage and the JS API know them by these.
+pub fn names() -> Vec<&'static str> {
+    all().iter().map(|read_model| read_model.name()).collect()
 }

@@ -4,7 +4,7 @@
 
 import type {
   AnyEventlineErrorOf,
-  Commit,
+  CommitOf,
   DomainSchema,
   EventlineClassOf,
   EventlineErrorOf,
@@ -110,8 +110,10 @@ export interface InventorySchema extends DomainSchema {
   command: InventoryCommand;
   event: InventoryEvent;
   readModels: {
-    stockLevels: { args: StockQuery; data: StockLevel | StockLevel[] | null };
-    openReservations: { args: ReservationQuery; data: OpenReservation[] };
+    stockLevels:
+      | { args: { sku: Id }; data: StockLevel | null }
+      | { args: Record<string, never> | undefined; data: StockLevel[] };
+    openReservations: { args: ReservationQuery | undefined; data: OpenReservation[] };
   };
   streams: { item: Item; reservation: Reservation };
   errorDetails: ItemError | ReservationError;
@@ -121,7 +123,7 @@ export interface InventorySchema extends DomainSchema {
 export type ReadModelName = "stockLevels" | "openReservations";
 export type CommandType = InventoryCommand["type"];
 export type EventType = InventoryEvent["type"];
-export type InventoryCommit = Commit<InventorySchema>;
+export type InventoryCommit = CommitOf<InventorySchema>;
 
 // The package's exports
 

@@ -46,7 +46,7 @@ fn declarations() -> String {
         "// Types of the `eventline-inventory` package, generated from its Rust types by\n\
          // inventory/tests/typescript.rs (ts-rs): do not edit. The API every package shares is in\n\
          // eventline-api.d.ts.\n\n\
-         import type {\n  AnyEventlineErrorOf,\n  Commit,\n  DomainSchema,\n  EventlineClassOf,\n  EventlineErrorOf,\n  \
+         import type {\n  AnyEventlineErrorOf,\n  CommitOf,\n  DomainSchema,\n  EventlineClassOf,\n  EventlineErrorOf,\n  \
          EventlineOf,\n  Id,\n  Personal,\n  Recorded,\n  SchemaOf,\n  SubjectForgottenEvent,\n} from \"./eventline-api\";\n\
          export type * from \"./eventline-api\";\n\n// Commands\n\n",
     );
@@ -103,8 +103,8 @@ fn declarations() -> String {
          command: InventoryCommand;\n  \
          event: InventoryEvent;\n  \
          readModels: {{\n    \
-         {stock}: {{ args: StockQuery; data: StockLevel | StockLevel[] | null }};\n    \
-         {open}: {{ args: ReservationQuery; data: OpenReservation[] }};\n  \
+         {stock}:\n      | {{ args: {{ sku: Id }}; data: StockLevel | null }}\n      | {{ args: Record<string, never> | undefined; data: StockLevel[] }};\n    \
+         {open}: {{ args: ReservationQuery | undefined; data: OpenReservation[] }};\n  \
          }};\n  \
          streams: {{ {item}: Item; {reservation}: Reservation }};\n  \
          errorDetails: ItemError | ReservationError;\n  \
@@ -117,7 +117,7 @@ fn declarations() -> String {
     ));
     out.push_str(&format!(
         "export type ReadModelName = {};\nexport type CommandType = InventoryCommand[\"type\"];\n\
-         export type EventType = InventoryEvent[\"type\"];\nexport type InventoryCommit = Commit<InventorySchema>;\n\n",
+         export type EventType = InventoryEvent[\"type\"];\nexport type InventoryCommit = CommitOf<InventorySchema>;\n\n",
         quoted(&App::read_models().iter().map(|r| r.name()).collect::<Vec<_>>()),
     ));
     out.push_str(

@@ -38,8 +38,8 @@ export async function warehouse(): Promise<void> {
     console.log(location);
   }
   await app.waitFor(placed.position, { readModel: "stockLevels" });
-  const levels = await app.query("stockLevels");
-  const level = levels.data as StockLevel | null;
+  const levels: StockLevel[] = (await app.query("stockLevels")).data;
+  const level: StockLevel | null = (await app.query("stockLevels", { sku: "bolt" })).data;
   const open: OpenReservation[] = (await app.query("openReservations", { customer: "ada" })).data;
   const past = await app.queryAt("stockLevels", { sku: "bolt" }, { position: placed.position });
   const item = await app.stateAt("item-bolt");
@@ -61,7 +61,7 @@ export async function warehouse(): Promise<void> {
   const command: InventoryCommand = { type: "ShipReservation", reservation: "r-1" };
   await app.execute(command);
   await app.forget("ada");
-  console.log(level, open, past.data, onHand, status, forgotten, readModels, schema.commandTypes);
+  console.log(levels, level, open, past.data, onHand, status, forgotten, readModels, schema.commandTypes);
 
   // @ts-expect-error: the demo's commands are not this domain's
   await app.execute({ type: "Deposit", account: "a", amount: 1 });

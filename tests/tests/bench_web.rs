@@ -19,7 +19,7 @@ use eventline_demo::app::DemoApp;
 use eventline_demo::bank::{AccountOpened, MoneyDeposited};
 use eventline_demo::command::parse_command;
 use eventline_demo::money::Amount;
-use eventline_demo::read_models::READ_MODEL_NAMES;
+use eventline_demo::read_models;
 use eventline_demo::web::DemoRuntime as Runtime;
 use eventline_tests::timing::{median, now, percentile};
 use eventline_web::env::BrowserEnv;
@@ -172,7 +172,7 @@ async fn benchmark() {
     store.close();
     // One projection alone (the others paused), then all seven, each from 0, persisted.
     let pause_all_but = |name: &str| {
-        READ_MODEL_NAMES
+        read_models::names()
             .iter()
             .map(|other| Flush {
                 name: other.to_string(),
@@ -196,7 +196,7 @@ async fn benchmark() {
         ms
     };
     let resume_all = || -> Vec<Flush> {
-        READ_MODEL_NAMES
+        read_models::names()
             .iter()
             .map(|name| Flush { name: name.to_string(), reset: true, ..Default::default() })
             .collect()

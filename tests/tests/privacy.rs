@@ -8,7 +8,7 @@ use eventline_core::handler::Executed;
 use eventline_core::ids::Position;
 use eventline_core::temporal::AsOf;
 use eventline_demo::command::parse_command;
-use eventline_demo::read_models::READ_MODEL_NAMES;
+use eventline_demo::read_models;
 use eventline_demo::web::DemoRuntime as Runtime;
 use eventline_tests::fixture;
 use eventline_web::idb;
@@ -112,7 +112,7 @@ async fn no_personal_value_is_readable_in_the_raw_records() {
         run(&rt, r#"{"type":"Deposit","account":"ada","amount":1}"#).await;
     }
     let head = rt.head().await.unwrap().0;
-    for name in READ_MODEL_NAMES {
+    for name in read_models::names() {
         rt.wait_for(head, Some(name), 10_000).await.unwrap();
     }
     rt.control("balances", Control::Rebuild).await.unwrap();
@@ -141,7 +141,7 @@ async fn forgetting_makes_every_copy_unreadable_and_everything_goes_on() {
     let other_tab = Runtime::open("privacy-forget").await.unwrap();
     customers(&rt).await;
     let before = rt.head().await.unwrap().0;
-    for name in READ_MODEL_NAMES {
+    for name in read_models::names() {
         rt.wait_for(before, Some(name), 10_000).await.unwrap();
     }
     // A paused read model keeps what it held in memory; forgetting does not wait for it.
@@ -200,7 +200,7 @@ async fn forgetting_makes_every_copy_unreadable_and_everything_goes_on() {
 
     // At rest: her values are there, sealed, with no key to open them.
     let head = rt.head().await.unwrap().0;
-    for name in READ_MODEL_NAMES {
+    for name in read_models::names() {
         rt.wait_for(head, Some(name), 10_000).await.unwrap();
     }
     sleep(600).await;

@@ -26,7 +26,7 @@ use eventline_core::version::ExpectedVersion;
 use eventline_core::{Environment, NewEvent, RecordedEvent};
 use eventline_demo::app::DemoApp;
 use eventline_demo::command::parse_command;
-use eventline_demo::read_models::READ_MODEL_NAMES;
+use eventline_demo::read_models;
 use eventline_demo::web::DemoRuntime as Runtime;
 use eventline_tests::fixture;
 use eventline_web::env::BrowserEnv;
@@ -172,7 +172,7 @@ async fn a_schema_1_database_opens_migrated_with_nothing_lost() {
     check_upgraded(&rt, &expected).await;
     // Schema 1 had no read models: they are built from the log, and say what the log says.
     let head = rt.head().await.unwrap().0;
-    for name in READ_MODEL_NAMES {
+    for name in read_models::names() {
         rt.wait_for(head, Some(name), 10_000).await.unwrap();
         let built = rt.query(name, "{}").await.unwrap();
         let folded = rt.query_at(name, "{}", AsOf::Position(Position(built.position))).await.unwrap();
@@ -208,7 +208,7 @@ async fn a_schema_2_database_opens_with_its_read_models_checkpoints_and_dead_let
         assert_eq!(status.paused, was["paused"].as_bool().unwrap(), "{} keeps its controls", status.name);
         assert!(status.checkpoint >= was["checkpoint"].as_u64().unwrap(), "{} resumes, not rebuilds", status.name);
     }
-    for name in READ_MODEL_NAMES {
+    for name in read_models::names() {
         let answer = rt.query(name, "{}").await.unwrap();
         if expected["projections"][name]["paused"] == true {
             // Still paused where it was left: the answer is the one stored under schema 2.
@@ -219,7 +219,7 @@ async fn a_schema_2_database_opens_with_its_read_models_checkpoints_and_dead_let
         // Today's withdrawal (head + 1) is the only event the old answers have not seen.
         rt.wait_for(head, Some(name), 10_000).await.unwrap();
     }
-    for name in READ_MODEL_NAMES {
+    for name in read_models::names() {
         let checkpoint = expected["projections"][name]["checkpoint"].as_u64().unwrap();
         let folded = rt.query_at(name, "{}", AsOf::Position(Position(checkpoint))).await.unwrap();
         assert_eq!(folded.value(), expected["answers"][name], "{name}: today's fold of the log agrees with schema 2");
@@ -382,14 +382,14 @@ async fn write_with_runtime(name: &str) -> Value {
     })
     .await;
     let mut head = rt.head().await.unwrap().0;
-    for name in READ_MODEL_NAMES {
+    for name in read_models::names() {
         rt.wait_for(head, Some(name), 10_000).await.unwrap();
     }
     rt.control("topAccounts", Control::Pause).await.unwrap();
     let last =
         rt.execute(parse_command(r#"{"commandId":"dep-last","type":"Deposit","account":"b","amount":7}"#).unwrap());
     head = last.await.unwrap().receipt.last_position().0;
-    for name in READ_MODEL_NAMES.iter().filter(|n| **n != "topAccounts") {
+    for name in read_models::names().iter().filter(|n| **n != "topAccounts") {
         rt.wait_for(head, Some(name), 10_000).await.unwrap();
     }
     // Persisted: every change is flushed within a quarter second of being applied.

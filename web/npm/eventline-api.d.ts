@@ -67,8 +67,11 @@ export interface DomainSchema {
   command: { type: string };
   /** The events its log holds, as recorded. */
   event: EventEnvelope & { type: string; schemaVersion: number; data: unknown };
-  /** Each read model's query arguments and answer. */
-  readModels: Record<string, { args: object; data: unknown }>;
+  /**
+   * Each read model's questions: a union of entries, each an argument shape and its answer
+   * (`undefined` among the shapes: the question asked without arguments).
+   */
+  readModels: Record<string, QueryEntry>;
   /** Each stream category's aggregate state, for `stateAt`. */
   streams: Record<string, unknown>;
   /** The domain's error details, discriminated by `code`. */
@@ -77,8 +80,14 @@ export interface DomainSchema {
   errorCode: string;
 }
 
+/** One question a read model answers: its arguments' shape and the answer's. */
+export type QueryEntry = { args: object | undefined; data: unknown };
+
+/** The answer to arguments `A` among a read model's entries. */
+export type AnswerTo<E extends QueryEntry, A> = E extends unknown ? ([A] extends [E["args"]] ? E["data"] : never) : never;
+
 /** What `execute` committed. */
-export interface Commit<S extends DomainSchema> {
+export interface CommitOf<S extends DomainSchema> {
   /** Position of the commit's last event: what `waitFor` waits for. */
   position: number;
   firstPosition: number;
@@ -130,9 +139,10 @@ export interface ProjectionStatus<N extends string = string> {
   runsHere: boolean;
 }
 
-export type Notice =
+export type Notice<N extends string = string> =
   | { kind: "committed"; position: number; local: boolean }
-  | { kind: "projections" }
+  /** A read model moved or its status changed: every projection's status, fetched for you. */
+  | { kind: "projections"; projections: ProjectionStatus<N>[] }
   | { kind: "leadership"; leader: boolean }
   | { kind: "reset" }
   /** Someone was forgotten, in this tab or another: redraw whatever showed their details. */
@@ -259,22 +269,26 @@ export interface EventlineOf<S extends DomainSchema> {
   close(): void;
 
   /** Decides and appends a command; rejects with the domain's error code otherwise. */
-  execute(command: S["command"] & CommandEnvelope): Promise<Commit<S>>;
+  execute(command: S["command"] & CommandEnvelope): Promise<CommitOf<S>>;
   /**
    * Forgets a data subject: their personal values become unreadable everywhere, now. Forgetting
    * again resolves with the first forgetting, replayed.
    */
-  forget(subject: Id): Promise<Commit<S>>;
+  forget(subject: Id): Promise<CommitOf<S>>;
   /** Position of the last event. */
   head(): Promise<number>;
 
-  query<N extends ReadModelOf<S>>(readModel: N, args?: S["readModels"][N]["args"]): Promise<QueryResult<S["readModels"][N]["data"]>>;
-  /** A read model as it was at a point in history, folded from the log. */
-  queryAt<N extends ReadModelOf<S>>(
+  /** Asks a read model; the answer's type follows from the arguments' shape. */
+  query<N extends ReadModelOf<S>, A extends S["readModels"][N]["args"] = undefined>(
     readModel: N,
-    args: S["readModels"][N]["args"] | undefined,
+    args?: A,
+  ): Promise<QueryResult<AnswerTo<S["readModels"][N], A>>>;
+  /** A read model as it was at a point in history, folded from the log. */
+  queryAt<N extends ReadModelOf<S>, A extends S["readModels"][N]["args"] = undefined>(
+    readModel: N,
+    args: A,
     at: Point,
-  ): Promise<QueryResult<S["readModels"][N]["data"]>>;
+  ): Promise<QueryResult<AnswerTo<S["readModels"][N], A>>>;
   /** An aggregate's state at a point in history (now, without `at`). */
   stateAt<C extends keyof S["streams"] & string>(stream: `${C}-${string}`, at?: Point): Promise<StreamState<S["streams"][C]>>;
   /** Whether a subject's personal data is recorded, forgotten, or was never recorded (now). */
@@ -303,7 +317,7 @@ export interface EventlineOf<S extends DomainSchema> {
   /** Empties the database, in every tab. */
   reset(): Promise<void>;
   /** New commits, projection statuses, leadership, forgettings, resets, progress. */
-  subscribe(listener: (notice: Notice) => void): () => void;
+  subscribe(listener: (notice: Notice<ReadModelOf<S>>) => void): () => void;
 }
 
 /** The class: `Eventline.open(database)`. */

@@ -1,7 +1,7 @@
 //! Projection lag made visible: per projection a gauge, a minute of lag as a sparkline, and the
 //! controls (pause, resume, a per-event delay, rebuild with its progress).
 
-use eventline_demo::read_models::READ_MODEL_NAMES;
+use eventline_demo::read_models;
 use eventline_web::runtime::{Control, ProjectionStatus};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -124,7 +124,7 @@ pub fn Projections() -> impl IntoView {
                 {move || if demo.leader.get() { "This tab runs the projections." } else { "Another tab runs the projections; this one reads what it writes." }.to_string()}
             </p>
             // The projections are fixed: one row each, no keyed list to diff.
-            {READ_MODEL_NAMES.iter().map(|name| view! { <ProjectionRow name=*name /> }).collect_view()}
+            {read_models::names().iter().map(|name| view! { <ProjectionRow name=*name /> }).collect_view()}
         </section>
     }
 }
