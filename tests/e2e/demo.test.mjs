@@ -475,9 +475,13 @@ test("the small things: focus, optional fields, progress words, the selected row
   assert.ok(labels.size > 0);
   for (const label of labels) assert.match(label, /^(Deciding commands: [\d,]+ of 2,000|Appending events: [\d,]+ of [\d,]+)$/);
   // The selected event is clearly marked.
-  await page.locator('.timeline .row[data-position="2"]').click();
-  // Rows are drawn anew as generated events land: wait for the drawn row to be the selected one.
+  // Rows are drawn anew while the generated events land and the projections catch up: a click
+  // on a row that was just replaced reaches nothing, so click the drawn row until it is selected.
   const selected = page.locator('.timeline .row[data-position="2"][aria-selected="true"]');
+  for (let tries = 0; tries < 20 && (await selected.count()) === 0; tries++) {
+    await page.locator('.timeline .row[data-position="2"]').click();
+    await new Promise((r) => setTimeout(r, 100));
+  }
   await selected.waitFor();
   assert.notEqual(await selected.evaluate((el) => getComputedStyle(el).boxShadow), "none");
   // A forgotten person reads as [forgotten] in what the inspector shows an event changed.

@@ -13,11 +13,21 @@ const SEED = Number(process.env.EVENTLINE_SEED ?? 20261123);
 
 const suite = browserSuite();
 
-/** The codes `ErrorCode` lists in eventline.d.ts. */
+/** The string literals of union `name` in a declarations file. */
+async function union(file, name) {
+  const declarations = await readFile(`${ROOT}/${file}`, "utf8");
+  const start = declarations.indexOf(`export type ${name} =`);
+  if (start < 0) throw new Error(`${file} declares no ${name}`);
+  const body = declarations.slice(start);
+  return [...body.slice(0, body.indexOf(";")).matchAll(/"(\w+)"/g)].map((m) => m[1]);
+}
+
+/** Every code the demo's package declares: the demo's own, and the API's. */
 async function declaredCodes() {
-  const declarations = await readFile(`${ROOT}/demo/npm/eventline.d.ts`, "utf8");
-  const union = declarations.slice(declarations.indexOf("export type ErrorCode ="));
-  return [...union.slice(0, union.indexOf(";")).matchAll(/"(\w+)"/g)].map((m) => m[1]);
+  return [
+    ...(await union("demo/npm/eventline.d.ts", "DomainErrorCode")),
+    ...(await union("web/npm/eventline-api.d.ts", "ApiErrorCode")),
+  ];
 }
 
 /** Runs in the page: the fuzzer. */

@@ -345,7 +345,13 @@ pub fn CommandSide() -> impl IntoView {
                     // Once the form is shown, after the signal's effects have run.
                     set_timeout(
                         move || {
-                            if let Some(field) = document().get_element_by_id(&first) {
+                            // Only if the focus is still where the click left it: never pull it
+                            // from a field someone started typing in meanwhile.
+                            let doc = document();
+                            let untouched = doc
+                                .active_element()
+                                .is_none_or(|at| at.has_attribute("data-pick") || at.tag_name() == "BODY");
+                            if let Some(field) = doc.get_element_by_id(&first).filter(|_| untouched) {
                                 let _ = field.unchecked_into::<web_sys::HtmlElement>().focus();
                             }
                         },

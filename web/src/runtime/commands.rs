@@ -58,8 +58,9 @@ where
     /// answers with the first forgetting, replayed.
     pub async fn forget(&self, subject: &str, command_id: Option<CommandId>) -> Result<Executed, Failure> {
         self.ensure_open()?;
+        // Refused as the command it stands for (`ForgetSubject` in the demo) would be.
         eventline_core::ids::check_id(subject, eventline_core::ids::MAX_ID)
-            .map_err(|e| Failure::new("InvalidArgument", format!("the subject: {e}")))?;
+            .map_err(|e| Failure::of(&InvalidCommand::new(format!("`subject`: {e}"))))?;
         let command_id = command_id.unwrap_or_else(|| CommandId::from(new_command_id()));
         let digest = eventline_core::store::CommandDigest::of(&format!("forget\u{1f}{subject}"));
         let meta = CommandMeta::new(command_id).asking(digest);

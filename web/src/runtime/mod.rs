@@ -25,7 +25,7 @@ use std::rc::Rc;
 use std::task::{Poll, Waker};
 
 use eventline_core::app::{Application, ApplicationError, Process, check_registry, forgotten_in};
-use eventline_core::command::CommandRequest;
+use eventline_core::command::{CommandRequest, InvalidCommand};
 use eventline_core::event::Event;
 use eventline_core::handler::{CommandMeta, Executed};
 use eventline_core::ids::{CausationId, CommandId, CorrelationId, Position, StreamId, StreamVersion};
