@@ -147,3 +147,27 @@ test("export and import into another database, forgetting, and bad input", async
   assert.deepEqual(problems, []);
   await context.close();
 });
+
+test("the example page (inventory/example/) works as the guide says", async () => {
+  const context = await suite.browser.newContext();
+  const page = await context.newPage();
+  const problems = [];
+  page.on("pageerror", (error) => problems.push(error.message));
+  // A database of its own: the page keeps its data between visits.
+  await page.goto(`${suite.base}/inventory/example/?db=example-${Date.now()}`);
+  // Its forms wait for the module and the database.
+  await page.locator("#register button:enabled").waitFor();
+  await page.click("text=Register item");
+  await page.locator("#outcome >> text=Accepted at").waitFor();
+  await page.click("text=Receive stock");
+  await page.locator("#stock tbody tr >> text=Bolt M6").waitFor();
+  await page.click("text=Place reservation");
+  // Fulfilment confirms it a moment later; the page redraws on the notice.
+  await page.locator("#reservations tbody tr >> text=confirmed").waitFor({ timeout: 10000 });
+  assert.match(await page.locator("#stock tbody").textContent(), /boltBolt M6\s*10\s*3\s*7/);
+  await page.click("#reservations button >> text=Ship");
+  await page.locator("#reservations tbody tr").waitFor({ state: "detached", timeout: 10000 });
+  assert.match(await page.locator("#stock tbody").textContent(), /boltBolt M6\s*7\s*0\s*7/);
+  assert.deepEqual(problems, []);
+  await context.close();
+});
