@@ -47,7 +47,7 @@ pub mod store;
 pub mod temporal;
 pub mod testing;
 #[cfg(feature = "ts")]
-mod ts;
+pub mod ts;
 pub mod version;
 
 pub use aggregate::{Aggregate, ErrorCode};

@@ -15,6 +15,7 @@ use eventline_core::aggregate::Aggregate;
 use eventline_core::app::Application;
 use eventline_core::event::EventPayload;
 use eventline_core::projection::ReadModel;
+use eventline_core::ts::{check_declarations, config, declare, quoted};
 use eventline_demo::app::{DemoApp, ERROR_CODES};
 use eventline_demo::bank::*;
 use eventline_demo::command::{DemoCommand, HolderDetails};
@@ -22,20 +23,9 @@ use eventline_demo::money::{Amount, Currency};
 use eventline_demo::orders::*;
 use eventline_demo::queries::{AllBalances, AllOrders, AuditAnswer};
 use eventline_demo::read_models::*;
-use ts_rs::{Config, TS};
+use ts_rs::TS;
 
 type App = DemoApp<std::rc::Rc<eventline_core::memory::InMemoryStore>, std::rc::Rc<eventline_core::testing::TestEnv>>;
-
-/// Every number Eventline hands JavaScript fits a JavaScript number.
-fn config() -> Config {
-    Config::new().with_large_int("number")
-}
-
-fn declare<T: TS>(out: &mut String) {
-    out.push_str("export ");
-    out.push_str(&T::decl(&config()));
-    out.push_str("\n\n");
-}
 
 /// A recorded event of payload `P` at schema version `version` (older versions keep their shape).
 fn recorded<P: EventPayload, Shape: TS>(version: u16) -> String {
@@ -44,10 +34,6 @@ fn recorded<P: EventPayload, Shape: TS>(version: u16) -> String {
 
 fn current<P: EventPayload + TS>() -> String {
     recorded::<P, P>(P::SCHEMA_VERSION)
-}
-
-fn quoted(names: &[&str]) -> String {
-    names.iter().map(|n| format!("\"{n}\"")).collect::<Vec<_>>().join(" | ")
 }
 
 fn declarations() -> String {
@@ -216,15 +202,7 @@ fn declarations() -> String {
 #[test]
 fn the_declarations_are_generated_from_the_rust_types() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/npm/eventline.d.ts");
-    let generated = declarations();
-    if std::env::var("EVENTLINE_WRITE_TYPES").as_deref() == Ok("1") {
-        std::fs::write(path, &generated).unwrap();
-    }
-    let checked_in = std::fs::read_to_string(path).unwrap_or_default();
-    assert!(
-        checked_in == generated,
-        "{path} is not what the Rust types declare: run EVENTLINE_WRITE_TYPES=1 cargo test -p eventline-demo --test typescript"
-    );
+    check_declarations(path, &declarations(), "eventline-demo");
 }
 
 #[test]

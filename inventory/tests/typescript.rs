@@ -10,35 +10,20 @@ use eventline_core::aggregate::Aggregate;
 use eventline_core::app::Application;
 use eventline_core::event::EventPayload;
 use eventline_core::projection::ReadModel;
+use eventline_core::ts::{check_declarations, config, declare, quoted};
 use eventline_inventory::app::{ERROR_CODES, InventoryApp};
 use eventline_inventory::command::InventoryCommand;
 use eventline_inventory::item::*;
 use eventline_inventory::read_models::*;
 use eventline_inventory::reservation::*;
-use ts_rs::{Config, TS};
+use ts_rs::TS;
 
 type App =
     InventoryApp<std::rc::Rc<eventline_core::memory::InMemoryStore>, std::rc::Rc<eventline_core::testing::TestEnv>>;
 
-/// Every number Eventline hands JavaScript fits a JavaScript number.
-fn config() -> Config {
-    Config::new().with_large_int("number")
-}
-
-/// `export type Name = ...;` for a type.
-fn declare<T: TS>(out: &mut String) {
-    out.push_str("export ");
-    out.push_str(&T::decl(&config()));
-    out.push_str("\n\n");
-}
-
 /// A recorded event of payload `P`, at its schema version, for the union of events.
 fn recorded<P: EventPayload + TS>() -> String {
     format!("  | Recorded<\"{}\", {}, {}>\n", P::TYPE, P::name(&config()), P::SCHEMA_VERSION)
-}
-
-fn quoted(names: &[&str]) -> String {
-    names.iter().map(|n| format!("\"{n}\"")).collect::<Vec<_>>().join(" | ")
 }
 
 fn declarations() -> String {
@@ -141,15 +126,7 @@ fn declarations() -> String {
 #[test]
 fn the_declarations_are_generated_from_the_rust_types() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/npm/eventline.d.ts");
-    let generated = declarations();
-    if std::env::var("EVENTLINE_WRITE_TYPES").as_deref() == Ok("1") {
-        std::fs::write(path, &generated).unwrap();
-    }
-    let checked_in = std::fs::read_to_string(path).unwrap_or_default();
-    assert!(
-        checked_in == generated,
-        "{path} is not what the Rust types declare: run EVENTLINE_WRITE_TYPES=1 cargo test -p eventline-inventory --test typescript"
-    );
+    check_declarations(path, &declarations(), "eventline-inventory");
 }
 
 #[test]
