@@ -170,6 +170,8 @@ async function fuzz({ seed, calls }) {
     ["queryAt", () => app.queryAt(next() < 0.7 ? pick(readModels) : value(), value(), value())],
     ["stateAt", () => app.stateAt(next() < 0.5 ? pick(["account-acc-1", "order-o-1", "transfer-t"]) : value(), value())],
     ["events", () => app.events(value())],
+    // Forgetting is generic to every domain, outside the command parser: a subject of any shape.
+    ["forget", () => app.forget(next() < 0.3 ? pick(["alice", "nobody", "", "a b", "x".repeat(65)]) : value())],
     ["waitFor", () => app.waitFor(value(), value())],
     ["pause", () => app.pause(value())],
     ["resume", () => app.resume(next() < 0.5 ? pick(readModels) : value())],
