@@ -542,8 +542,8 @@ test("a damaged log record is reported as CorruptData, never a panic, and the re
       const request = indexedDB.open("damaged");
       request.onsuccess = () => {
         const db = request.result;
-        const tx = db.transaction("log", "readwrite");
-        const log = tx.objectStore("log");
+        const tx = db.transaction("chunks", "readwrite");
+        const log = tx.objectStore("chunks");
         log.getAllKeys().onsuccess = (e) => log.put(new Uint8Array([7, 1, 255, 3]), e.target.result[0]);
         tx.oncomplete = () => {
           db.close();

@@ -126,6 +126,15 @@ async fn check_upgraded(rt: &Runtime, expected: &Value) {
     let mut current: Vec<String> = idb::ALL_STORES.iter().map(|s| s.to_string()).collect();
     current.sort();
     assert_eq!(stores, current);
+    // Schema 4's log and its index stores: moved into `chunks` at the first open, left empty.
+    let database = indexed_db_futures::database::Database::open(rt.database()).await.unwrap();
+    for legacy in [idb::LEGACY_LOG, idb::LEGACY_STREAMS, idb::LEGACY_SEGMENTS, idb::LEGACY_COMMANDS] {
+        let tx = indexed_db_futures::Build::build(database.transaction(legacy)).unwrap();
+        let count =
+            indexed_db_futures::query_source::QuerySource::count(&tx.object_store(legacy).unwrap()).await.unwrap();
+        assert_eq!(count, 0, "{legacy} is left empty");
+    }
+    database.close();
 
     // Every event as it was written. (The saga may append more, for transfers left unfinished.)
     let head = expected["head"].as_u64().unwrap();

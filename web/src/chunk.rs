@@ -76,26 +76,53 @@ impl<'a> Interner<'a> {
 
 /// Encodes consecutive events (positions `first`, `first + 1`, ...).
 pub fn encode(events: &[RecordedEvent]) -> Result<Vec<u8>, StoreError> {
+    let refs: Vec<&RecordedEvent> = events.iter().collect();
+    let payloads: Vec<&str> = events.iter().map(|e| &*e.payload).collect();
+    encode_with(&refs, &payloads)
+}
+
+/// Encodes consecutive events with the payloads given (sealed ones, say), without copying the
+/// events.
+pub fn encode_with(events: &[&RecordedEvent], payloads: &[&str]) -> Result<Vec<u8>, StoreError> {
     let first = events.first().ok_or_else(|| corrupt("an empty chunk"))?;
     let base_time = first.meta.recorded_at.0;
     let mut strings = Interner::default();
     let mut wire_events = Vec::with_capacity(events.len());
-    for (i, event) in events.iter().enumerate() {
+    let mut bytes = 64;
+    // Runs of events share their stream, type and command: look them up once per run.
+    let mut last: Option<&RecordedEvent> = None;
+    let (mut stream, mut event_type, mut command, mut correlation, mut causation) = (0, 0, 0, 0, 0);
+    for (i, (event, payload)) in events.iter().zip(payloads).enumerate() {
         let meta = &event.meta;
         if meta.position.0 != first.meta.position.0 + i as u64 {
             return Err(corrupt("chunk positions must be consecutive"));
         }
+        let same =
+            |f: fn(&RecordedEvent) -> &str| last.is_some_and(|l| std::ptr::eq(f(l), f(event)) || f(l) == f(event));
+        if !same(|e| e.meta.stream.as_str()) {
+            stream = strings.id(meta.stream.as_str());
+        }
+        if !same(|e| &e.event_type) {
+            event_type = strings.id(&event.event_type);
+        }
+        if !same(|e| e.meta.command_id.as_str()) {
+            command = strings.id(meta.command_id.as_str());
+            correlation = strings.id(meta.correlation_id.as_str());
+            causation = strings.id(meta.causation_id.as_str());
+        }
+        last = Some(event);
+        bytes += payload.len() + 40;
         wire_events.push(EventWire {
-            stream: strings.id(meta.stream.as_str()),
+            stream,
             version: meta.version.0,
             id: *meta.event_id.0.as_bytes(),
-            event_type: strings.id(&event.event_type),
+            event_type,
             schema: event.schema_version,
             time_offset: meta.recorded_at.0.saturating_sub(base_time),
-            command: strings.id(meta.command_id.as_str()),
-            correlation: strings.id(meta.correlation_id.as_str()),
-            causation: strings.id(meta.causation_id.as_str()),
-            payload: &event.payload,
+            command,
+            correlation,
+            causation,
+            payload,
         });
     }
     let wire = ChunkWire {
@@ -105,7 +132,7 @@ pub fn encode(events: &[RecordedEvent]) -> Result<Vec<u8>, StoreError> {
         strings: strings.strings,
         events: wire_events,
     };
-    postcard::to_allocvec(&wire).map_err(|e| corrupt(format!("cannot encode a chunk: {e}")))
+    postcard::to_extend(&wire, Vec::with_capacity(bytes)).map_err(|e| corrupt(format!("cannot encode a chunk: {e}")))
 }
 
 /// Decodes a chunk, keeping only the events `keep` accepts (decoding the rest costs little: their

@@ -1,14 +1,14 @@
 //! The IndexedDB schema, its upgrade path, and the few request shapes the store uses.
 //!
-//! Object stores (schema version 4; version 3 had the same stores with two-number `commands`
+//! Object stores (schema version 5; version 4 kept the log in `log` with three index stores
+//! beside it, `streams`, `stream_segments` and `commands`; version 3 had two-number `commands`
 //! records; version 2 had all but `keys`, version 1 neither `keys` nor `dead_letters`):
 //!
 //! | store | key | value |
 //! |---|---|---|
-//! | `log` | `[last position, its recorded time]`: the greatest key is the head | `Uint8Array`: a chunk of whole commits (`chunk.rs`) |
-//! | `streams` | stream id | `Float64Array`: `[version, positions of the versions after the last full segment]` |
-//! | `stream_segments` | `[stream id, n]` | `Float64Array`: positions of versions `n*256+1 ..= (n+1)*256` |
-//! | `commands` | command id | `Float64Array`: `[first position, last position]` of its commit, then the two 32-bit halves of its `CommandDigest` when it has one |
+//! | `chunks` | `[last position, its recorded time]`: the greatest key is the head | a chunk of whole commits and what the indexes read from it (`record.rs`) |
+//! | `chunks` index `by_stream` (unique, multi-entry) | `[stream id, its last version in the chunk]` | |
+//! | `chunks` index `by_command` (unique, multi-entry) | command id | |
 //! | `meta` | `"compacted"` | the position up to which compaction has packed the log |
 //! | `snapshots` | stream id | JSON of a snapshot |
 //! | `checkpoints` | projection or saga name | JSON: checkpoint and controls |
@@ -16,24 +16,34 @@
 //! | `dead_letters` | position | JSON: the event as stored and why it could not be read |
 //! | `keys` | subject id | `Uint8Array`: the subject's AES-256-GCM key, or `"forgotten"`; and `#generation`, how many forgettings so far (`vault.rs`) |
 //!
+//! Schema 4's `log`, `streams`, `stream_segments` and `commands` stay, empty: the first open at
+//! schema 5 moves their log into `chunks` in one transaction (`IdbStore::open`), which an
+//! upgrade callback cannot do (it would have to decode every chunk inside the version change).
+//!
 //! Invariant: opening never modifies a database written by a newer schema; it refuses it with
 //! `StoreError::SchemaTooNew`.
 
 use eventline_core::store::StoreError;
-use indexed_db_futures::KeyRange;
 use indexed_db_futures::database::{Database, VersionChangeEvent};
-use indexed_db_futures::error::{DomException, Error, OpenDbError};
+pub(crate) use indexed_db_futures::error::Error;
+use indexed_db_futures::error::{DomException, OpenDbError};
 use indexed_db_futures::object_store::ObjectStore;
 use indexed_db_futures::prelude::*;
 use indexed_db_futures::transaction::Transaction;
+use indexed_db_futures::{KeyPath, KeyRange};
 use wasm_bindgen::JsValue;
 
-pub const SCHEMA_VERSION: u32 = 4;
+pub const SCHEMA_VERSION: u32 = 5;
 
-pub const LOG: &str = "log";
-pub const STREAMS: &str = "streams";
-pub const SEGMENTS: &str = "stream_segments";
-pub const COMMANDS: &str = "commands";
+/// The log: chunks of whole commits, indexed by stream and by command id.
+pub const LOG: &str = "chunks";
+pub const BY_STREAM: &str = "by_stream";
+pub const BY_COMMAND: &str = "by_command";
+/// Schema 4's log and its index stores, emptied at the first open at schema 5.
+pub const LEGACY_LOG: &str = "log";
+pub const LEGACY_STREAMS: &str = "streams";
+pub const LEGACY_SEGMENTS: &str = "stream_segments";
+pub const LEGACY_COMMANDS: &str = "commands";
 pub const META: &str = "meta";
 pub const SNAPSHOTS: &str = "snapshots";
 pub const CHECKPOINTS: &str = "checkpoints";
@@ -41,11 +51,19 @@ pub const DOCUMENTS: &str = "documents";
 pub const DEAD_LETTERS: &str = "dead_letters";
 pub const KEYS: &str = "keys";
 
-pub const ALL_STORES: [&str; 10] =
-    [LOG, STREAMS, SEGMENTS, COMMANDS, META, SNAPSHOTS, CHECKPOINTS, DOCUMENTS, DEAD_LETTERS, KEYS];
-
-/// Positions of one stream per `stream_segments` record.
-pub const SEGMENT: u64 = 256;
+pub const ALL_STORES: [&str; 11] = [
+    LOG,
+    LEGACY_LOG,
+    LEGACY_STREAMS,
+    LEGACY_SEGMENTS,
+    LEGACY_COMMANDS,
+    META,
+    SNAPSHOTS,
+    CHECKPOINTS,
+    DOCUMENTS,
+    DEAD_LETTERS,
+    KEYS,
+];
 
 /// Opens (creating or upgrading) the database `name` at [`SCHEMA_VERSION`].
 pub async fn open(name: &str) -> Result<Database, StoreError> {
@@ -82,10 +100,10 @@ async fn current_version(name: &str) -> Option<u32> {
 fn migrate(event: &VersionChangeEvent, db: &Database, target: u32) -> Result<(), Error> {
     let old = event.old_version() as u32;
     if old < 1 && target >= 1 {
-        db.create_object_store(LOG).build()?;
-        db.create_object_store(STREAMS).build()?;
-        db.create_object_store(SEGMENTS).build()?;
-        db.create_object_store(COMMANDS).build()?;
+        db.create_object_store(LEGACY_LOG).build()?;
+        db.create_object_store(LEGACY_STREAMS).build()?;
+        db.create_object_store(LEGACY_SEGMENTS).build()?;
+        db.create_object_store(LEGACY_COMMANDS).build()?;
         db.create_object_store(META).build()?;
         db.create_object_store(SNAPSHOTS).build()?;
         db.create_object_store(CHECKPOINTS).build()?;
@@ -104,6 +122,19 @@ fn migrate(event: &VersionChangeEvent, db: &Database, target: u32) -> Result<(),
     // records keep their two numbers (no digest, taken to match any retry). The version moves
     // so that older code, which reads exactly two, refuses the database instead of calling it
     // corrupt.
+    if old < 5 && target >= 5 {
+        // The log with its indexes in its own records (issue 17): one request per chunk for a
+        // bulk append, whatever the number of streams and commands in it.
+        let log = db.create_object_store(LOG).build()?;
+        log.create_index(BY_STREAM, KeyPath::One(crate::record::STREAMS))
+            .with_unique(true)
+            .with_multi_entry(true)
+            .build()?;
+        log.create_index(BY_COMMAND, KeyPath::One(crate::record::COMMANDS))
+            .with_unique(true)
+            .with_multi_entry(true)
+            .build()?;
+    }
     Ok(())
 }
 

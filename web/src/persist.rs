@@ -17,6 +17,7 @@ use wasm_bindgen::JsValue;
 use crate::idb::{self, CHECKPOINTS, DEAD_LETTERS, DOCUMENTS, KEYS, store_error};
 use crate::idb::{delete_range, entries, get, get_all, put};
 use crate::store::IdbStore;
+use crate::timings;
 
 /// A projection's persisted progress and controls.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -157,6 +158,7 @@ pub async fn flush(store: &IdbStore, flushes: &[Flush], dead: &[DeadLetter]) -> 
     } else {
         Default::default()
     };
+    let started = timings::now();
     for flush in flushes {
         if flush.reset {
             delete_range(&documents, all_docs(&flush.name))?;
@@ -176,6 +178,7 @@ pub async fn flush(store: &IdbStore, flushes: &[Flush], dead: &[DeadLetter]) -> 
         let event = vault.seal(&letter.event, &key_changes)?.unwrap_or_else(|| letter.event.clone());
         put(&letters, JsValue::from_f64(letter.position as f64), json(&DeadLetter { event, ..letter.clone() }))?;
     }
+    timings::add("write documents", started);
     idb::commit(tx).await.map_err(store_error)?;
     vault.committed(key_changes);
     Ok(())

@@ -1,15 +1,21 @@
 //! The event store on IndexedDB.
 //!
 //! Invariants enforced here:
-//! - **One readwrite transaction per append or batch** reads the head, every touched stream's
-//!   version and every command id, runs `Commit::record` (expected versions, positions, times),
-//!   and writes chunks, stream records, command records and the new head. IndexedDB runs
-//!   readwrite transactions over the same stores one at a time, across tabs too, so two writers
-//!   that read the same version can never both commit.
+//! - **One readwrite transaction per append or batch** reads the head and every touched stream's
+//!   version, runs `Commit::record` (expected versions, positions, times), and writes the chunks.
+//!   IndexedDB runs readwrite transactions over the same stores one at a time, across tabs too,
+//!   so two writers that read the same version can never both commit.
+//! - **The indexes are written with the events**: each chunk's record lists its streams' last
+//!   versions and its command ids (`record.rs`), which the unique multi-entry indexes `by_stream`
+//!   and `by_command` read in the same `put`. No index record can lag behind the log, and one
+//!   request per chunk writes a bulk append, whatever the number of streams and commands.
+//! - **A command id commits once**: a single command looks its id up in `by_command` before
+//!   writing; a batch lets the index's unique constraint refuse a used id as its chunk is put.
 //! - **A chunk holds whole consecutive commits**; positions are gapless because the head is read
 //!   and written in the same transaction as the chunk.
-//! - **Reading one stream never scans the log**: the `streams` and `stream_segments` records list
-//!   the positions of its events, and only the chunks holding them are read.
+//! - **Reading one stream never scans the log**: `by_stream` gives the chunks holding its
+//!   versions after a given one, and only those are read; a version missing among them (a record
+//!   rewritten without its index fields) is a typed `Corrupt`, never a silent gap.
 //! - **Nothing half-written**: if any request fails (quota, for one) the transaction aborts and the
 //!   error comes back typed.
 //! - **Nothing personal at rest**: personal values are sealed with their subject's key in the
@@ -17,7 +23,7 @@
 //!   `SubjectForgotten` event shreds the key in the transaction that appends it.
 
 use std::cell::{Cell, RefCell};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 
 use eventline_core::RecordedEvent;
 use eventline_core::ids::{CommandId, Position, StreamId, StreamVersion, Timestamp};
@@ -29,19 +35,21 @@ use futures::future::try_join_all;
 use indexed_db_futures::KeyRange;
 use indexed_db_futures::cursor::CursorDirection;
 use indexed_db_futures::database::Database;
+use indexed_db_futures::index::Index;
+use indexed_db_futures::internals::SystemRepr;
 use indexed_db_futures::object_store::ObjectStore;
 use indexed_db_futures::prelude::*;
 use indexed_db_futures::transaction::{Transaction, TransactionMode, TransactionOptions};
-use js_sys::{Array, Float64Array, Uint8Array};
+use js_sys::{Array, Float64Array};
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::{JsCast, JsValue};
 
-use crate::chunk;
 use crate::idb::{
-    self, COMMANDS, KEYS, LOG, META, SEGMENT, SEGMENTS, SNAPSHOTS, STREAMS, delete_range, entries, get, get_all, put,
-    store_error,
+    self, BY_COMMAND, BY_STREAM, KEYS, LEGACY_COMMANDS, LEGACY_LOG, LEGACY_SEGMENTS, LEGACY_STREAMS, LOG, META,
+    SNAPSHOTS, delete_range, entries, get, get_all, put, store_error,
 };
 use crate::vault::Vault;
+use crate::{chunk, record, timings};
 
 /// The event log of one IndexedDB database.
 pub struct IdbStore {
@@ -58,9 +66,12 @@ pub struct IdbStore {
 pub use indexed_db_futures::transaction::TransactionDurability as Durability;
 
 impl IdbStore {
-    /// Opens (or creates, or upgrades) the database `name`.
+    /// Opens (or creates, or upgrades) the database `name`; a schema-4 log is moved into
+    /// schema 5's `chunks` on the way (`idb.rs`).
     pub async fn open(name: &str) -> Result<IdbStore, StoreError> {
-        Self::open_at(name, idb::SCHEMA_VERSION).await
+        let store = Self::open_at(name, idb::SCHEMA_VERSION).await?;
+        store.move_legacy_log().await?;
+        Ok(store)
     }
 
     /// Opens at an older schema version, as earlier code did: for fixtures and upgrade tests.
@@ -80,12 +91,14 @@ impl IdbStore {
     #[doc(hidden)]
     pub async fn open_unsealed(name: &str) -> Result<IdbStore, StoreError> {
         let db = idb::open_at(name, idb::SCHEMA_VERSION).await?;
-        Ok(IdbStore {
+        let store = IdbStore {
             name: name.to_string(),
             db: RefCell::new(Some(db)),
             vault: Vault::new(false),
             durability: Cell::new(Durability::Strict),
-        })
+        };
+        store.move_legacy_log().await?;
+        Ok(store)
     }
 
     /// The log after `after`, like [`EventStore::read_all`] but with personal values left sealed:
@@ -216,68 +229,61 @@ fn f64s(value: &JsValue) -> Result<Vec<f64>, StoreError> {
         .ok_or_else(|| StoreError::Corrupt { message: "expected a Float64Array".into() })
 }
 
-fn bytes(value: &JsValue) -> Result<Vec<u8>, StoreError> {
-    value
-        .dyn_ref::<Uint8Array>()
-        .map(Uint8Array::to_vec)
-        .ok_or_else(|| StoreError::Corrupt { message: "a log record is not bytes".into() })
-}
-
-fn js_f64s(values: &[f64]) -> JsValue {
-    Float64Array::from(values).into()
-}
-
-fn segment_key(stream: &str, segment: u64) -> JsValue {
-    Array::of2(&JsValue::from_str(stream), &JsValue::from_f64(segment as f64)).into()
-}
-
 // ---------------------------------------------------------------------------------------------
-// Stream records
+// The indexes
 
-/// A stream's version and the positions of its versions after the last full segment.
-#[derive(Clone, Debug, Default)]
-struct StreamRecord {
-    version: u64,
-    recent: Vec<f64>,
+fn stream_key(stream: &str, version: f64) -> JsValue {
+    Array::of2(&JsValue::from_str(stream), &JsValue::from_f64(version)).into()
 }
 
-impl StreamRecord {
-    fn from_js(value: Option<JsValue>) -> Result<StreamRecord, StoreError> {
-        let Some(value) = value else { return Ok(StreamRecord::default()) };
-        let values = f64s(&value)?;
-        let (&version, recent) =
-            values.split_first().ok_or_else(|| StoreError::Corrupt { message: "empty stream record".into() })?;
-        Ok(StreamRecord { version: version as u64, recent: recent.to_vec() })
-    }
+/// `stream`'s `by_stream` entries for its versions from `from` on: the chunks that hold them.
+fn stream_from(stream: &str, from: u64) -> KeyRange<JsValue> {
+    KeyRange::Bound(stream_key(stream, from as f64), false, stream_key(stream, f64::INFINITY), false)
+}
 
-    fn to_js(&self) -> JsValue {
-        let mut values = Vec::with_capacity(self.recent.len() + 1);
-        values.push(self.version as f64);
-        values.extend(&self.recent);
-        js_f64s(&values)
+/// A stream's version: its greatest `by_stream` entry, read without its record.
+async fn version_of(by_stream: &Index<'_>, stream: &str) -> Result<u64, StoreError> {
+    let cursor = by_stream
+        .open_key_cursor()
+        .with_query::<JsValue, _>(stream_from(stream, 0))
+        .with_direction(CursorDirection::Prev)
+        .await
+        .map_err(store_error)?;
+    match cursor {
+        Some(cursor) => record::version_in(&cursor.as_sys().key().map_err(|e| store_error(idb::Error::from(e)))?),
+        None => Ok(0),
     }
+}
 
-    /// Adds positions for the next versions; returns full segments to write, by number.
-    fn push(&mut self, positions: &[f64]) -> Vec<(u64, Vec<f64>)> {
-        let mut full = Vec::new();
-        for &position in positions {
-            self.version += 1;
-            self.recent.push(position);
-            if self.version.is_multiple_of(SEGMENT) {
-                full.push((self.version / SEGMENT - 1, std::mem::take(&mut self.recent)));
-            }
-        }
-        full
-    }
-
-    /// Version of the first position in `recent`.
-    fn recent_from(&self) -> u64 {
-        self.version - self.recent.len() as u64 + 1
-    }
+/// Whether a commit holds `command`, read without its record.
+async fn command_used(by_command: &Index<'_>, command: &CommandId) -> Result<bool, StoreError> {
+    let count = by_command
+        .count()
+        .with_query::<JsValue, _>(JsValue::from_str(command.as_str()))
+        .primitive()
+        .map_err(store_error)?
+        .await
+        .map_err(store_error)?;
+    Ok(count > 0)
 }
 
 // ---------------------------------------------------------------------------------------------
 // Reading the log
+
+/// The events of chunk records, each decoded (the time it takes is the benchmark's "decode
+/// chunks"), keeping those `keep` accepts.
+fn decode_records(
+    values: Vec<JsValue>,
+    mut keep: impl FnMut(Position, &str) -> bool,
+) -> Result<Vec<RecordedEvent>, StoreError> {
+    let started = timings::now();
+    let mut events = Vec::new();
+    for value in values {
+        events.extend(chunk::decode_where(&record::bytes(&value)?, &mut keep)?);
+    }
+    timings::add("decode chunks", started);
+    Ok(events)
+}
 
 /// Events with positions in `from..=to` (both inclusive), in order.
 async fn read_range(log: &ObjectStore<'_>, from: u64, to: u64) -> Result<Vec<RecordedEvent>, StoreError> {
@@ -286,14 +292,11 @@ async fn read_range(log: &ObjectStore<'_>, from: u64, to: u64) -> Result<Vec<Rec
     }
     // Chunks ending within the range, then the one holding `to` if it ends after it.
     let within = KeyRange::Bound(from_position(from), false, chunk_key(Position(to), Timestamp(u64::MAX >> 11)), false);
-    let mut events = Vec::new();
-    for value in get_all(log, within).await? {
-        events.extend(chunk::decode_where(&bytes(&value)?, |p, _| p.0 >= from && p.0 <= to)?);
-    }
+    let mut events = decode_records(get_all(log, within).await?, |p, _| p.0 >= from && p.0 <= to)?;
     if events.last().is_none_or(|e| e.meta.position.0 < to)
         && let Some(value) = chunk_holding(log, to).await?
     {
-        events.extend(chunk::decode_where(&bytes(&value)?, |p, _| p.0 >= from && p.0 <= to)?);
+        events.extend(decode_records(vec![value], |p, _| p.0 >= from && p.0 <= to)?);
     }
     Ok(events)
 }
@@ -311,7 +314,7 @@ async fn read_positions(log: &ObjectStore<'_>, positions: &[u64]) -> Result<Vec<
             return Err(StoreError::Corrupt { message: format!("no chunk holds position {position}") });
         };
         let mut last = position;
-        let found = chunk::decode_where(&bytes(&value)?, |p, _| {
+        let found = chunk::decode_where(&record::bytes(&value)?, |p, _| {
             last = last.max(p.0);
             wanted.contains(&p.0)
         })?;
@@ -321,19 +324,22 @@ async fn read_positions(log: &ObjectStore<'_>, positions: &[u64]) -> Result<Vec<
     Ok(events)
 }
 
-async fn receipt(
-    log: &ObjectStore<'_>,
-    commands: &ObjectStore<'_>,
-    command_id: &CommandId,
-) -> Result<Option<CommitReceipt>, StoreError> {
-    let Some(value) = get(commands, JsValue::from_str(command_id.as_str())).await? else { return Ok(None) };
-    let record = f64s(&value)?;
-    let (first, last, digest) = match record[..] {
-        [first, last] => (first, last, None),
-        [first, last, high, low] => (first, last, Some(CommandDigest(((high as u64) << 32) | low as u64))),
-        _ => return Err(StoreError::Corrupt { message: "command record".into() }),
-    };
-    let events = read_range(log, first as u64, last as u64).await?;
+/// The commit of `command_id`, found through `by_command`.
+async fn receipt(log: &ObjectStore<'_>, command_id: &CommandId) -> Result<Option<CommitReceipt>, StoreError> {
+    let by_command = log.index(BY_COMMAND).map_err(store_error)?;
+    let found: Option<JsValue> = by_command
+        .get(JsValue::from_str(command_id.as_str()))
+        .primitive()
+        .map_err(store_error)?
+        .await
+        .map_err(store_error)?;
+    let Some(value) = found.filter(|v| !v.is_undefined()) else { return Ok(None) };
+    let events: Vec<RecordedEvent> =
+        chunk::decode(&record::bytes(&value)?)?.into_iter().filter(|e| &e.meta.command_id == command_id).collect();
+    if events.is_empty() {
+        return Err(StoreError::Corrupt { message: format!("the chunk of command {command_id} does not hold it") });
+    }
+    let digest = record::digest(&value, command_id)?;
     Ok(Some(CommitReceipt { command_id: command_id.clone(), events, digest }))
 }
 
@@ -342,9 +348,11 @@ async fn receipt(
 
 impl IdbStore {
     async fn append_all(&self, commits: Vec<Commit>) -> Result<Vec<CommitReceipt>, AppendError> {
+        let started = timings::now();
         for commit in &commits {
             commit.validate()?;
         }
+        timings::add("check commits", started);
         if commits.is_empty() {
             return Ok(Vec::new());
         }
@@ -352,14 +360,15 @@ impl IdbStore {
         let mut options = TransactionOptions::new();
         options.set_durability(self.durability.get());
         let tx = db
-            .transaction(self.with_keys(&[LOG, STREAMS, SEGMENTS, COMMANDS]).as_slice())
+            .transaction(self.with_keys(&[LOG]).as_slice())
             .with_mode(TransactionMode::Readwrite)
             .with_options(options)
             .build()
             .map_err(store_error)?;
-        let store = |name| tx.object_store(name).map_err(store_error);
-        let (log, streams, segments, commands) = (store(LOG)?, store(STREAMS)?, store(SEGMENTS)?, store(COMMANDS)?);
-        let keys = if self.vault.enabled() { Some(store(KEYS)?) } else { None };
+        let log = tx.object_store(LOG).map_err(store_error)?;
+        let by_stream = log.index(BY_STREAM).map_err(store_error)?;
+        let by_command = log.index(BY_COMMAND).map_err(store_error)?;
+        let keys = if self.vault.enabled() { Some(tx.object_store(KEYS).map_err(store_error)?) } else { None };
         let events = || commits.iter().flat_map(|c| &c.writes).flat_map(|w| &w.events);
         let key_changes = match &keys {
             Some(keys) if self.vault.involved(events().map(|e| (&*e.event_type, &*e.payload))) => {
@@ -368,43 +377,40 @@ impl IdbStore {
             _ => Default::default(),
         };
 
-        let touched: Vec<StreamId> = {
+        let touched: Vec<&StreamId> = {
             let mut seen = HashSet::new();
-            commits
-                .iter()
-                .flat_map(|c| &c.writes)
-                .map(|w| w.stream.clone())
-                .filter(|s| seen.insert(s.clone()))
-                .collect()
+            commits.iter().flat_map(|c| &c.writes).map(|w| &w.stream).filter(|s| seen.insert(*s)).collect()
         };
-        // The reads in flight at once. A single commit (a command: latency counts) looks its
-        // command id up among them, then writes with `put` and asks for the commit at once. A
-        // batch (an import: throughput counts) `add`s its ids instead, whose key constraint
-        // finds a used one without a read per commit, and hears the adds before committing.
+        // A single commit (a command: latency counts) sends its reads at once: the head, its
+        // streams' versions and whether its command id is used. A batch (an import: throughput
+        // counts) reads the head first, and its streams' versions only when the log is not
+        // empty; its command ids are checked by `by_command`'s constraint as the chunks are put.
         let single = commits.len() == 1;
-        let stream_reads = try_join_all(touched.iter().map(|s| get(&streams, JsValue::from_str(s.as_str()))));
-        let used = async {
-            match single {
-                true => get(&commands, JsValue::from_str(commits[0].command_id.as_str())).await,
-                false => Ok(None),
+        let read_versions = || try_join_all(touched.iter().map(|s| version_of(&by_stream, s.as_str())));
+        let ((mut head, mut head_at), versions) = if single {
+            let (head, versions, used) = futures::future::try_join3(
+                head_of(&log),
+                read_versions(),
+                command_used(&by_command, &commits[0].command_id),
+            )
+            .await?;
+            if used {
+                let first = receipt(&log, &commits[0].command_id).await?;
+                let mut first = first.ok_or_else(|| StoreError::Corrupt { message: "a command record lost".into() })?;
+                self.vault.open_events(keys.as_ref(), &mut first.events).await?;
+                return Err(AppendError::DuplicateCommand(Box::new(first)));
             }
+            (head, versions)
+        } else {
+            let head = head_of(&log).await?;
+            let versions = if head.0 == Position::ZERO { vec![0; touched.len()] } else { read_versions().await? };
+            (head, versions)
         };
-        let ((mut head, mut head_at), stream_values, used) =
-            futures::future::try_join3(head_of(&log), stream_reads, used).await?;
-        if used.is_some() {
-            let first = receipt(&log, &commands, &commits[0].command_id).await?;
-            let mut first = first.ok_or_else(|| StoreError::Corrupt { message: "a command record lost".into() })?;
-            self.vault.open_events(keys.as_ref(), &mut first.events).await?;
-            return Err(AppendError::DuplicateCommand(Box::new(first)));
-        }
-        let mut records: HashMap<StreamId, StreamRecord> = HashMap::with_capacity(touched.len());
-        for (stream, value) in touched.iter().zip(stream_values) {
-            records.insert(stream.clone(), StreamRecord::from_js(value)?);
-        }
+        let mut versions: HashMap<&StreamId, u64> = touched.iter().copied().zip(versions).collect();
 
         // Decide every commit against the staged state: all or nothing.
+        let started = timings::now();
         let mut staged: Vec<Vec<RecordedEvent>> = Vec::with_capacity(commits.len());
-        let mut versions: HashMap<StreamId, u64> = records.iter().map(|(s, r)| (s.clone(), r.version)).collect();
         let mut ids_in_batch: HashMap<&CommandId, usize> = HashMap::new();
         for commit in &commits {
             if let Some(&earlier) = ids_in_batch.get(&commit.command_id) {
@@ -422,7 +428,7 @@ impl IdbStore {
                 // its expectations say now; only this failure path pays for the lookup.
                 Err(AppendError::WrongExpectedVersion(conflict)) => {
                     for commit in &commits {
-                        if let Some(mut first) = receipt(&log, &commands, &commit.command_id).await? {
+                        if let Some(mut first) = receipt(&log, &commit.command_id).await? {
                             self.vault.open_events(keys.as_ref(), &mut first.events).await?;
                             return Err(AppendError::DuplicateCommand(Box::new(first)));
                         }
@@ -431,62 +437,60 @@ impl IdbStore {
                 }
                 Err(other) => return Err(other),
             };
-            for event in &recorded {
-                versions.insert(event.meta.stream.clone(), event.meta.version.0);
+            for write in &commit.writes {
+                *versions.entry(&write.stream).or_default() += write.events.len() as u64;
             }
             let last = recorded.last().expect("a validated commit has events");
             (head, head_at) = (last.meta.position, last.meta.recorded_at);
             ids_in_batch.insert(&commit.command_id, staged.len());
             staged.push(recorded);
         }
+        timings::add("check commits", started);
 
-        // Writes.
+        // Writes: one `put` per chunk, its index entries with it.
+        let digests: HashMap<&CommandId, Option<CommandDigest>> =
+            commits.iter().map(|c| (&c.command_id, c.digest)).collect();
+        // Most batches hold nothing personal: one look over the payloads spares a seal of each.
+        let started = timings::now();
+        let sealing = self.vault.enabled() && staged.iter().flatten().any(|e| personal::holds_personal(&e.payload));
+        timings::add("seal", started);
+        let mut puts = Vec::new();
         for events in chunk::pack(staged.iter().map(Vec::as_slice)) {
-            let mut owned: Vec<RecordedEvent> = events.into_iter().cloned().collect();
-            for event in &mut owned {
-                if let Some(sealed) = self.vault.seal(&event.payload, &key_changes)? {
-                    event.payload = sealed.into();
+            let started = timings::now();
+            let mut sealed: Vec<Option<String>> = Vec::new();
+            if sealing {
+                for event in &events {
+                    sealed.push(self.vault.seal(&event.payload, &key_changes)?);
                 }
             }
-            let encoded = chunk::encode(&owned)?;
-            let last = &owned[owned.len() - 1].meta;
-            put(&log, chunk_key(last.position, last.recorded_at), Uint8Array::from(&encoded[..]).into())?;
-        }
-        let mut new_positions: BTreeMap<&StreamId, Vec<f64>> = BTreeMap::new();
-        for event in staged.iter().flatten() {
-            new_positions.entry(&event.meta.stream).or_default().push(event.meta.position.0 as f64);
-        }
-        for (stream, positions) in new_positions {
-            let record = records.get_mut(stream).expect("every written stream was read");
-            for (segment, full) in record.push(&positions) {
-                put(&segments, segment_key(stream.as_str(), segment), js_f64s(&full))?;
+            let payloads: Vec<&str> = events
+                .iter()
+                .enumerate()
+                .map(|(i, e)| sealed.get(i).and_then(Option::as_deref).unwrap_or(&e.payload))
+                .collect();
+            timings::add("seal", started);
+            let started = timings::now();
+            let bytes = chunk::encode_with(&events, &payloads)?;
+            timings::add("encode chunks", started);
+            let started = timings::now();
+            let value = record::value(&bytes, &events, |id| digests.get(id).copied().flatten());
+            timings::add("build records", started);
+            let last = &events[events.len() - 1].meta;
+            let put = log
+                .put(value)
+                .with_key(chunk_key(last.position, last.recorded_at))
+                .without_key_type()
+                .primitive()
+                .map_err(store_error)?;
+            if !single {
+                puts.push(put);
             }
-            put(&streams, JsValue::from_str(stream.as_str()), record.to_js())?;
         }
-        let mut adds = Vec::with_capacity(staged.len());
-        for (events, commit) in staged.iter().zip(&commits) {
-            let (first, last) = (events[0].meta.position.0 as f64, events[events.len() - 1].meta.position.0 as f64);
-            // The digest in two 32-bit halves: a Float64Array holds each exactly.
-            let record = match commit.digest {
-                Some(CommandDigest(d)) => vec![first, last, (d >> 32) as f64, (d & 0xffff_ffff) as f64],
-                None => vec![first, last],
-            };
-            let key = JsValue::from_str(events[0].meta.command_id.as_str());
-            if single {
-                put(&commands, key, js_f64s(&record))?;
-                continue;
-            }
-            // `add`, not `put`: a command id that already committed violates the key, without
-            // reading it first.
-            let added =
-                commands.add(js_f64s(&record)).with_key(key).without_key_type().primitive().map_err(store_error)?;
-            adds.push(added);
-        }
-        // A failed `add` must abort everything written before it. Chromium aborts on its own;
-        // Firefox commits the rest when `commit()` was called before the failure arrived. So a
-        // batch's adds are heard first, a failure aborts explicitly, and only then is the commit
-        // asked.
-        if let Err(error) = try_join_all(adds).await {
+        // A `put` that breaks `by_command` (a command id already used) must abort everything
+        // written before it. Chromium aborts on its own; Firefox commits the rest when `commit()`
+        // was called before the failure arrived. So a batch's puts are heard first, a failure
+        // aborts explicitly, and only then is the commit asked.
+        if let Err(error) = try_join_all(puts).await {
             let _ = tx.abort().await;
             if idb::is_constraint(&error) {
                 return Err(self.duplicate(&commits).await?);
@@ -538,19 +542,19 @@ impl IdbStore {
             return Ok(Vec::new());
         }
         let db = self.database()?;
-        let tx = Self::transaction(&db, &[STREAMS], TransactionMode::Readonly)?;
-        let store = tx.object_store(STREAMS).map_err(store_error)?;
-        let found = try_join_all(streams.iter().map(|s| get(&store, JsValue::from_str(s.as_str())))).await?;
-        found.into_iter().map(|value| Ok(StreamRecord::from_js(value)?.version)).collect()
+        let tx = Self::transaction(&db, &[LOG], TransactionMode::Readonly)?;
+        let log = tx.object_store(LOG).map_err(store_error)?;
+        let by_stream = log.index(BY_STREAM).map_err(store_error)?;
+        try_join_all(streams.iter().map(|s| version_of(&by_stream, s.as_str()))).await
     }
 
     /// Whether each command id has a commit here: all asked at once, in one transaction.
     pub async fn holds_commands(&self, ids: &[&CommandId]) -> Result<Vec<bool>, StoreError> {
         let db = self.database()?;
-        let tx = Self::transaction(&db, &[COMMANDS], TransactionMode::Readonly)?;
-        let commands = tx.object_store(COMMANDS).map_err(store_error)?;
-        let found = try_join_all(ids.iter().map(|id| get(&commands, JsValue::from_str(id.as_str())))).await?;
-        Ok(found.iter().map(Option::is_some).collect())
+        let tx = Self::transaction(&db, &[LOG], TransactionMode::Readonly)?;
+        let log = tx.object_store(LOG).map_err(store_error)?;
+        let by_command = log.index(BY_COMMAND).map_err(store_error)?;
+        try_join_all(ids.iter().map(|id| command_used(&by_command, id))).await
     }
 
     /// The first commit of whichever command in `commits` had already committed.
@@ -561,6 +565,44 @@ impl IdbStore {
             }
         }
         Err(StoreError::Corrupt { message: "a command id conflicted but no commit holds it".into() })
+    }
+
+    /// Moves a schema-4 log (the `log` store and its three index stores) into `chunks`, in one
+    /// transaction: a crash on the way leaves the old log as it was, and the next open moves it.
+    async fn move_legacy_log(&self) -> Result<(), StoreError> {
+        let db = self.database()?;
+        let count = {
+            let tx = Self::transaction(&db, &[LEGACY_LOG], TransactionMode::Readonly)?;
+            let legacy = tx.object_store(LEGACY_LOG).map_err(store_error)?;
+            legacy.count().primitive().map_err(store_error)?.await.map_err(store_error)?
+        };
+        if count == 0 {
+            return Ok(());
+        }
+        let stores = [LOG, LEGACY_LOG, LEGACY_STREAMS, LEGACY_SEGMENTS, LEGACY_COMMANDS];
+        let tx = Self::transaction(&db, &stores, TransactionMode::Readwrite)?;
+        let store = |name| tx.object_store(name).map_err(store_error);
+        let (log, legacy, commands) = (store(LOG)?, store(LEGACY_LOG)?, store(LEGACY_COMMANDS)?);
+        // Another tab may have moved it meanwhile.
+        let chunks = entries(&legacy, KeyRange::LowerBound(from_position(0), false)).await?;
+        let mut digests: HashMap<String, Option<CommandDigest>> = HashMap::new();
+        for (key, value) in entries(&commands, KeyRange::LowerBound(JsValue::from_str(""), false)).await? {
+            let digest = match f64s(&value)?[..] {
+                [_, _, high, low] => Some(CommandDigest(((high as u64) << 32) | low as u64)),
+                _ => None,
+            };
+            digests.insert(key.as_string().unwrap_or_default(), digest);
+        }
+        for (key, value) in chunks {
+            let bytes = record::bytes(&value)?;
+            let events = chunk::decode(&bytes)?;
+            let refs: Vec<&RecordedEvent> = events.iter().collect();
+            put(&log, key, record::value(&bytes, &refs, |id| digests.get(id.as_str()).copied().flatten()))?;
+        }
+        for name in [LEGACY_LOG, LEGACY_STREAMS, LEGACY_SEGMENTS, LEGACY_COMMANDS] {
+            store(name)?.clear().map_err(store_error)?;
+        }
+        idb::commit(tx).await.map_err(store_error)
     }
 }
 
@@ -580,45 +622,34 @@ impl EventStore for IdbStore {
         after: StreamVersion,
         limit: usize,
     ) -> Result<Vec<RecordedEvent>, StoreError> {
-        let db = self.database()?;
-        let tx = Self::transaction(&db, &self.with_keys(&[LOG, STREAMS, SEGMENTS]), TransactionMode::Readonly)?;
-        let streams = tx.object_store(STREAMS).map_err(store_error)?;
-        let record = StreamRecord::from_js(get(&streams, JsValue::from_str(stream.as_str())).await?)?;
-        let (from, to) = (after.0 + 1, record.version.min(after.0.saturating_add(limit as u64)));
-        if limit == 0 || from > to {
+        if limit == 0 {
             return Ok(Vec::new());
         }
-        let mut positions: Vec<u64> = Vec::new();
-        let recent_from = record.recent_from();
-        if from < recent_from {
-            let segments = tx.object_store(SEGMENTS).map_err(store_error)?;
-            let (first_segment, last_segment) = ((from - 1) / SEGMENT, (to.min(recent_from - 1) - 1) / SEGMENT);
-            let range = KeyRange::Bound(
-                segment_key(stream.as_str(), first_segment),
-                false,
-                segment_key(stream.as_str(), last_segment),
-                false,
-            );
-            for (key, value) in entries(&segments, range).await? {
-                let segment = Array::from(&key).get(1).as_f64().unwrap_or(0.0) as u64;
-                for (i, position) in f64s(&value)?.into_iter().enumerate() {
-                    let version = segment * SEGMENT + i as u64 + 1;
-                    if version >= from && version <= to {
-                        positions.push(position as u64);
-                    }
-                }
-            }
-        }
-        for (i, &position) in record.recent.iter().enumerate() {
-            let version = recent_from + i as u64;
-            if version >= from && version <= to {
-                positions.push(position as u64);
-            }
-        }
+        let db = self.database()?;
+        let tx = Self::transaction(&db, &self.with_keys(&[LOG]), TransactionMode::Readonly)?;
         let log = tx.object_store(LOG).map_err(store_error)?;
-        let mut events = read_positions(&log, &positions).await?;
-        if events.len() != positions.len() {
-            return Err(StoreError::Corrupt { message: format!("stream {stream} lists events the log does not hold") });
+        let by_stream = log.index(BY_STREAM).map_err(store_error)?;
+        // Each chunk holds at least one of the versions wanted, so `limit` chunks are enough.
+        let chunks = by_stream
+            .get_all::<JsValue>()
+            .with_query::<JsValue, _>(stream_from(stream.as_str(), after.0 + 1))
+            .with_limit(u32::try_from(limit).unwrap_or(u32::MAX))
+            .primitive()
+            .map_err(store_error)?
+            .await
+            .map_err(store_error)?
+            .collect::<Result<Vec<JsValue>, _>>()
+            .map_err(store_error)?;
+        let last = after.0.saturating_add(limit as u64);
+        let mut events = decode_records(chunks, |_, s| s == stream.as_str())?;
+        events.retain(|e| e.meta.version.0 > after.0 && e.meta.version.0 <= last);
+        // Every version after `after`, once, in order: a gap is a chunk that lost its entries.
+        for (i, event) in events.iter().enumerate() {
+            if event.meta.version.0 != after.0 + 1 + i as u64 {
+                return Err(StoreError::Corrupt {
+                    message: format!("stream {stream} misses version {} in the log", after.0 + 1 + i as u64),
+                });
+            }
         }
         self.open_in(&tx, &mut events).await?;
         Ok(events)
@@ -644,18 +675,14 @@ impl EventStore for IdbStore {
     }
 
     async fn stream_version(&self, stream: &StreamId) -> Result<StreamVersion, StoreError> {
-        let db = self.database()?;
-        let tx = Self::transaction(&db, &[STREAMS], TransactionMode::Readonly)?;
-        let streams = tx.object_store(STREAMS).map_err(store_error)?;
-        Ok(StreamVersion(StreamRecord::from_js(get(&streams, JsValue::from_str(stream.as_str())).await?)?.version))
+        Ok(StreamVersion(self.stream_versions(std::slice::from_ref(stream)).await?[0]))
     }
 
     async fn find_commit(&self, command_id: &CommandId) -> Result<Option<CommitReceipt>, StoreError> {
         let db = self.database()?;
-        let tx = Self::transaction(&db, &self.with_keys(&[LOG, COMMANDS]), TransactionMode::Readonly)?;
-        let (log, commands) =
-            (tx.object_store(LOG).map_err(store_error)?, tx.object_store(COMMANDS).map_err(store_error)?);
-        let Some(mut receipt) = receipt(&log, &commands, command_id).await? else { return Ok(None) };
+        let tx = Self::transaction(&db, &self.with_keys(&[LOG]), TransactionMode::Readonly)?;
+        let log = tx.object_store(LOG).map_err(store_error)?;
+        let Some(mut receipt) = receipt(&log, command_id).await? else { return Ok(None) };
         self.open_in(&tx, &mut receipt.events).await?;
         Ok(Some(receipt))
     }
@@ -705,8 +732,10 @@ impl IdbStore {
         let last_key = keys[keys.len() - 1].clone();
         let region = KeyRange::Bound(keys[0].clone(), false, last_key, false);
         let mut events = Vec::new();
+        let mut digests: HashMap<String, Option<CommandDigest>> = HashMap::new();
         for value in get_all(&log, region.clone()).await? {
-            events.extend(chunk::decode(&bytes(&value)?)?);
+            events.extend(chunk::decode(&record::bytes(&value)?)?);
+            digests.extend(record::digests(&value));
         }
         // The last run stays open to the commits still to come, so the marker stops before it.
         let mut commits: Vec<&[RecordedEvent]> =
@@ -723,13 +752,11 @@ impl IdbStore {
         let mut new_marker = marker;
         let pack_count = packs.len();
         for (i, pack) in packs.into_iter().enumerate() {
-            let owned: Vec<RecordedEvent> = pack.into_iter().cloned().collect();
-            let last = &owned[owned.len() - 1].meta;
-            put(
-                &log,
-                chunk_key(last.position, last.recorded_at),
-                Uint8Array::from(&chunk::encode(&owned)?[..]).into(),
-            )?;
+            let payloads: Vec<&str> = pack.iter().map(|e| &*e.payload).collect();
+            let bytes = chunk::encode_with(&pack, &payloads)?;
+            let last = &pack[pack.len() - 1].meta;
+            let value = record::value(&bytes, &pack, |id| digests.get(id.as_str()).copied().flatten());
+            put(&log, chunk_key(last.position, last.recorded_at), value)?;
             if i + 1 < pack_count {
                 new_marker = last.position.0;
             }

@@ -48,6 +48,7 @@ use crate::failure::Failure;
 use crate::persist::{self, DeadLetter, Flush, LastRebuild, ProjectionRecord};
 use crate::store::IdbStore;
 use crate::tabs::{Channel, Leadership, sleep};
+use crate::timings;
 
 /// Events per batch: a flush writes each changed storage record once per batch, so catching up
 /// in big batches writes each record a few times instead of hundreds.

@@ -356,7 +356,9 @@ where
         take: impl Fn(&Entry<A::Event>) -> bool,
         behind: bool,
     ) -> Result<(), Failure> {
+        let started = timings::now();
         let decoded: Vec<Decoded<A::Event>> = events.iter().map(A::Event::decode_recorded).collect();
+        timings::add("decode events", started);
         let dead = events.iter().zip(&decoded).filter_map(|(recorded, decoded)| {
             let error = decoded.as_ref().err()?;
             Some(DeadLetter {
@@ -377,6 +379,7 @@ where
             runner.dead.extend(dead);
             let mut impossible = Vec::new();
             for entry in runner.entries.iter_mut().filter(|e| take(e)) {
+                let started = timings::now();
                 for (recorded, decoded) in events.iter().zip(&decoded) {
                     match entry.slot.apply(recorded, decoded) {
                         Applied::AlreadySeen => {}
@@ -387,6 +390,7 @@ where
                         Applied::Applied | Applied::Skipped | Applied::Undecodable(_) => entry.unwritten = true,
                     }
                 }
+                timings::add("apply", started);
                 if !write_now || !entry.unwritten {
                     continue;
                 }
@@ -395,12 +399,14 @@ where
                 if entry.record.rebuilding.is_some_and(|target| entry.record.checkpoint >= target) {
                     entry.record.rebuilding = None;
                 }
+                let started = timings::now();
                 flushes.push(Flush {
                     name: entry.slot.name().to_string(),
                     record: entry.record.clone(),
                     changes: entry.slot.take_changes(),
                     reset: false,
                 });
+                timings::add("documents to JSON", started);
             }
             runner.dead.extend(impossible);
             if write_now { std::mem::take(&mut runner.dead) } else { Vec::new() }
