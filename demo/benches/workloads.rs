@@ -26,8 +26,18 @@ use eventline_demo::command::DemoCommand;
 use eventline_demo::money::{Amount, EntityId};
 use eventline_demo::read_models::AccountBalances;
 
-pub const EVENTS: usize = 100_000;
-pub const COMMANDS: usize = 20_000;
+/// How much each workload moves: [`Size::FULL`] for the figures, [`Size::SMOKE`] for the test
+/// command's run, which only proves the benchmark still runs and prints every figure.
+#[derive(Clone, Copy)]
+pub struct Size {
+    pub events: usize,
+    pub commands: usize,
+}
+
+impl Size {
+    pub const FULL: Size = Size { events: 100_000, commands: 20_000 };
+    pub const SMOKE: Size = Size { events: 2_000, commands: 200 };
+}
 
 fn ready<F: Future>(future: F) -> F::Output {
     match pin!(future).as_mut().poll(&mut Context::from_waker(Waker::noop())) {
@@ -93,10 +103,10 @@ fn id(s: &str) -> EntityId {
     EntityId::parse(s).unwrap()
 }
 
-/// One account opened, then `EVENTS - 1` deposits, written through the command handler.
-fn busy_account(env: &TestEnv) -> InMemoryStore {
+/// One account opened, then `events - 1` deposits, written through the command handler.
+fn busy_account(env: &TestEnv, events: usize) -> InMemoryStore {
     let store = InMemoryStore::new();
-    let commits = (0..EVENTS).map(|i| {
+    let commits = (0..events).map(|i| {
         let (event_type, schema, payload) = if i == 0 {
             ("AccountOpened", 2, r#"{"currency":"EUR"}"#.to_string())
         } else {
@@ -129,10 +139,10 @@ fn commit(env: &TestEnv, command: &str, stream: &str, event_type: &str, schema: 
     }
 }
 
-/// 1,000 accounts, then deposits spread over them: `EVENTS` events in all.
-fn many_accounts(env: &TestEnv) -> InMemoryStore {
+/// 1,000 accounts, then deposits spread over them: `events` events in all.
+fn many_accounts(env: &TestEnv, events: usize) -> InMemoryStore {
     let store = InMemoryStore::new();
-    let commits = (0..EVENTS).map(|i| {
+    let commits = (0..events).map(|i| {
         let account = format!("account-a{}", i % 1000);
         if i < 1000 {
             commit(env, &format!("c{i}"), &account, "AccountOpened", 2, r#"{"currency":"EUR"}"#.into())
@@ -145,12 +155,12 @@ fn many_accounts(env: &TestEnv) -> InMemoryStore {
     store
 }
 
-pub fn run(now: &dyn Fn() -> f64, rounds: usize) -> Vec<Figure> {
+pub fn run(now: &dyn Fn() -> f64, rounds: usize, size: Size) -> Vec<Figure> {
     let env = TestEnv::default();
     let mut figures = Vec::new();
 
     // Replay: an aggregate's state from its 100k events, read from the store, decoded and folded.
-    let store = busy_account(&env);
+    let store = busy_account(&env, size.events);
     let (e, b) = compare(
         now,
         rounds,
@@ -170,7 +180,7 @@ pub fn run(now: &dyn Fn() -> f64, rounds: usize) -> Vec<Figure> {
     );
     figures.push(Figure {
         name: "replay one aggregate",
-        items: EVENTS,
+        items: size.events,
         unit: "events",
         eventline_ms: e,
         baseline_ms: b,
@@ -178,7 +188,7 @@ pub fn run(now: &dyn Fn() -> f64, rounds: usize) -> Vec<Figure> {
     });
 
     // Rebuild: a read model from 100k events across 1,000 accounts.
-    let store = many_accounts(&env);
+    let store = many_accounts(&env, size.events);
     let (e, b) = compare(
         now,
         rounds,
@@ -205,7 +215,7 @@ pub fn run(now: &dyn Fn() -> f64, rounds: usize) -> Vec<Figure> {
     );
     figures.push(Figure {
         name: "rebuild balances read model",
-        items: EVENTS,
+        items: size.events,
         unit: "events",
         eventline_ms: e,
         baseline_ms: b,
@@ -221,7 +231,7 @@ pub fn run(now: &dyn Fn() -> f64, rounds: usize) -> Vec<Figure> {
         let open = DemoCommand::OpenAccount { account: id("acc"), currency: Default::default(), holder: None };
         ready(app.execute(CommandMeta::new("open"), &open)).unwrap();
         let deposit = DemoCommand::Deposit { account: id("acc"), amount: Amount::new(5).unwrap() };
-        let ids: Vec<String> = (0..COMMANDS).map(|i| format!("d{i}")).collect();
+        let ids: Vec<String> = (0..size.commands).map(|i| format!("d{i}")).collect();
         let t = now();
         for command_id in &ids {
             ready(app.execute(CommandMeta::new(command_id.as_str()), &deposit)).unwrap();
@@ -241,7 +251,7 @@ pub fn run(now: &dyn Fn() -> f64, rounds: usize) -> Vec<Figure> {
     b_times.sort_by(|x, y| x.total_cmp(y));
     figures.push(Figure {
         name: "decide + append (in-memory store)",
-        items: COMMANDS,
+        items: size.commands,
         unit: "commands",
         eventline_ms: e_times[rounds / 2],
         baseline_ms: b_times[rounds / 2],

@@ -119,3 +119,38 @@ export async function readCheckWriteOnce(db, i, durability) {
   await done(tx);
   return performance.now() - start;
 }
+
+// The byte floor for (a) and (c): the bytes of every record of Eventline's log in database
+// `source`, copied as they are (same sizes, same content, so whatever the browser does with
+// bytes it does to both), written to a fresh database `name` in one transaction of Eventline's
+// durability for appends (strict), under keys of the same shape, then read back with one
+// getAll. Nothing Eventline adds (its indexes, its decoding) is in it: what IndexedDB itself
+// needs to move the log's bytes.
+export async function byteFloor(source, name) {
+  const from = await request(indexedDB.open(source));
+  // Eventline's log store: `chunks` from schema 5 on, `log` before.
+  const log = from.objectStoreNames.contains("chunks") ? "chunks" : "log";
+  const values = await request(from.transaction(log).objectStore(log).getAll());
+  from.close();
+  const records = values.map((v) => (v instanceof Uint8Array ? v : v.b).slice());
+  const bytes = records.reduce((sum, r) => sum + r.byteLength, 0);
+  const db = await fresh(name, ["log"]);
+  let start = performance.now();
+  const tx = db.transaction("log", "readwrite", { durability: "strict" });
+  const store = tx.objectStore("log");
+  records.forEach((record, i) => store.put(record, [i + 1, Date.now()]));
+  await done(tx);
+  const write = performance.now() - start;
+  start = performance.now();
+  const read = await request(db.transaction("log").objectStore("log").getAll());
+  const readMs = performance.now() - start;
+  db.close();
+  await request(indexedDB.deleteDatabase(name));
+  if (read.reduce((sum, r) => sum + r.byteLength, 0) !== bytes) throw new Error("the floor lost bytes");
+  return { records: records.length, bytes, write, read: readMs };
+}
+
+// What the page holds: the JS heap (Chromium's performance.memory; null elsewhere).
+export function jsHeapBytes() {
+  return performance.memory ? performance.memory.usedJSHeapSize : null;
+}
