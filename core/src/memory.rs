@@ -55,13 +55,29 @@ impl Log {
 
     /// An event as readers see it: personal values of forgotten subjects redacted.
     fn out(&self, event: &RecordedEvent) -> RecordedEvent {
-        let mut event = event.clone();
-        if !self.forgotten.is_empty()
-            && let Some(redacted) = personal::redact_forgotten(&event.payload, |s| self.forgotten.contains(s))
-        {
-            event.payload = redacted.into();
+        self.redacted(event).unwrap_or_else(|| event.clone())
+    }
+
+    /// A copy of `event` with its forgotten subjects' values redacted, if it holds any.
+    fn redacted(&self, event: &RecordedEvent) -> Option<RecordedEvent> {
+        if self.forgotten.is_empty() {
+            return None;
         }
-        event
+        let redacted = personal::redact_forgotten(&event.payload, |s| self.forgotten.contains(s))?;
+        Some(RecordedEvent { payload: redacted.into(), ..event.clone() })
+    }
+
+    /// Lends `events` to `visit` as stored (a redacted copy only where a subject was forgotten).
+    fn lend<'a>(&self, events: impl Iterator<Item = &'a RecordedEvent>, visit: &mut dyn FnMut(&RecordedEvent) -> bool) {
+        for event in events {
+            let go = match self.redacted(event) {
+                Some(copy) => visit(&copy),
+                None => visit(event),
+            };
+            if !go {
+                return;
+            }
+        }
     }
 
     /// Records `commits` against the current log without changing it, so a batch is all or none.
@@ -174,6 +190,30 @@ impl EventStore for InMemoryStore {
     async fn read_all(&self, after: Position, limit: usize) -> Result<Vec<RecordedEvent>, StoreError> {
         let log = self.log.borrow();
         Ok(log.events.iter().skip(after.0 as usize).take(limit).map(|e| log.out(e)).collect())
+    }
+
+    async fn visit_stream(
+        &self,
+        stream: &StreamId,
+        after: StreamVersion,
+        visit: &mut dyn FnMut(&RecordedEvent) -> bool,
+    ) -> Result<(), StoreError> {
+        let log = self.log.borrow();
+        if let Some(indexes) = log.streams.get(stream) {
+            log.lend(indexes.iter().skip(after.0 as usize).map(|&i| &log.events[i]), visit);
+        }
+        Ok(())
+    }
+
+    async fn visit_all(
+        &self,
+        after: Position,
+        _page: usize,
+        visit: &mut dyn FnMut(&RecordedEvent) -> bool,
+    ) -> Result<(), StoreError> {
+        let log = self.log.borrow();
+        log.lend(log.events.iter().skip(after.0 as usize), visit);
+        Ok(())
     }
 
     async fn head(&self) -> Result<Position, StoreError> {

@@ -35,11 +35,24 @@ pub struct Documents<D> {
     index: BTreeMap<String, usize>,
     docs: Vec<(String, D)>,
     dirty: BTreeSet<String>,
+    /// Beside `docs`: whether each is in `dirty` already, so that a document changed by every
+    /// event of a batch is looked up in `dirty` once, not once per event.
+    flagged: Vec<bool>,
+    /// Keys added since the last flush: storage has never seen them, so removing one again
+    /// before the next flush leaves nothing to write (a read model that keeps a window, such as
+    /// the newest pages of an audit log, writes no page it dropped while catching up).
+    added: BTreeSet<String>,
 }
 
 impl<D> Default for Documents<D> {
     fn default() -> Self {
-        Documents { index: BTreeMap::new(), docs: Vec::new(), dirty: BTreeSet::new() }
+        Documents {
+            index: BTreeMap::new(),
+            docs: Vec::new(),
+            dirty: BTreeSet::new(),
+            flagged: Vec::new(),
+            added: BTreeSet::new(),
+        }
     }
 }
 
@@ -79,29 +92,40 @@ impl<D> Documents<D> {
         self.iter().map(|(_, doc)| doc)
     }
 
-    fn touch(&mut self, key: &str) {
-        if !self.dirty.contains(key) {
-            self.dirty.insert(key.to_string());
+    /// Marks document `i` changed.
+    fn touch(&mut self, i: usize) {
+        if !self.flagged[i] {
+            self.flagged[i] = true;
+            self.dirty.insert(self.docs[i].0.clone());
         }
+    }
+
+    /// Adds a document under a new key: `i`.
+    fn push(&mut self, key: String, doc: D) -> usize {
+        self.added.insert(key.clone());
+        self.index.insert(key.clone(), self.docs.len());
+        self.docs.push((key, doc));
+        self.flagged.push(false);
+        self.docs.len() - 1
     }
 
     pub fn put(&mut self, key: impl Into<String>, doc: D) {
         let key = key.into();
-        self.touch(&key);
-        match self.index.get(&key) {
-            Some(&i) => self.docs[i].1 = doc,
-            None => {
-                self.index.insert(key.clone(), self.docs.len());
-                self.docs.push((key, doc));
+        let i = match self.index.get(&key) {
+            Some(&i) => {
+                self.docs[i].1 = doc;
+                i
             }
-        }
+            None => self.push(key, doc),
+        };
+        self.touch(i);
     }
 
     /// Changes an existing document; returns false (and changes nothing) if there is none.
     pub fn update(&mut self, key: &str, change: impl FnOnce(&mut D)) -> bool {
         let Some(&i) = self.index.get(key) else { return false };
         change(&mut self.docs[i].1);
-        self.touch(key);
+        self.touch(i);
         true
     }
 
@@ -118,23 +142,24 @@ impl<D> Documents<D> {
     pub fn upsert(&mut self, key: &str, create: impl FnOnce() -> D, change: impl FnOnce(&mut D)) {
         let i = match self.index.get(key) {
             Some(&i) => i,
-            None => {
-                self.index.insert(key.to_string(), self.docs.len());
-                self.docs.push((key.to_string(), create()));
-                self.docs.len() - 1
-            }
+            None => self.push(key.to_string(), create()),
         };
         change(&mut self.docs[i].1);
-        self.touch(key);
+        self.touch(i);
     }
 
     pub fn remove(&mut self, key: &str) -> Option<D> {
         let i = self.index.remove(key)?;
         let (_, doc) = self.docs.swap_remove(i);
+        self.flagged.swap_remove(i);
         if let Some((moved, _)) = self.docs.get(i) {
             self.index.insert(moved.clone(), i);
         }
-        self.touch(key);
+        if self.added.remove(key) {
+            self.dirty.remove(key);
+        } else if !self.dirty.contains(key) {
+            self.dirty.insert(key.to_string());
+        }
         Some(doc)
     }
 
@@ -146,11 +171,15 @@ impl<D> Documents<D> {
 impl<D: Clone> Documents<D> {
     /// The changes since the last call, in key order.
     pub fn take_changes(&mut self) -> Vec<DocChange<D>> {
+        self.added.clear();
         std::mem::take(&mut self.dirty)
             .into_iter()
             .map(|key| {
-                let doc = self.get(&key).cloned();
-                DocChange { key, doc }
+                let i = self.index.get(&key).copied();
+                if let Some(i) = i {
+                    self.flagged[i] = false;
+                }
+                DocChange { doc: i.map(|i| self.docs[i].1.clone()), key }
             })
             .collect()
     }
@@ -164,6 +193,8 @@ impl<D> FromIterator<(String, D)> for Documents<D> {
             documents.put(key, doc);
         }
         documents.dirty.clear();
+        documents.added.clear();
+        documents.flagged.fill(false);
         documents
     }
 }

@@ -269,6 +269,55 @@ pub trait EventStore {
 
     /// Whether the store holds personal data about `subject`, readable or forgotten.
     async fn subject(&self, subject: &str) -> Result<SubjectStatus, StoreError>;
+
+    /// Hands the events of `stream` after `after` to `visit`, in order, until it returns false:
+    /// what a fold needs, without a copy of every event where the store holds them (in memory).
+    /// `visit` must not use the store. The default reads pages of [`EventStore::read_stream`].
+    async fn visit_stream(
+        &self,
+        stream: &StreamId,
+        after: StreamVersion,
+        visit: &mut dyn FnMut(&RecordedEvent) -> bool,
+    ) -> Result<(), StoreError> {
+        const PAGE: usize = 4096;
+        let mut cursor = after;
+        loop {
+            let page = self.read_stream(stream, cursor, PAGE).await?;
+            for event in &page {
+                if !visit(event) {
+                    return Ok(());
+                }
+            }
+            match page.last() {
+                Some(last) if page.len() == PAGE => cursor = last.meta.version,
+                _ => return Ok(()),
+            }
+        }
+    }
+
+    /// Hands the log after `after` to `visit`, in order, until it returns false; the default
+    /// reads pages of `page` events with [`EventStore::read_all`]. `visit` must not use the store.
+    async fn visit_all(
+        &self,
+        after: Position,
+        page: usize,
+        visit: &mut dyn FnMut(&RecordedEvent) -> bool,
+    ) -> Result<(), StoreError> {
+        let page = page.max(1);
+        let mut cursor = after;
+        loop {
+            let events = self.read_all(cursor, page).await?;
+            for event in &events {
+                if !visit(event) {
+                    return Ok(());
+                }
+            }
+            match events.last() {
+                Some(last) if events.len() == page => cursor = last.meta.position,
+                _ => return Ok(()),
+            }
+        }
+    }
 }
 
 /// Reads a whole stream, page by page.
@@ -325,6 +374,22 @@ macro_rules! forward_event_store {
             }
             async fn subject(&self, subject: &str) -> Result<SubjectStatus, StoreError> {
                 (**self).subject(subject).await
+            }
+            async fn visit_stream(
+                &self,
+                stream: &StreamId,
+                after: StreamVersion,
+                visit: &mut dyn FnMut(&RecordedEvent) -> bool,
+            ) -> Result<(), StoreError> {
+                (**self).visit_stream(stream, after, visit).await
+            }
+            async fn visit_all(
+                &self,
+                after: Position,
+                page: usize,
+                visit: &mut dyn FnMut(&RecordedEvent) -> bool,
+            ) -> Result<(), StoreError> {
+                (**self).visit_all(after, page, visit).await
             }
         }
     )+};

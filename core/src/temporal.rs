@@ -11,7 +11,7 @@ use crate::event::DecodeError;
 use crate::handler::{LoadError, Loaded, fold_recorded};
 use crate::ids::{Position, StreamVersion, Timestamp};
 use crate::projection::{Applied, Impossible, Projection, ReadModel};
-use crate::store::{EventStore, StoreError, read_whole_stream};
+use crate::store::{EventStore, StoreError};
 
 /// A point in the log's history.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -41,9 +41,25 @@ pub async fn aggregate_at<A: Aggregate, S: EventStore>(
     id: &str,
     as_of: AsOf,
 ) -> Result<Loaded<A>, LoadError> {
-    let events = read_whole_stream(store, &A::stream_id(id), StreamVersion::NONE).await?;
-    let prefix = events.iter().take_while(|e| as_of.includes(&e.meta)).count();
-    fold_recorded(Loaded { state: A::initial(), version: StreamVersion::NONE }, &events[..prefix])
+    // Folded as the store lends the events: no copy of the stream.
+    let mut loaded = Some(Loaded { state: A::initial(), version: StreamVersion::NONE });
+    let mut failed = None;
+    store
+        .visit_stream(&A::stream_id(id), StreamVersion::NONE, &mut |event| {
+            if !as_of.includes(&event.meta) {
+                return false;
+            }
+            match fold_recorded(loaded.take().expect("kept between events"), std::slice::from_ref(event)) {
+                Ok(next) => loaded = Some(next),
+                Err(error) => failed = Some(error),
+            }
+            failed.is_none()
+        })
+        .await?;
+    match failed {
+        Some(error) => Err(error),
+        None => Ok(loaded.expect("kept after the last event")),
+    }
 }
 
 /// Events a fold could not decode or apply, with their positions and why: the dead letters of a
@@ -77,23 +93,20 @@ pub async fn catch_up<R: ReadModel, S: EventStore>(
     page: usize,
 ) -> Result<DeadLetters, StoreError> {
     let mut dead = Vec::new();
-    loop {
-        let events = store.read_all(projection.checkpoint, page.max(1)).await?;
-        let done = events.len() < page.max(1);
-        for recorded in &events {
+    store
+        .visit_all(projection.checkpoint, page, &mut |recorded| {
             if !until.includes(&recorded.meta) {
-                return Ok(dead);
+                return false;
             }
             match projection.apply_recorded(recorded) {
                 Applied::Undecodable(error) => dead.push((recorded.meta.position, Skipped::Undecodable(error))),
                 Applied::Impossible(why) => dead.push((recorded.meta.position, Skipped::Impossible(why))),
                 Applied::Applied | Applied::AlreadySeen | Applied::Skipped => {}
             }
-        }
-        if done {
-            return Ok(dead);
-        }
-    }
+            true
+        })
+        .await?;
+    Ok(dead)
 }
 
 /// Read model `R` as it was at `as_of`: a fold of the log's prefix from nothing.

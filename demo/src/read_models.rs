@@ -1,6 +1,7 @@
 //! The demo's read models: the query side. Each folds the whole log ([`DemoEvent`]s) into keyed
 //! documents and answers its queries from them; none reads an aggregate or writes the log.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
@@ -8,7 +9,7 @@ use ts_rs::TS;
 
 use eventline_core::envelope::{Envelope, EventMetadata, RecordedEvent};
 use eventline_core::event::DecodeError;
-use eventline_core::ids::{Position, Timestamp};
+use eventline_core::ids::{CausationId, CommandId, CorrelationId, EventId, Position, StreamId, Timestamp};
 use eventline_core::personal::Personal;
 use eventline_core::projection::{DocChange, Documents, Impossible, ReadModel};
 
@@ -692,18 +693,31 @@ impl ReadModel for TransferBoard {
 
 /// Entries per audit page: one stored document each, so the log is written a page at a time.
 pub const AUDIT_PAGE: u64 = 256;
+/// Pages the audit log keeps: enough for the most entries a query asks (10,000) with the newest
+/// page only begun. The log itself is the whole record (`events()` pages through it); this read
+/// model is the newest of it, with the count of all, so that a catch-up does not write a second
+/// copy of the log.
+pub const AUDIT_PAGES_KEPT: u64 = 10_000_u64.div_ceil(AUDIT_PAGE) + 1;
 
+/// One line of the audit log. Its ids share the event's own (`Arc`s), so an entry costs no copy
+/// of them.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct AuditEntry {
     pub position: Position,
     pub recorded_at: Timestamp,
-    pub stream: String,
-    pub event_type: String,
-    pub event_id: String,
-    pub command_id: String,
-    pub correlation_id: String,
-    pub causation_id: String,
+    #[ts(type = "string")]
+    pub stream: StreamId,
+    #[ts(type = "string")]
+    pub event_type: Cow<'static, str>,
+    #[ts(type = "string")]
+    pub event_id: EventId,
+    #[ts(type = "string")]
+    pub command_id: CommandId,
+    #[ts(type = "string")]
+    pub correlation_id: CorrelationId,
+    #[ts(type = "string")]
+    pub causation_id: CausationId,
     /// Why the event could not be read, if it could not (it is in the dead letters too).
     pub undecodable: Option<String>,
 }
@@ -721,11 +735,21 @@ mod compact_entries {
     use serde::{Deserialize, Deserializer, Serializer};
 
     use super::AuditEntry;
-    use eventline_core::ids::{Position, Timestamp};
+    use eventline_core::ids::{CausationId, CommandId, CorrelationId, EventId, Position, StreamId, Timestamp};
 
     /// position, time, stream, type, event id, command id, correlation id unless the command's,
     /// causation id unless the command's, why it did not decode.
-    type Row = (Position, Timestamp, String, String, String, String, Option<String>, Option<String>, Option<String>);
+    type Row = (
+        Position,
+        Timestamp,
+        StreamId,
+        String,
+        EventId,
+        CommandId,
+        Option<CorrelationId>,
+        Option<CausationId>,
+        Option<String>,
+    );
 
     pub fn serialize<S: Serializer>(entries: &[AuditEntry], s: S) -> Result<S::Ok, S::Error> {
         s.collect_seq(entries.iter().map(|e| {
@@ -736,8 +760,8 @@ mod compact_entries {
                 &e.event_type,
                 &e.event_id,
                 &e.command_id,
-                (e.correlation_id != e.command_id).then_some(&e.correlation_id),
-                (e.causation_id != e.command_id).then_some(&e.causation_id),
+                (e.correlation_id.as_str() != e.command_id.as_str()).then_some(&e.correlation_id),
+                (e.causation_id.as_str() != e.command_id.as_str()).then_some(&e.causation_id),
                 &e.undecodable,
             )
         }))
@@ -763,10 +787,10 @@ mod compact_entries {
                         position,
                         recorded_at,
                         stream,
-                        event_type,
+                        event_type: event_type.into(),
                         event_id,
-                        correlation_id: correlation.unwrap_or_else(|| command_id.clone()),
-                        causation_id: causation.unwrap_or_else(|| command_id.clone()),
+                        correlation_id: correlation.unwrap_or_else(|| CorrelationId::new(command_id.as_str())),
+                        causation_id: causation.unwrap_or_else(|| CausationId::new(command_id.as_str())),
                         command_id,
                         undecodable,
                     }
@@ -787,19 +811,32 @@ impl AuditLog {
         format!("{:012}", position.0.saturating_sub(1) / AUDIT_PAGE)
     }
 
-    fn record(&mut self, meta: &EventMetadata, event_type: &str, undecodable: Option<String>) {
+    fn record(&mut self, meta: &EventMetadata, event_type: Cow<'static, str>, undecodable: Option<String>) {
         let entry = AuditEntry {
             position: meta.position,
             recorded_at: meta.recorded_at,
-            stream: meta.stream.to_string(),
-            event_type: event_type.to_string(),
-            event_id: meta.event_id.to_string(),
-            command_id: meta.command_id.to_string(),
-            correlation_id: meta.correlation_id.to_string(),
-            causation_id: meta.causation_id.to_string(),
+            stream: meta.stream.clone(),
+            event_type,
+            event_id: meta.event_id,
+            command_id: meta.command_id.clone(),
+            correlation_id: meta.correlation_id.clone(),
+            causation_id: meta.causation_id.clone(),
             undecodable,
         };
         self.docs.upsert(&Self::page_key(meta.position), AuditPage::default, |page| page.entries.push(entry));
+        // A new page: pages older than the window go (more than one only the first time after
+        // an upgrade from a database that kept them all).
+        if (meta.position.0.saturating_sub(1)).is_multiple_of(AUDIT_PAGE) {
+            let newest = meta.position.0.saturating_sub(1) / AUDIT_PAGE;
+            let first_kept = format!("{:012}", newest.saturating_sub(AUDIT_PAGES_KEPT - 1));
+            loop {
+                let oldest = match self.docs.iter().next() {
+                    Some((key, _)) if *key < first_kept => key.clone(),
+                    _ => break,
+                };
+                self.docs.remove(&oldest);
+            }
+        }
     }
 
     /// The newest `n` entries, newest first.
@@ -807,8 +844,10 @@ impl AuditLog {
         self.docs.values().rev().flat_map(|page| page.entries.iter().rev()).take(n).collect()
     }
 
+    /// How many events it has seen: every event of the log gets an entry, from position 1 on,
+    /// so the newest entry's position, whatever pages were dropped.
     pub fn len(&self) -> usize {
-        self.docs.values().map(|p| p.entries.len()).sum()
+        self.docs.values().next_back().and_then(|page| page.entries.last()).map_or(0, |e| e.position.0 as usize)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -826,12 +865,12 @@ impl ReadModel for AuditLog {
 
     fn apply(&mut self, envelope: &Envelope<DemoEvent>) -> Result<(), Impossible> {
         use eventline_core::event::Event;
-        self.record(&envelope.meta, envelope.event.event_type(), None);
+        self.record(&envelope.meta, Cow::Borrowed(envelope.event.event_type()), None);
         Ok(())
     }
 
     fn apply_undecodable(&mut self, recorded: &RecordedEvent, error: &DecodeError) {
-        self.record(&recorded.meta, &recorded.event_type, Some(error.to_string()));
+        self.record(&recorded.meta, Cow::Owned(recorded.event_type.to_string()), Some(error.to_string()));
     }
 
     plain_documents!(AuditPage);

@@ -10,6 +10,7 @@ use eventline_core::event::Event;
 use eventline_core::ids::{EventId, Position, StreamId, Timestamp};
 use eventline_core::memory::InMemoryStore;
 use eventline_core::projection::{Applied, Documents, Lag, Projection, ReadModel};
+use eventline_core::query::Query;
 use eventline_core::saga::SagaProgress;
 use eventline_core::store::{Commit, EventStore, StreamWrite};
 use eventline_core::temporal::{AsOf, aggregate_at, catch_up, read_model_at};
@@ -106,7 +107,7 @@ fn read_models_answer_their_queries() {
     let audit = project::<AuditLog>(&store);
     assert_eq!(audit.read_model.len() as u64, head.0);
     let newest = audit.read_model.latest(1)[0];
-    assert_eq!((newest.position, newest.event_type.as_str()), (head, "TransferCompleted"));
+    assert_eq!((newest.position, &*newest.event_type), (head, "TransferCompleted"));
 }
 
 #[wasm_bindgen_test(unsupported = test)]
@@ -253,4 +254,49 @@ fn recorded_time_never_goes_backwards_along_the_log() {
     run(&app, "d", r#"{"type":"Deposit","account":"a","amount":1}"#);
     let log: Vec<RecordedEvent> = run_ready(store.read_all(Position::ZERO, 10)).unwrap();
     assert_eq!(log[1].meta.recorded_at, log[0].meta.recorded_at);
+}
+
+/// The audit log keeps the newest pages, enough for the largest query (10,000 entries), and the
+/// count of all; pages dropped before a flush are never written, and a flushed page that drops
+/// out is deleted from storage.
+#[wasm_bindgen_test(unsupported = test)]
+fn the_audit_log_keeps_a_window_and_counts_everything() {
+    let (store, env) = (InMemoryStore::new(), TestEnv::default());
+    let app = app(&store, &env);
+    run(&app, "o", r#"{"type":"OpenAccount","account":"a"}"#);
+    let mut storage = BTreeMap::new();
+    let mut audit = Projection::<AuditLog>::new();
+    let mut written = Vec::new();
+    for events in [12_000, 2_000] {
+        for i in 0..events {
+            append_raw(&store, "MoneyDeposited", 1, &format!(r#"{{"amount":{}}}"#, i + 1));
+        }
+        run_ready(catch_up(&store, &mut audit, AsOf::Head, 4096)).unwrap();
+        let changes = audit.read_model.take_changes();
+        written.push(changes.len());
+        for change in changes {
+            match change.doc {
+                Some(doc) => storage.insert(change.key, serde_json::to_string(&doc).unwrap()),
+                None => storage.remove(&change.key),
+            };
+        }
+    }
+    let total = 14_001;
+    let answer: serde_json::Value =
+        serde_json::from_str(&audit.read_model.query(r#"{"limit":10000}"#).unwrap()).unwrap();
+    assert_eq!(answer["total"], total);
+    let entries = answer["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 10_000);
+    assert_eq!(entries[0]["position"], total, "newest first");
+    assert_eq!(entries[9_999]["position"], total - 9_999);
+    assert!(audit.read_model.documents().len() as u64 <= AUDIT_PAGES_KEPT);
+    // The first flush wrote only the window: no write, not even a delete, for the pages it had
+    // already dropped. The second deletes the flushed pages that dropped out since.
+    assert_eq!(written[0] as u64, AUDIT_PAGES_KEPT, "{written:?}");
+    // Storage holds what memory holds, and reads back to the same answers.
+    assert_eq!(storage.len(), audit.read_model.documents().len());
+    let docs: Documents<AuditPage> =
+        storage.iter().map(|(k, v)| (k.clone(), serde_json::from_str(v).unwrap())).collect();
+    let restored = AuditLog::from_documents(docs);
+    assert_eq!(restored.query(r#"{"limit":10000}"#).unwrap(), audit.read_model.query(r#"{"limit":10000}"#).unwrap());
 }
