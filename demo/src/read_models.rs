@@ -744,7 +744,7 @@ mod compact_entries {
         Timestamp,
         StreamId,
         String,
-        EventId,
+        String,
         CommandId,
         Option<CorrelationId>,
         Option<CausationId>,
@@ -769,8 +769,7 @@ mod compact_entries {
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<AuditEntry>, D::Error> {
         let rows = Vec::<Row>::deserialize(d)?;
-        Ok(rows
-            .into_iter()
+        rows.into_iter()
             .map(
                 |(
                     position,
@@ -783,20 +782,22 @@ mod compact_entries {
                     causation,
                     undecodable,
                 )| {
-                    AuditEntry {
+                    // The id as text, parsed here: one parser for every event id the module reads.
+                    let event_id = uuid::Uuid::try_parse(&event_id).map_err(serde::de::Error::custom)?;
+                    Ok(AuditEntry {
                         position,
                         recorded_at,
                         stream,
                         event_type: event_type.into(),
-                        event_id,
+                        event_id: EventId(event_id),
                         correlation_id: correlation.unwrap_or_else(|| CorrelationId::new(command_id.as_str())),
                         causation_id: causation.unwrap_or_else(|| CausationId::new(command_id.as_str())),
                         command_id,
                         undecodable,
-                    }
+                    })
                 },
             )
-            .collect())
+            .collect()
     }
 }
 

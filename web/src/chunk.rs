@@ -139,7 +139,7 @@ pub fn encode_with(events: &[&RecordedEvent], payloads: &[&str]) -> Result<Vec<u
 /// strings are borrowed, not copied).
 pub fn decode_where(
     bytes: &[u8],
-    mut keep: impl FnMut(Position, &str) -> bool,
+    keep: &mut dyn FnMut(Position, &str) -> bool,
 ) -> Result<Vec<RecordedEvent>, StoreError> {
     let wire: ChunkWire<'_> = postcard::from_bytes(bytes).map_err(|e| corrupt(format!("unreadable chunk: {e}")))?;
     if wire.format != FORMAT {
@@ -175,7 +175,7 @@ pub fn decode_where(
 
 /// Decodes every event of a chunk.
 pub fn decode(bytes: &[u8]) -> Result<Vec<RecordedEvent>, StoreError> {
-    decode_where(bytes, |_, _| true)
+    decode_where(bytes, &mut |_, _| true)
 }
 
 /// Splits consecutive commits into chunks of about [`CHUNK_EVENTS`] events, never splitting a
@@ -223,7 +223,7 @@ mod tests {
             vec![event(7, "account-a", "c1", r#"{"amount":1}"#), event(8, "account-b", "c1", r#"{"é":"日本"}"#)];
         let bytes = encode(&events).unwrap();
         assert_eq!(decode(&bytes).unwrap(), events);
-        let only_b = decode_where(&bytes, |_, stream| stream == "account-b").unwrap();
+        let only_b = decode_where(&bytes, &mut |_, stream| stream == "account-b").unwrap();
         assert_eq!(only_b, vec![events[1].clone()]);
     }
 

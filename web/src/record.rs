@@ -10,6 +10,8 @@
 //! - `d`: beside `c`, each command's digest as two 32-bit halves (`NaN` when it has none);
 //! - `b`: the chunk's bytes.
 
+use std::collections::HashMap;
+
 use eventline_core::RecordedEvent;
 use eventline_core::ids::CommandId;
 use eventline_core::store::{CommandDigest, StoreError};
@@ -36,12 +38,9 @@ fn field(value: &JsValue, name: &str) -> Option<JsValue> {
     Reflect::get(value, &JsValue::from_str(name)).ok().filter(|v| !v.is_undefined())
 }
 
-/// The record of a chunk of whole commits, `events` (in log order) encoded as `bytes`.
-pub fn value(
-    bytes: &[u8],
-    events: &[&RecordedEvent],
-    digest_of: impl Fn(&CommandId) -> Option<CommandDigest>,
-) -> JsValue {
+/// The record of a chunk of whole commits, `events` (in log order) encoded as `bytes`, with the
+/// digest of each command id in `digests` (none for one not there).
+pub fn value(bytes: &[u8], events: &[&RecordedEvent], digests: &HashMap<String, Option<CommandDigest>>) -> JsValue {
     // Each stream's last version here: events are in log order, so the last one seen.
     let mut streams: Vec<(&str, u64)> = Vec::new();
     let mut commands: Vec<&CommandId> = Vec::new();
@@ -64,7 +63,7 @@ pub fn value(
     let mut d = Vec::with_capacity(commands.len() * 2);
     for (i, command) in commands.iter().enumerate() {
         c.set(i as u32, JsValue::from_str(command.as_str()));
-        match digest_of(command) {
+        match digests.get(command.as_str()).copied().flatten() {
             Some(CommandDigest(digest)) => d.extend([(digest >> 32) as f64, (digest & 0xffff_ffff) as f64]),
             None => d.extend([f64::NAN, f64::NAN]),
         }

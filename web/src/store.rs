@@ -274,12 +274,12 @@ async fn command_used(by_command: &Index<'_>, command: &CommandId) -> Result<boo
 /// chunks"), keeping those `keep` accepts.
 fn decode_records(
     values: Vec<JsValue>,
-    mut keep: impl FnMut(Position, &str) -> bool,
+    keep: &mut dyn FnMut(Position, &str) -> bool,
 ) -> Result<Vec<RecordedEvent>, StoreError> {
     let started = timings::now();
     let mut events = Vec::new();
     for value in values {
-        events.extend(chunk::decode_where(&record::bytes(&value)?, &mut keep)?);
+        events.extend(chunk::decode_where(&record::bytes(&value)?, keep)?);
     }
     timings::add("decode chunks", started);
     Ok(events)
@@ -292,11 +292,11 @@ async fn read_range(log: &ObjectStore<'_>, from: u64, to: u64) -> Result<Vec<Rec
     }
     // Chunks ending within the range, then the one holding `to` if it ends after it.
     let within = KeyRange::Bound(from_position(from), false, chunk_key(Position(to), Timestamp(u64::MAX >> 11)), false);
-    let mut events = decode_records(get_all(log, within).await?, |p, _| p.0 >= from && p.0 <= to)?;
+    let mut events = decode_records(get_all(log, within).await?, &mut |p, _| p.0 >= from && p.0 <= to)?;
     if events.last().is_none_or(|e| e.meta.position.0 < to)
         && let Some(value) = chunk_holding(log, to).await?
     {
-        events.extend(decode_records(vec![value], |p, _| p.0 >= from && p.0 <= to)?);
+        events.extend(decode_records(vec![value], &mut |p, _| p.0 >= from && p.0 <= to)?);
     }
     Ok(events)
 }
@@ -314,7 +314,7 @@ async fn read_positions(log: &ObjectStore<'_>, positions: &[u64]) -> Result<Vec<
             return Err(StoreError::Corrupt { message: format!("no chunk holds position {position}") });
         };
         let mut last = position;
-        let found = chunk::decode_where(&record::bytes(&value)?, |p, _| {
+        let found = chunk::decode_where(&record::bytes(&value)?, &mut |p, _| {
             last = last.max(p.0);
             wanted.contains(&p.0)
         })?;
@@ -406,7 +406,8 @@ impl IdbStore {
             let versions = if head.0 == Position::ZERO { vec![0; touched.len()] } else { read_versions().await? };
             (head, versions)
         };
-        let mut versions: HashMap<&StreamId, u64> = touched.iter().copied().zip(versions).collect();
+        // Owned keys: the map type the memory store uses too, compiled once.
+        let mut versions: HashMap<StreamId, u64> = touched.iter().map(|s| (*s).clone()).zip(versions).collect();
 
         // Decide every commit against the staged state: all or nothing.
         let started = timings::now();
@@ -438,7 +439,7 @@ impl IdbStore {
                 Err(other) => return Err(other),
             };
             for write in &commit.writes {
-                *versions.entry(&write.stream).or_default() += write.events.len() as u64;
+                *versions.entry(write.stream.clone()).or_default() += write.events.len() as u64;
             }
             let last = recorded.last().expect("a validated commit has events");
             (head, head_at) = (last.meta.position, last.meta.recorded_at);
@@ -448,8 +449,9 @@ impl IdbStore {
         timings::add("check commits", started);
 
         // Writes: one `put` per chunk, its index entries with it.
-        let digests: HashMap<&CommandId, Option<CommandDigest>> =
-            commits.iter().map(|c| (&c.command_id, c.digest)).collect();
+        // Keyed by text: the map compaction and the schema-4 move use too, compiled once.
+        let digests: HashMap<String, Option<CommandDigest>> =
+            commits.iter().map(|c| (c.command_id.to_string(), c.digest)).collect();
         // Most batches hold nothing personal: one look over the payloads spares a seal of each.
         let started = timings::now();
         let sealing = self.vault.enabled() && staged.iter().flatten().any(|e| personal::holds_personal(&e.payload));
@@ -473,7 +475,7 @@ impl IdbStore {
             let bytes = chunk::encode_with(&events, &payloads)?;
             timings::add("encode chunks", started);
             let started = timings::now();
-            let value = record::value(&bytes, &events, |id| digests.get(id).copied().flatten());
+            let value = record::value(&bytes, &events, &digests);
             timings::add("build records", started);
             let last = &events[events.len() - 1].meta;
             let put = log
@@ -597,7 +599,7 @@ impl IdbStore {
             let bytes = record::bytes(&value)?;
             let events = chunk::decode(&bytes)?;
             let refs: Vec<&RecordedEvent> = events.iter().collect();
-            put(&log, key, record::value(&bytes, &refs, |id| digests.get(id.as_str()).copied().flatten()))?;
+            put(&log, key, record::value(&bytes, &refs, &digests))?;
         }
         for name in [LEGACY_LOG, LEGACY_STREAMS, LEGACY_SEGMENTS, LEGACY_COMMANDS] {
             store(name)?.clear().map_err(store_error)?;
@@ -641,7 +643,7 @@ impl EventStore for IdbStore {
             .collect::<Result<Vec<JsValue>, _>>()
             .map_err(store_error)?;
         let last = after.0.saturating_add(limit as u64);
-        let mut events = decode_records(chunks, |_, s| s == stream.as_str())?;
+        let mut events = decode_records(chunks, &mut |_, s| s == stream.as_str())?;
         events.retain(|e| e.meta.version.0 > after.0 && e.meta.version.0 <= last);
         // Every version after `after`, once, in order: a gap is a chunk that lost its entries.
         for (i, event) in events.iter().enumerate() {
@@ -755,7 +757,7 @@ impl IdbStore {
             let payloads: Vec<&str> = pack.iter().map(|e| &*e.payload).collect();
             let bytes = chunk::encode_with(&pack, &payloads)?;
             let last = &pack[pack.len() - 1].meta;
-            let value = record::value(&bytes, &pack, |id| digests.get(id.as_str()).copied().flatten());
+            let value = record::value(&bytes, &pack, &digests);
             put(&log, chunk_key(last.position, last.recorded_at), value)?;
             if i + 1 < pack_count {
                 new_marker = last.position.0;
