@@ -36,7 +36,9 @@ check() {
 if $smoke; then
   # The bench target run as a test: it sees no `--bench` and takes the tiny workload.
   native=(cargo test -q -p eventline-demo --bench core)
-  wasm=(cargo test -p eventline-demo --target wasm32-unknown-unknown --test wasm_bench -- --include-ignored benchmark_smoke --nocapture)
+  # The packages of the test command's wasm32 build, so that it is reused, not rebuilt.
+  wasm=(cargo test --target wasm32-unknown-unknown -p eventline-core -p eventline-demo -p eventline-tests --test wasm_bench
+    -- --include-ignored benchmark_smoke --nocapture)
 else
   native=(cargo bench -q -p eventline-demo --bench core)
   # Not `cargo test -q`: cargo hands `--quiet` on to wasm-bindgen-test-runner, which refuses it.

@@ -42,6 +42,7 @@ const V1: &str = include_str!("../fixtures/schema-v1.json");
 const V2: &str = include_str!("../fixtures/schema-v2.json");
 const V3: &str = include_str!("../fixtures/schema-v3.json");
 const V4: &str = include_str!("../fixtures/schema-v4.json");
+const V5: &str = include_str!("../fixtures/schema-v5.json");
 
 /// Personal data in fixtures from schema 3 on: one customer kept, one forgotten.
 const PERSONAL: &[(&str, &str)] = &[
@@ -285,7 +286,8 @@ async fn a_schema_3_database_opens_with_its_keys_its_sealed_values_and_its_forgo
 /// From schema 4 on, a reused id is told from a retry.
 #[wasm_bindgen_test]
 async fn command_ids_know_what_they_asked_from_schema_4_on() {
-    for (name, fixture, digests) in [("upgrade-ids-v3", V3, false), ("upgrade-ids-v4", V4, true)] {
+    let fixtures = [("upgrade-ids-v3", V3, false), ("upgrade-ids-v4", V4, true), ("upgrade-ids-v5", V5, true)];
+    for (name, fixture, digests) in fixtures {
         let (rt, expected) = open_fixture(name, fixture).await;
         check_upgraded(&rt, &expected).await;
         let (id, json) = deposit(0);
