@@ -495,14 +495,19 @@ pub fn replay<E>(meta: &CommandMeta, first: Box<CommitReceipt>) -> Result<Execut
 /// that the state does not admit, stops the fold with a typed error.
 pub fn fold_recorded<A: Aggregate>(mut loaded: Loaded<A>, events: &[RecordedEvent]) -> Result<Loaded<A>, LoadError> {
     for recorded in events {
-        let event = A::Event::decode(&recorded.event_type, recorded.schema_version, &recorded.payload)
-            .map_err(|error| LoadError::Decode { stream: recorded.meta.stream.clone(), error })?;
-        loaded.state.admits(&event).map_err(|reason| LoadError::Impossible {
-            stream: recorded.meta.stream.clone(),
-            position: recorded.meta.position,
-            reason,
-        })?;
-        loaded = Loaded { state: loaded.state.evolve(&event), version: recorded.meta.version };
+        loaded = Loaded { state: fold_one(loaded.state, recorded)?, version: recorded.meta.version };
     }
     Ok(loaded)
+}
+
+/// `state` after one recorded event of its stream: decoded, admitted, evolved.
+pub fn fold_one<A: Aggregate>(state: A, recorded: &RecordedEvent) -> Result<A, LoadError> {
+    let event = A::Event::decode(&recorded.event_type, recorded.schema_version, &recorded.payload)
+        .map_err(|error| LoadError::Decode { stream: recorded.meta.stream.clone(), error })?;
+    state.admits(&event).map_err(|reason| LoadError::Impossible {
+        stream: recorded.meta.stream.clone(),
+        position: recorded.meta.position,
+        reason,
+    })?;
+    Ok(state.evolve(&event))
 }

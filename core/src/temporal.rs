@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::aggregate::Aggregate;
 use crate::envelope::EventMetadata;
 use crate::event::DecodeError;
-use crate::handler::{LoadError, Loaded, fold_recorded};
+use crate::handler::{LoadError, Loaded, fold_one};
 use crate::ids::{Position, StreamVersion, Timestamp};
 use crate::projection::{Applied, Impossible, Projection, ReadModel};
 use crate::store::{EventStore, StoreError};
@@ -42,23 +42,22 @@ pub async fn aggregate_at<A: Aggregate, S: EventStore>(
     as_of: AsOf,
 ) -> Result<Loaded<A>, LoadError> {
     // Folded as the store lends the events: no copy of the stream.
-    let mut loaded = Some(Loaded { state: A::initial(), version: StreamVersion::NONE });
-    let mut failed = None;
+    let (mut state, mut version, mut failed) = (Some(A::initial()), StreamVersion::NONE, None);
     store
         .visit_stream(&A::stream_id(id), StreamVersion::NONE, &mut |event| {
             if !as_of.includes(&event.meta) {
                 return false;
             }
-            match fold_recorded(loaded.take().expect("kept between events"), std::slice::from_ref(event)) {
-                Ok(next) => loaded = Some(next),
+            match fold_one(state.take().expect("kept between events"), event) {
+                Ok(next) => (state, version) = (Some(next), event.meta.version),
                 Err(error) => failed = Some(error),
             }
             failed.is_none()
         })
         .await?;
-    match failed {
-        Some(error) => Err(error),
-        None => Ok(loaded.expect("kept after the last event")),
+    match (failed, state) {
+        (Some(error), _) => Err(error),
+        (None, state) => Ok(Loaded { state: state.expect("kept after the last event"), version }),
     }
 }
 

@@ -123,9 +123,10 @@ impl Query for TransferBoard {
 }
 
 impl Query for AuditLog {
-    /// `{limit = 50}` → `{total, entries}`, newest first.
+    /// `{limit = 50}` → `{total, entries}`, newest first; at most [`AUDIT_KEPT`] entries, the
+    /// newest the read model keeps (the log itself pages through all: `events()`).
     fn query(&self, args: &str) -> Result<String, InvalidQuery> {
-        let limit = Args::parse(args, &["limit"])?.limit(50, 10_000)?;
+        let limit = Args::parse(args, &["limit"])?.limit(50, AUDIT_KEPT)?;
         Ok(to_json(AuditAnswer { total: self.len(), entries: self.latest(limit) }))
     }
 }

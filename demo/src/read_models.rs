@@ -693,11 +693,12 @@ impl ReadModel for TransferBoard {
 
 /// Entries per audit page: one stored document each, so the log is written a page at a time.
 pub const AUDIT_PAGE: u64 = 256;
-/// Pages the audit log keeps: enough for the most entries a query asks (10,000) with the newest
-/// page only begun. The log itself is the whole record (`events()` pages through it); this read
-/// model is the newest of it, with the count of all, so that a catch-up does not write a second
-/// copy of the log.
-pub const AUDIT_PAGES_KEPT: u64 = 10_000_u64.div_ceil(AUDIT_PAGE) + 1;
+/// The most entries an audit query answers with: the newest of the log, which is itself the whole
+/// record (`events()` pages through it). The read model keeps these and the count of all, not a
+/// second copy of the log, so a catch-up writes a few pages, not every one.
+pub const AUDIT_KEPT: usize = 1_000;
+/// Pages the audit log keeps: [`AUDIT_KEPT`] entries with the newest page only begun.
+pub const AUDIT_PAGES_KEPT: u64 = (AUDIT_KEPT as u64).div_ceil(AUDIT_PAGE) + 1;
 
 /// One line of the audit log. Its ids share the event's own (`Arc`s), so an entry costs no copy
 /// of them.
