@@ -129,6 +129,18 @@ impl<D> Documents<D> {
         true
     }
 
+    /// Changes an existing document, found once, if `change` says it may: `change` checks, then
+    /// changes, and an `Err` must leave the document as it was (it is not marked changed).
+    /// `None` if there is no document at `key`.
+    pub fn try_update<E>(&mut self, key: &str, change: impl FnOnce(&mut D) -> Result<(), E>) -> Option<Result<(), E>> {
+        let &i = self.index.get(key)?;
+        let changed = change(&mut self.docs[i].1);
+        if changed.is_ok() {
+            self.touch(i);
+        }
+        Some(changed)
+    }
+
     /// Changes every document `matches` picks; returns how many.
     pub fn update_where(&mut self, matches: impl Fn(&D) -> bool, mut change: impl FnMut(&mut D)) -> usize {
         let keys: Vec<String> = self.docs.iter().filter(|(_, d)| matches(d)).map(|(k, _)| k.clone()).collect();

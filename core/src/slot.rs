@@ -88,6 +88,9 @@ pub trait Slot<E> {
     /// Applies one event unless already seen: `AlreadySeen` if the read model did not move, and
     /// `Undecodable` or `Impossible` for an event to keep as a dead letter.
     fn apply(&mut self, recorded: &RecordedEvent, decoded: &Decoded<E>) -> Applied;
+    /// Moves the checkpoint past an event the runner knows it does not handle (`handles`) and
+    /// that forgets no one: what `apply` would do for it, without looking at it.
+    fn skip(&mut self, position: Position);
     /// Storage records changed since the last call: key and JSON, or `None` when emptied. A
     /// record is one document, or a bucket of documents (see `ReadModel::DOCUMENT_BUCKETS`).
     fn take_changes(&mut self) -> Vec<(String, Option<String>)>;
@@ -126,6 +129,10 @@ where
 
     fn apply(&mut self, recorded: &RecordedEvent, decoded: &Decoded<R::Event>) -> Applied {
         self.apply_decoded(recorded, decoded)
+    }
+
+    fn skip(&mut self, position: Position) {
+        Projection::skip(self, position);
     }
 
     fn take_changes(&mut self) -> Vec<(String, Option<String>)> {

@@ -126,14 +126,15 @@ impl ReadModel for AccountBalances {
             other => {
                 let (balance, pending) = balance_effect(other);
                 if balance != 0 || pending != 0 {
-                    let Some(current) = self.docs.get(account) else {
-                        return Err(Impossible(format!("money moved on account {account}, which was never opened")));
-                    };
-                    let balance = Impossible::shift(current.balance, balance, "a balance")?;
-                    let pending = Impossible::shift(current.pending, pending, "money held")?;
-                    self.docs.update(account, |b| {
-                        b.balance = balance;
-                        b.pending = pending;
+                    let moved = self.docs.try_update(account, |b| {
+                        (b.balance, b.pending) = (
+                            Impossible::shift(b.balance, balance, "a balance")?,
+                            Impossible::shift(b.pending, pending, "money held")?,
+                        );
+                        Ok(())
+                    });
+                    return moved.unwrap_or_else(|| {
+                        Err(Impossible(format!("money moved on account {account}, which was never opened")))
                     });
                 }
             }
@@ -202,46 +203,53 @@ impl ReadModel for AccountSummaries {
             self.docs.put(account, summary);
             return Ok(());
         }
-        let Some(current) = self.docs.get(account) else { return Ok(()) };
-        let mut next = current.clone();
-        next.last_activity = at;
-        let counted = match event {
-            AccountEvent::Deposited(e) => {
-                next.total_deposits = plus(next.total_deposits, e.amount.minor_units(), "total deposits")?;
-                true
-            }
-            AccountEvent::Withdrawn(e) => {
-                next.total_withdrawals = plus(next.total_withdrawals, e.amount.minor_units(), "total withdrawals")?;
-                true
-            }
-            AccountEvent::Sent(e) => {
-                next.total_transferred_out = plus(next.total_transferred_out, e.amount.minor_units(), "money sent")?;
-                true
-            }
-            AccountEvent::Debited(e) => {
-                next.total_transferred_out = plus(next.total_transferred_out, e.amount.minor_units(), "money sent")?;
-                true
-            }
-            AccountEvent::Refunded(e) => {
-                let refund = -i128::from(e.amount.minor_units());
-                next.total_transferred_out = Impossible::shift(next.total_transferred_out, refund, "money sent")?;
-                true
-            }
-            AccountEvent::Received(e) => {
-                next.total_transferred_in = plus(next.total_transferred_in, e.amount.minor_units(), "money received")?;
-                true
-            }
-            AccountEvent::Closed(_) => {
-                next.state = AccountState::Closed;
-                false
-            }
-            AccountEvent::Opened(_) | AccountEvent::Settled(_) => false,
-        };
-        if counted {
-            next.transaction_count = plus(next.transaction_count, 1, "the transaction count")?;
-        }
-        self.docs.put(account, next);
-        Ok(())
+        // Checked first (the new totals, as copies), then changed in place: one lookup.
+        let changed = self.docs.try_update(account, |summary| {
+            let (mut deposits, mut withdrawals) = (summary.total_deposits, summary.total_withdrawals);
+            let (mut sent, mut received) = (summary.total_transferred_out, summary.total_transferred_in);
+            let mut state = summary.state;
+            let counted = match event {
+                AccountEvent::Deposited(e) => {
+                    deposits = plus(deposits, e.amount.minor_units(), "total deposits")?;
+                    true
+                }
+                AccountEvent::Withdrawn(e) => {
+                    withdrawals = plus(withdrawals, e.amount.minor_units(), "total withdrawals")?;
+                    true
+                }
+                AccountEvent::Sent(e) => {
+                    sent = plus(sent, e.amount.minor_units(), "money sent")?;
+                    true
+                }
+                AccountEvent::Debited(e) => {
+                    sent = plus(sent, e.amount.minor_units(), "money sent")?;
+                    true
+                }
+                AccountEvent::Refunded(e) => {
+                    sent = Impossible::shift(sent, -i128::from(e.amount.minor_units()), "money sent")?;
+                    true
+                }
+                AccountEvent::Received(e) => {
+                    received = plus(received, e.amount.minor_units(), "money received")?;
+                    true
+                }
+                AccountEvent::Closed(_) => {
+                    state = AccountState::Closed;
+                    false
+                }
+                AccountEvent::Opened(_) | AccountEvent::Settled(_) => false,
+            };
+            let count = if counted {
+                plus(summary.transaction_count, 1, "the transaction count")?
+            } else {
+                summary.transaction_count
+            };
+            (summary.total_deposits, summary.total_withdrawals) = (deposits, withdrawals);
+            (summary.total_transferred_out, summary.total_transferred_in) = (sent, received);
+            (summary.state, summary.transaction_count, summary.last_activity) = (state, count, at);
+            Ok(())
+        });
+        changed.unwrap_or(Ok(()))
     }
 
     fn forget(&mut self, subject: &str) {
@@ -300,9 +308,13 @@ impl ReadModel for TopAccounts {
             }
             other => {
                 let (delta, _) = balance_effect(other);
-                let Some(current) = self.docs.get(account).filter(|_| delta != 0) else { return Ok(()) };
-                let balance = Impossible::shift(current.balance, delta, "a balance")?;
-                self.docs.update(account, |r| r.balance = balance);
+                if delta != 0 {
+                    let moved = self.docs.try_update(account, |r| {
+                        r.balance = Impossible::shift(r.balance, delta, "a balance")?;
+                        Ok(())
+                    });
+                    return moved.unwrap_or(Ok(()));
+                }
             }
         }
         Ok(())

@@ -133,7 +133,10 @@ fn breakdown(phases: &[(&'static str, f64)], rounds: usize, total_ms: f64) -> St
     let rounds = rounds as f64;
     let mut parts: Vec<String> = phases.iter().map(|(name, ms)| format!("{name} {:.1} ms", ms / rounds)).collect();
     let claimed: f64 = phases.iter().map(|(_, ms)| ms / rounds).sum();
-    parts.push(format!("IndexedDB requests and waiting {:.1} ms", (total_ms - claimed).max(0.0)));
+    parts.push(format!(
+        "the rest (IndexedDB requests, waiting, the event loop) {:.1} ms",
+        (total_ms - claimed).max(0.0)
+    ));
     format!("{} (of {total_ms:.1} ms)", parts.join(", "))
 }
 

@@ -212,19 +212,17 @@ async fn poison_events_are_dead_lettered_and_projections_go_on() {
 
 #[wasm_bindgen_test]
 async fn an_older_schema_is_upgraded_and_a_newer_one_refused() {
+    // An empty database as schema 1 made it (what it held is the upgrade suite's, from fixtures).
     idb::delete("rt-schema-old").await.unwrap();
     let old = IdbStore::open_at("rt-schema-old", 1).await.unwrap();
-    assert!(!old.object_stores().iter().any(|s| s == idb::DEAD_LETTERS));
-    let app = DemoApp::new(&old, BrowserEnv, SnapshotPolicy::Never);
-    for (i, json) in
-        [r#"{"type":"OpenAccount","account":"a"}"#, r#"{"type":"Deposit","account":"a","amount":9}"#].iter().enumerate()
-    {
-        app.execute(CommandMeta::new(format!("old-{i}")), &parse_command(json).unwrap().command).await.unwrap();
-    }
+    assert!(!old.object_stores().iter().any(|s| s == idb::DEAD_LETTERS || s == idb::LOG));
     old.close();
 
     let upgraded = Runtime::open("rt-schema-old").await.unwrap();
     assert!(upgraded.store().object_stores().iter().any(|s| s == idb::DEAD_LETTERS));
+    assert!(upgraded.store().object_stores().iter().any(|s| s == idb::LOG));
+    run(&upgraded, r#"{"type":"OpenAccount","account":"a"}"#).await;
+    run(&upgraded, r#"{"type":"Deposit","account":"a","amount":9}"#).await;
     assert_eq!(upgraded.head().await.unwrap(), Position(2));
     upgraded.wait_for(2, Some("balances"), 5_000).await.unwrap();
     assert_eq!(balance(&upgraded, "a").await, 9);

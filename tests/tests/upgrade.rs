@@ -9,6 +9,8 @@
 //!   under subjects' keys (the `keys` store), one subject forgotten.
 //! - `schema-v4.json`: written by the runtime of schema 4: all of that, and each command id
 //!   recorded with the digest of what it asked.
+//! - `schema-v5.json`: written by the runtime of schema 5: the same, its log in `chunks` with the
+//!   indexes `by_stream` and `by_command` (schema 4's log is moved there at the first open).
 //!
 //! Each dump carries what its writer saw (`expected`): the exported log, read-model answers,
 //! projection statuses. A dump is made once, by `scripts/make-fixture.sh` (the ignored test
@@ -17,22 +19,19 @@
 
 #![cfg(target_arch = "wasm32")]
 
-use eventline_core::handler::CommandMeta;
 use eventline_core::ids::Position;
-use eventline_core::snapshot::SnapshotPolicy;
 use eventline_core::store::{Commit, EventStore, StreamWrite};
 use eventline_core::temporal::AsOf;
 use eventline_core::version::ExpectedVersion;
 use eventline_core::{Environment, NewEvent, RecordedEvent};
-use eventline_demo::app::DemoApp;
 use eventline_demo::command::parse_command;
 use eventline_demo::read_models;
 use eventline_demo::web::DemoRuntime as Runtime;
 use eventline_tests::fixture;
 use eventline_web::env::BrowserEnv;
+use eventline_web::idb;
 use eventline_web::runtime::Control;
 use eventline_web::tabs::sleep;
-use eventline_web::{IdbStore, idb};
 use serde_json::{Value, json};
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 
@@ -319,7 +318,6 @@ async fn write_fixture() {
     let name = format!("fixture-v{version}");
     idb::delete(&name).await.unwrap();
     let expected = match version {
-        1 => write_schema_1(&name).await,
         v if v == idb::SCHEMA_VERSION => write_with_runtime(&name).await,
         v => panic!("schema {v} can only be written by the code of its time"),
     };
@@ -334,26 +332,6 @@ async fn write_fixture() {
     web_sys::console::log_1(
         &format!("FIXTURE-BEGIN{}FIXTURE-END", serde_json::to_string_pretty(&fixture).unwrap()).into(),
     );
-}
-
-/// Schema 1's code path: the command handler over the store, no runtime.
-async fn write_schema_1(name: &str) -> Value {
-    let store = IdbStore::open_at(name, 1).await.unwrap();
-    assert!(!store.object_stores().iter().any(|s| s == idb::DEAD_LETTERS));
-    let app = DemoApp::new(&store, BrowserEnv, SnapshotPolicy::Every(64));
-    let mut dep5 = 0;
-    for (id, json) in scenario() {
-        let executed = app.execute(CommandMeta::new(id.as_str()), &parse_command(&json).unwrap().command).await;
-        let executed = executed.unwrap_or_else(|e| panic!("{json}: {e}"));
-        if id == "dep-5" {
-            dep5 = executed.receipt.last_position().0;
-        }
-    }
-    let head = store.head().await.unwrap().0;
-    let events = store.read_all(Position::ZERO, usize::MAX).await.unwrap();
-    store.close();
-    let export: String = events.iter().map(|e| e.to_json_line().unwrap() + "\n").collect();
-    json!({ "head": head, "dep5Position": dep5, "export": export })
 }
 
 /// Today's runtime: everything the schema holds, with a projection left paused and behind, and

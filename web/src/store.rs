@@ -74,7 +74,9 @@ impl IdbStore {
         Ok(store)
     }
 
-    /// Opens at an older schema version, as earlier code did: for fixtures and upgrade tests.
+    /// Opens at an older schema version, as earlier code did, to make an old database for
+    /// upgrade tests. Today's code reads and writes schema 5's stores only: such a database is
+    /// for `open` to upgrade, not for this handle to write.
     pub async fn open_at(name: &str, version: u32) -> Result<IdbStore, StoreError> {
         let db = idb::open_at(name, version).await?;
         let sealing = db.object_store_names().any(|s| s == KEYS);
@@ -387,6 +389,7 @@ impl IdbStore {
         // empty; its command ids are checked by `by_command`'s constraint as the chunks are put.
         let single = commits.len() == 1;
         let read_versions = || try_join_all(touched.iter().map(|s| version_of(&by_stream, s.as_str())));
+        let waiting = timings::mark();
         let ((mut head, mut head_at), versions) = if single {
             let (head, versions, used) = futures::future::try_join3(
                 head_of(&log),
@@ -406,6 +409,7 @@ impl IdbStore {
             let versions = if head.0 == Position::ZERO { vec![0; touched.len()] } else { read_versions().await? };
             (head, versions)
         };
+        timings::add_waiting("reading the head and versions", waiting);
         // Owned keys: the map type the memory store uses too, compiled once.
         let mut versions: HashMap<StreamId, u64> = touched.iter().map(|s| (*s).clone()).zip(versions).collect();
 
@@ -488,6 +492,7 @@ impl IdbStore {
                 puts.push(put);
             }
         }
+        let waiting = timings::mark();
         // A `put` that breaks `by_command` (a command id already used) must abort everything
         // written before it. Chromium aborts on its own; Firefox commits the rest when `commit()`
         // was called before the failure arrived. So a batch's puts are heard first, a failure
@@ -505,6 +510,7 @@ impl IdbStore {
             }
             return Err(store_error(error).into());
         }
+        timings::add_waiting("writing and committing", waiting);
         self.vault.committed(key_changes);
 
         Ok(commits

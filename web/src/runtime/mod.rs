@@ -284,7 +284,9 @@ where
     /// whoever runs them: for reopening after this tab's previous instance died while leading.
     pub async fn open_with(name: &str, take_over: bool) -> Result<Runtime<A>, Failure> {
         check_registry::<A>().map_err(|e| Failure::new("InvalidApplication", e))?;
+        let waiting = timings::mark();
         let store = Rc::new(IdbStore::open(name).await?);
+        timings::add_waiting("opening the database", waiting);
         let inner = Inner {
             app: A::new(AppStore::Browser(store.clone()), BrowserEnv, SnapshotPolicy::Every(64)),
             names: A::read_models().iter().map(|slot| slot.name()).collect(),

@@ -121,6 +121,7 @@ where
         if self.0.closed.get() {
             return;
         }
+        let waiting = timings::mark();
         loop {
             match self.load_runner().await {
                 Ok(runner) => {
@@ -131,6 +132,7 @@ where
                 Err(_) => sleep(POLL_MS).await,
             }
         }
+        timings::add_waiting("loading read models", waiting);
         self.0.leader.set(true);
         self.emit(Notice::Leadership { leader: true });
         self.projections_moved();
@@ -227,7 +229,9 @@ where
                 .min()
         };
         if let Some(from) = from {
+            let waiting = timings::mark();
             let events = if from < head { self.read_batch(Position(from), head).await? } else { Vec::new() };
+            timings::add_waiting("waiting for the log", waiting);
             let behind = events.last().is_some_and(|e| e.meta.position.0 < head);
             self.apply_batch(&events, |e| e.record.delay_ms == 0 && e.runnable(head), behind).await?;
             return Ok(true);
@@ -358,6 +362,25 @@ where
     ) -> Result<(), Failure> {
         let started = timings::now();
         let decoded: Vec<Decoded<A::Event>> = events.iter().map(A::Event::decode_recorded).collect();
+        // Each event's type as an index into the batch's few distinct types, so that each read
+        // model looks its `HANDLES` up once per type, not once per event; `None` for an event
+        // every read model must see (undecodable, or forgetting someone).
+        let mut kinds: Vec<&'static str> = Vec::new();
+        let kind_of: Vec<Option<usize>> = decoded
+            .iter()
+            .map(|decoded| {
+                let event = &decoded.as_ref().ok()?.event;
+                if event.forgets().is_some() {
+                    return None;
+                }
+                let kind = event.event_type();
+                // The types are constants: the same pointer, found without comparing text.
+                Some(kinds.iter().position(|k| std::ptr::eq(*k, kind)).unwrap_or_else(|| {
+                    kinds.push(kind);
+                    kinds.len() - 1
+                }))
+            })
+            .collect();
         timings::add("decode events", started);
         let dead = events.iter().zip(&decoded).filter_map(|(recorded, decoded)| {
             let error = decoded.as_ref().err()?;
@@ -380,7 +403,13 @@ where
             let mut impossible = Vec::new();
             for entry in runner.entries.iter_mut().filter(|e| take(e)) {
                 let started = timings::now();
-                for (recorded, decoded) in events.iter().zip(&decoded) {
+                let handled: Vec<bool> = kinds.iter().map(|kind| entry.slot.handles().contains(kind)).collect();
+                for ((recorded, decoded), &kind) in events.iter().zip(&decoded).zip(&kind_of) {
+                    if kind.is_some_and(|k| !handled[k]) {
+                        entry.slot.skip(recorded.meta.position);
+                        entry.unwritten = true;
+                        continue;
+                    }
                     match entry.slot.apply(recorded, decoded) {
                         Applied::AlreadySeen => {}
                         Applied::Impossible(why) => {
@@ -417,7 +446,9 @@ where
             return Ok(());
         }
         self.0.last_flush.set(now);
+        let waiting = timings::mark();
         persist::flush(&self.0.store, &flushes, &dead).await?;
+        timings::add_waiting("waiting for writes", waiting);
         if !flushes.is_empty() {
             self.projections_moved();
         }
