@@ -4,9 +4,10 @@
 # exports its JS API with `eventline_web::export_js!` under its feature `js`. The package is
 # package.json, eventline.js (the ES module, the same for every domain), eventline.d.ts (the
 # domain's types; eventline-api.d.ts, the API every package shares), and wasm/
-# (the WebAssembly module and its wasm-bindgen glue). Prints the size of the .wasm, gzipped. Built by the pinned nightly (scripts/nightly.sh) without panic locations;
-# unlike the demo page it keeps `panic = "abort"` and its hook, which the wrapper's recovery from
-# a panic needs (eventline.js).
+# (the WebAssembly module and its wasm-bindgen glue). Prints the size of the .wasm, gzipped.
+# Built by the pinned nightly (scripts/nightly.sh) without panic locations, and trapping at once
+# on a panic (`-Cpanic=immediate-abort`: 12 KB gzipped less than formatting the panic's message
+# first); the wrapper hears the trap and recovers on a fresh instance (eventline.js).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh >/dev/null
@@ -16,7 +17,7 @@ name=$(sed -n 's/^name = "\(.*\)"/\1/p' "$crate/Cargo.toml" | head -1)
 out=pkg; [ "$crate" = demo ] || out="pkg-$crate"
 # The package's own files: the domain's package.json, README and types.
 npm_dir="$crate/npm"
-RUSTFLAGS="-Zlocation-detail=none" scripts/nightly.sh \
+RUSTFLAGS="-Zlocation-detail=none -Zunstable-options -Cpanic=immediate-abort" scripts/nightly.sh \
   cargo build -q --profile wasm-release -p "$name" --features js --lib --target wasm32-unknown-unknown
 rm -rf "$out" && mkdir -p "$out/wasm"
 wasm-bindgen --target web --out-name eventline --out-dir "$out/wasm" \

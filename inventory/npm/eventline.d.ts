@@ -137,6 +137,8 @@ export declare const readModels: readonly ReadModelName[];
 export declare const schema: SchemaOf<InventorySchema>;
 /** Panics inside the module on purpose, to test that the package recovers. Not for use. */
 export declare function __panicForTests(): Promise<void>;
+/** Panics in the module's background work on purpose, to test that the package recovers. Not for use. */
+export declare function __panicLaterForTests(): Promise<void>;
 
 // Named here so that they are used: `Id` and `Personal` appear in the generated types.
 export type { Id, Personal };

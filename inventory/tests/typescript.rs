@@ -116,7 +116,9 @@ fn declarations() -> String {
          export declare const readModels: readonly ReadModelName[];\n\
          export declare const schema: SchemaOf<InventorySchema>;\n\
          /** Panics inside the module on purpose, to test that the package recovers. Not for use. */\n\
-         export declare function __panicForTests(): Promise<void>;\n\n\
+         export declare function __panicForTests(): Promise<void>;\n\
+         /** Panics in the module's background work on purpose, to test that the package recovers. Not for use. */\n\
+         export declare function __panicLaterForTests(): Promise<void>;\n\n\
          // Named here so that they are used: `Id` and `Personal` appear in the generated types.\n\
          export type { Id, Personal };\n",
     );

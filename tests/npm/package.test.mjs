@@ -527,6 +527,31 @@ test("a database written by a newer Eventline is refused, untouched", async () =
   await context.close();
 });
 
+test("a Rust panic in the module's background work rejects what is in flight and recovers", async () => {
+  const { page, context } = await harness();
+  const result = await page.evaluate(async () => {
+    const { Eventline, __panicLaterForTests } = window.eventline;
+    const app = await Eventline.open("panics-later");
+    await app.execute({ type: "OpenAccount", account: "a" });
+    // Waiting for a position nobody writes: only the panic can end it.
+    const inFlight = app.waitFor((await app.head()) + 100, { timeoutMs: 20000 }).then(
+      () => "resolved",
+      (e) => e.code,
+    );
+    // The page's own handlers still see the trap (it is uncaught); the test page ignores it.
+    window.addEventListener("error", (event) => event.preventDefault());
+    await __panicLaterForTests();
+    const inFlightCode = await inFlight;
+    const commit = await app.execute({ type: "Deposit", account: "a", amount: 7 });
+    await app.waitFor(commit.position, { readModel: "balances", timeoutMs: 10000 });
+    const balance = (await app.query("balances", { account: "a" })).data.balance;
+    app.close();
+    return { inFlightCode, balance };
+  });
+  assert.deepEqual(result, { inFlightCode: "Panicked", balance: 7 });
+  await context.close();
+});
+
 test("a damaged log record is reported as CorruptData, never a panic, and the rest keeps working", async () => {
   const { page, context, problems } = await harness();
   const result = await page.evaluate(async () => {

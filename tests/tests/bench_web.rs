@@ -316,14 +316,16 @@ async fn run(size: Size) {
             .collect()
     };
     let (mut one, mut all) = (Vec::new(), Vec::new());
-    let mut phases = Vec::new();
+    let (mut phases, mut phases_one) = (Vec::new(), Vec::new());
     for _ in 0..rounds {
-        one.push(catch_up(pause_all_but("balances"), Some("balances")).await);
         timings::take();
+        one.push(catch_up(pause_all_but("balances"), Some("balances")).await);
+        accumulate(&mut phases_one, timings::take());
         all.push(catch_up(resume_all(), None).await);
         accumulate(&mut phases, timings::take());
     }
     let mean: f64 = all.iter().sum::<f64>() / all.len() as f64;
+    let mean_one: f64 = one.iter().sum::<f64>() / one.len() as f64;
     let (one, all) = (median(one), median(all));
     let raw = raw_read_and_fold("bench-c-raw", events).await.as_f64().unwrap();
     let floor = byte_floor("bench-c", rounds).await;
@@ -343,6 +345,10 @@ async fn run(size: Size) {
         f64::from(events) / raw * 1000.0
     );
     console_log!("(c) where the time goes, all 7 read models from 0: {}", breakdown(&phases, rounds, mean));
+    console_log!(
+        "(c) where the time goes, the balances projection alone: {}",
+        breakdown(&phases_one, rounds, mean_one)
+    );
 
     // (d) Open and answer a first query with 100k events stored.
     let mut ours = Vec::new();

@@ -70,6 +70,13 @@ pub fn panic_for_tests() {
     panic!("a panic requested by a test");
 }
 
+/// Panics on purpose in a task of its own, as the projection runner would: no call is there to
+/// hear it. For tests of the wrapper's recovery; never called otherwise.
+#[wasm_bindgen(js_name = __panicLaterForTests)]
+pub fn panic_later_for_tests() {
+    wasm_bindgen_futures::spawn_local(async { panic!("a panic in the background requested by a test") });
+}
+
 fn to_js<T: Serialize>(value: &T) -> JsValue {
     match serde_json::to_string(value) {
         Ok(json) => JSON::parse(&json).unwrap_or(JsValue::NULL),

@@ -146,7 +146,7 @@ pub async fn flush(store: &IdbStore, flushes: &[Flush], dead: &[DeadLetter]) -> 
     }
     let db = store.database()?;
     let scope = store.with_keys(&[CHECKPOINTS, DOCUMENTS, DEAD_LETTERS]);
-    let tx = IdbStore::transaction(&db, &scope, TransactionMode::Readwrite)?;
+    let tx = IdbStore::derived_write(&db, &scope)?;
     let checkpoints = tx.object_store(CHECKPOINTS).map_err(store_error)?;
     let documents = tx.object_store(DOCUMENTS).map_err(store_error)?;
     let letters = tx.object_store(DEAD_LETTERS).map_err(store_error)?;
@@ -214,7 +214,7 @@ pub async fn load_saga(store: &IdbStore, name: &str) -> Result<Option<String>, S
 
 pub async fn save_saga(store: &IdbStore, name: &str, progress: &str) -> Result<(), StoreError> {
     let db = store.database()?;
-    let tx = IdbStore::transaction(&db, &[CHECKPOINTS], TransactionMode::Readwrite)?;
+    let tx = IdbStore::derived_write(&db, &[CHECKPOINTS])?;
     let checkpoints = tx.object_store(CHECKPOINTS).map_err(store_error)?;
     put(&checkpoints, format!("saga:{name}").into(), JsValue::from_str(progress))?;
     idb::commit(tx).await.map_err(store_error)

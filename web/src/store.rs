@@ -179,6 +179,15 @@ impl IdbStore {
     ) -> Result<Transaction<'a>, StoreError> {
         db.transaction(stores).with_mode(mode).build().map_err(store_error)
     }
+
+    /// A readwrite transaction for what is derived from the log (read models, checkpoints, saga
+    /// progress, snapshots, compaction): relaxed in every browser, since a power cut can only
+    /// lose what the log folds back into. Appends and clearing keep the caller's promise, strict.
+    pub(crate) fn derived_write<'a>(db: &'a Database, stores: &[&str]) -> Result<Transaction<'a>, StoreError> {
+        let mut options = TransactionOptions::new();
+        options.set_durability(Durability::Relaxed);
+        db.transaction(stores).with_mode(TransactionMode::Readwrite).with_options(options).build().map_err(store_error)
+    }
 }
 
 /// A `log` key: the chunk's last position and that event's recorded time, so the greatest key
@@ -719,7 +728,7 @@ impl IdbStore {
     /// chunks or the new ones. Returns how many chunks were replaced.
     pub async fn compact(&self) -> Result<usize, StoreError> {
         let db = self.database()?;
-        let tx = Self::transaction(&db, &[LOG, META], TransactionMode::Readwrite)?;
+        let tx = Self::derived_write(&db, &[LOG, META])?;
         let (log, meta) = (tx.object_store(LOG).map_err(store_error)?, tx.object_store(META).map_err(store_error)?);
         // Chunks ending after `marker` are still to look at.
         let marker = get(&meta, JsValue::from_str("compacted")).await?.and_then(|v| v.as_f64()).unwrap_or(0.0) as u64;
@@ -841,7 +850,7 @@ impl SnapshotStore for IdbStore {
 
     async fn save_snapshot(&self, snapshot: Snapshot) -> Result<(), StoreError> {
         let db = self.database()?;
-        let tx = Self::transaction(&db, &self.with_keys(&[SNAPSHOTS]), TransactionMode::Readwrite)?;
+        let tx = Self::derived_write(&db, &self.with_keys(&[SNAPSHOTS]))?;
         let snapshots = tx.object_store(SNAPSHOTS).map_err(store_error)?;
         let key_changes = match self.vault.enabled() {
             true => {

@@ -133,6 +133,8 @@ where
             }
         }
         timings::add_waiting("loading read models", waiting);
+        // A catch-up's first writes wait like the later ones (FLUSH_EVERY_MS), not at once.
+        self.0.last_flush.set(js_sys::Date::now());
         self.0.leader.set(true);
         self.emit(Notice::Leadership { leader: true });
         self.projections_moved();
