@@ -283,10 +283,8 @@ pub trait EventStore {
         let mut cursor = after;
         loop {
             let page = self.read_stream(stream, cursor, PAGE).await?;
-            for event in &page {
-                if !visit(event) {
-                    return Ok(());
-                }
+            if !page.iter().all(&mut *visit) {
+                return Ok(());
             }
             match page.last() {
                 Some(last) if page.len() == PAGE => cursor = last.meta.version,
@@ -307,10 +305,8 @@ pub trait EventStore {
         let mut cursor = after;
         loop {
             let events = self.read_all(cursor, page).await?;
-            for event in &events {
-                if !visit(event) {
-                    return Ok(());
-                }
+            if !events.iter().all(&mut *visit) {
+                return Ok(());
             }
             match events.last() {
                 Some(last) if events.len() == page => cursor = last.meta.position,
