@@ -102,7 +102,11 @@ impl<D> Documents<D> {
 
     /// Adds a document under a new key: `i`.
     fn push(&mut self, key: String, doc: D) -> usize {
-        self.added.insert(key.clone());
+        // A key still dirty without a document was removed since the last flush: storage may
+        // hold it, so removing it again must still be written.
+        if !self.dirty.contains(&key) {
+            self.added.insert(key.clone());
+        }
         self.index.insert(key.clone(), self.docs.len());
         self.docs.push((key, doc));
         self.flagged.push(false);
@@ -391,5 +395,44 @@ impl Lag {
 
     pub fn is_up_to_date(&self) -> bool {
         self.events == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn changes(docs: &mut Documents<u32>) -> Vec<(String, Option<u32>)> {
+        docs.take_changes().into_iter().map(|c| (c.key, c.doc)).collect()
+    }
+
+    /// What storage holds must end as what the documents hold, whatever happened between two
+    /// flushes.
+    #[test]
+    fn every_sequence_between_flushes_writes_what_storage_needs() {
+        // Stored, removed, added again and removed again: still deleted.
+        let mut docs: Documents<u32> = [("k".to_string(), 1)].into_iter().collect();
+        docs.remove("k");
+        docs.put("k", 2);
+        docs.remove("k");
+        assert_eq!(changes(&mut docs), vec![("k".to_string(), None)]);
+        // Added and removed before any flush: nothing to write.
+        docs.put("n", 3);
+        docs.remove("n");
+        assert_eq!(changes(&mut docs), vec![]);
+        // Flushed, then removed and added again: written with its new value.
+        docs.put("m", 4);
+        assert_eq!(changes(&mut docs), vec![("m".to_string(), Some(4))]);
+        docs.remove("m");
+        docs.upsert("m", || 5, |v| *v += 1);
+        assert_eq!(changes(&mut docs), vec![("m".to_string(), Some(6))]);
+        // Changed by many updates: written once; a refused change is not written.
+        for _ in 0..3 {
+            docs.update("m", |v| *v += 1);
+        }
+        assert_eq!(docs.try_update("m", |_| Err::<(), _>("no")), Some(Err("no")));
+        assert_eq!(changes(&mut docs), vec![("m".to_string(), Some(9))]);
+        assert_eq!(docs.try_update("m", |_| Err::<(), _>("no")), Some(Err("no")));
+        assert_eq!(changes(&mut docs), vec![]);
     }
 }

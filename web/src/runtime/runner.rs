@@ -408,8 +408,11 @@ where
                 let handled: Vec<bool> = kinds.iter().map(|kind| entry.slot.handles().contains(kind)).collect();
                 for ((recorded, decoded), &kind) in events.iter().zip(&decoded).zip(&kind_of) {
                     if kind.is_some_and(|k| !handled[k]) {
-                        entry.slot.skip(recorded.meta.position);
-                        entry.unwritten = true;
+                        // As `apply` would: past the checkpoint it moves, at or below nothing.
+                        if recorded.meta.position > entry.slot.checkpoint() {
+                            entry.slot.skip(recorded.meta.position);
+                            entry.unwritten = true;
+                        }
                         continue;
                     }
                     match entry.slot.apply(recorded, decoded) {
