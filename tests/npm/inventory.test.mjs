@@ -89,6 +89,12 @@ test("export and import into another database, forgetting, and bad input", async
       type: "PlaceReservation", reservation: "r-9", sku: "nut", quantity: 1,
       customer: "bob", name: "Bob", email: "bob@example.com",
     });
+    // Fulfilment confirms the reservation a moment after the command: the log to export holds
+    // its events once it has.
+    for (let i = 0; i < 100; i++) {
+      if ((await app.stateAt("reservation-r-9")).state.status === "confirmed") break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
     await app.waitFor(await app.head());
     const log = await app.exportLog();
     const copy = await Eventline.open("inventory-copy");
