@@ -28,9 +28,7 @@ use crate::envelope::{EventMetadata, RecordedEvent};
 use crate::event::{DecodeError, Event};
 use crate::ids::{CausationId, CommandId, CorrelationId, EventId, StreamId, StreamVersion, Timestamp};
 use crate::snapshot::{Snapshot, SnapshotPolicy, SnapshotStore};
-use crate::store::{
-    AppendError, CommandDigest, Commit, CommitReceipt, EventStore, StoreError, StreamWrite, read_whole_stream,
-};
+use crate::store::{AppendError, CommandDigest, Commit, CommitReceipt, EventStore, StoreError, StreamWrite};
 use crate::version::{ExpectedVersion, WrongExpectedVersion};
 
 /// Time and randomness from outside: the core has neither.
@@ -308,8 +306,7 @@ where
     }
 
     async fn catch_up(&self, stream: &StreamId, from: Loaded<A>) -> Result<Loaded<A>, LoadError> {
-        let tail = read_whole_stream(&self.store, stream, from.version).await?;
-        let loaded = fold_recorded(from, &tail)?;
+        let loaded = fold_stream(&self.store, stream, from, &|_| true).await?;
         self.remember(stream.clone(), loaded.clone());
         Ok(loaded)
     }
@@ -491,17 +488,37 @@ pub fn replay<E>(meta: &CommandMeta, first: Box<CommitReceipt>) -> Result<Execut
     }
 }
 
-/// Folds recorded events of one stream into a loaded state; an event that does not decode, or
-/// that the state does not admit, stops the fold with a typed error.
-pub fn fold_recorded<A: Aggregate>(mut loaded: Loaded<A>, events: &[RecordedEvent]) -> Result<Loaded<A>, LoadError> {
-    for recorded in events {
-        loaded = Loaded { state: fold_one(loaded.state, recorded)?, version: recorded.meta.version };
+/// Folds the events of `stream` after `from` onto it, as the store lends them (no copy of the
+/// stream), while `includes` takes them: the one fold of a stream, for loading an aggregate and
+/// for its state in the past. An event that does not decode, or that the state does not admit,
+/// stops the fold with a typed error.
+pub async fn fold_stream<A: Aggregate, S: EventStore>(
+    store: &S,
+    stream: &StreamId,
+    from: Loaded<A>,
+    includes: &dyn Fn(&EventMetadata) -> bool,
+) -> Result<Loaded<A>, LoadError> {
+    let (mut state, mut version, mut failed) = (Some(from.state), from.version, None);
+    store
+        .visit_stream(stream, from.version, &mut |event| {
+            if !includes(&event.meta) {
+                return false;
+            }
+            match fold_one(state.take().expect("kept between events"), event) {
+                Ok(next) => (state, version) = (Some(next), event.meta.version),
+                Err(error) => failed = Some(error),
+            }
+            failed.is_none()
+        })
+        .await?;
+    match (failed, state) {
+        (Some(error), _) => Err(error),
+        (None, state) => Ok(Loaded { state: state.expect("kept after the last event"), version }),
     }
-    Ok(loaded)
 }
 
 /// `state` after one recorded event of its stream: decoded, admitted, evolved.
-pub fn fold_one<A: Aggregate>(state: A, recorded: &RecordedEvent) -> Result<A, LoadError> {
+fn fold_one<A: Aggregate>(state: A, recorded: &RecordedEvent) -> Result<A, LoadError> {
     let event = A::Event::decode(&recorded.event_type, recorded.schema_version, &recorded.payload)
         .map_err(|error| LoadError::Decode { stream: recorded.meta.stream.clone(), error })?;
     state.admits(&event).map_err(|reason| LoadError::Impossible {

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::aggregate::Aggregate;
 use crate::envelope::EventMetadata;
 use crate::event::DecodeError;
-use crate::handler::{LoadError, Loaded, fold_one};
+use crate::handler::{LoadError, Loaded, fold_stream};
 use crate::ids::{Position, StreamVersion, Timestamp};
 use crate::projection::{Applied, Impossible, Projection, ReadModel};
 use crate::store::{EventStore, StoreError};
@@ -41,24 +41,8 @@ pub async fn aggregate_at<A: Aggregate, S: EventStore>(
     id: &str,
     as_of: AsOf,
 ) -> Result<Loaded<A>, LoadError> {
-    // Folded as the store lends the events: no copy of the stream.
-    let (mut state, mut version, mut failed) = (Some(A::initial()), StreamVersion::NONE, None);
-    store
-        .visit_stream(&A::stream_id(id), StreamVersion::NONE, &mut |event| {
-            if !as_of.includes(&event.meta) {
-                return false;
-            }
-            match fold_one(state.take().expect("kept between events"), event) {
-                Ok(next) => (state, version) = (Some(next), event.meta.version),
-                Err(error) => failed = Some(error),
-            }
-            failed.is_none()
-        })
-        .await?;
-    match (failed, state) {
-        (Some(error), _) => Err(error),
-        (None, state) => Ok(Loaded { state: state.expect("kept after the last event"), version }),
-    }
+    let initial = Loaded { state: A::initial(), version: StreamVersion::NONE };
+    fold_stream(store, &A::stream_id(id), initial, &|meta| as_of.includes(meta)).await
 }
 
 /// Events a fold could not decode or apply, with their positions and why: the dead letters of a

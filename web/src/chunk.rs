@@ -74,15 +74,8 @@ impl<'a> Interner<'a> {
     }
 }
 
-/// Encodes consecutive events (positions `first`, `first + 1`, ...).
-pub fn encode(events: &[RecordedEvent]) -> Result<Vec<u8>, StoreError> {
-    let refs: Vec<&RecordedEvent> = events.iter().collect();
-    let payloads: Vec<&str> = events.iter().map(|e| &*e.payload).collect();
-    encode_with(&refs, &payloads)
-}
-
-/// Encodes consecutive events with the payloads given (sealed ones, say), without copying the
-/// events.
+/// Encodes consecutive events (positions `first`, `first + 1`, ...) with the payloads given
+/// (sealed ones, say), without copying the events.
 pub fn encode_with(events: &[&RecordedEvent], payloads: &[&str]) -> Result<Vec<u8>, StoreError> {
     let first = events.first().ok_or_else(|| corrupt("an empty chunk"))?;
     let base_time = first.meta.recorded_at.0;
@@ -198,6 +191,12 @@ pub fn pack<'a>(commits: impl IntoIterator<Item = &'a [RecordedEvent]>) -> Vec<V
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn encode(events: &[RecordedEvent]) -> Result<Vec<u8>, StoreError> {
+        let refs: Vec<&RecordedEvent> = events.iter().collect();
+        let payloads: Vec<&str> = events.iter().map(|e| &*e.payload).collect();
+        encode_with(&refs, &payloads)
+    }
 
     fn event(position: u64, stream: &str, command: &str, payload: &str) -> RecordedEvent {
         RecordedEvent {
