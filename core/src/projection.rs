@@ -16,9 +16,10 @@
 //! - folding the log from 0 (a rebuild) equals applying it incrementally in any batch sizes
 //!   (property-tested in `core/tests/properties.rs`).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::fmt;
 
+use rustc_hash::FxHashMap;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -28,11 +29,14 @@ use crate::ids::{Position, Timestamp};
 
 /// A keyed set of documents that remembers which keys changed since the last flush.
 ///
-/// The documents sit in a `Vec`, found through one `BTreeMap<String, usize>`: every document type
-/// shares that map's code, which keeps the WebAssembly module small.
+/// The documents sit in a `Vec`, found through one hash map (Fx: keys are the log's own ids). A
+/// catch-up looks a document up for every event and every read model, so the lookup is a hash,
+/// not a walk of string comparisons down a tree; the order of keys is only needed to list them
+/// ([`Documents::iter`]), which sorts. Every document type shares the map's code, which keeps the
+/// WebAssembly module small.
 #[derive(Clone, Debug)]
 pub struct Documents<D> {
-    index: BTreeMap<String, usize>,
+    found: FxHashMap<String, usize>,
     docs: Vec<(String, D)>,
     dirty: BTreeSet<String>,
     /// Beside `docs`: whether each is in `dirty` already, so that a document changed by every
@@ -47,7 +51,7 @@ pub struct Documents<D> {
 impl<D> Default for Documents<D> {
     fn default() -> Self {
         Documents {
-            index: BTreeMap::new(),
+            found: FxHashMap::default(),
             docs: Vec::new(),
             dirty: BTreeSet::new(),
             flagged: Vec::new(),
@@ -72,7 +76,7 @@ pub struct DocChange<D> {
 
 impl<D> Documents<D> {
     pub fn get(&self, key: &str) -> Option<&D> {
-        self.index.get(key).map(|&i| &self.docs[i].1)
+        self.found.get(key).map(|&i| &self.docs[i].1)
     }
 
     pub fn len(&self) -> usize {
@@ -85,7 +89,9 @@ impl<D> Documents<D> {
 
     /// Documents in key order.
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&String, &D)> {
-        self.index.iter().map(|(key, &i)| (key, &self.docs[i].1))
+        key_order(self.docs.iter().map(|(key, _)| key.as_str()).collect())
+            .into_iter()
+            .map(|i| (&self.docs[i].0, &self.docs[i].1))
     }
 
     pub fn values(&self) -> impl DoubleEndedIterator<Item = &D> {
@@ -107,7 +113,7 @@ impl<D> Documents<D> {
         if !self.dirty.contains(&key) {
             self.added.insert(key.clone());
         }
-        self.index.insert(key.clone(), self.docs.len());
+        self.found.insert(key.clone(), self.docs.len());
         self.docs.push((key, doc));
         self.flagged.push(false);
         self.docs.len() - 1
@@ -115,7 +121,7 @@ impl<D> Documents<D> {
 
     pub fn put(&mut self, key: impl Into<String>, doc: D) {
         let key = key.into();
-        let i = match self.index.get(&key) {
+        let i = match self.found.get(&key) {
             Some(&i) => {
                 self.docs[i].1 = doc;
                 i
@@ -127,7 +133,7 @@ impl<D> Documents<D> {
 
     /// Changes an existing document; returns false (and changes nothing) if there is none.
     pub fn update(&mut self, key: &str, change: impl FnOnce(&mut D)) -> bool {
-        let Some(&i) = self.index.get(key) else { return false };
+        let Some(&i) = self.found.get(key) else { return false };
         change(&mut self.docs[i].1);
         self.touch(i);
         true
@@ -137,7 +143,7 @@ impl<D> Documents<D> {
     /// changes, and an `Err` must leave the document as it was (it is not marked changed).
     /// `None` if there is no document at `key`.
     pub fn try_update<E>(&mut self, key: &str, change: impl FnOnce(&mut D) -> Result<(), E>) -> Option<Result<(), E>> {
-        let &i = self.index.get(key)?;
+        let &i = self.found.get(key)?;
         let changed = change(&mut self.docs[i].1);
         if changed.is_ok() {
             self.touch(i);
@@ -156,7 +162,7 @@ impl<D> Documents<D> {
 
     /// Changes the document at `key`, creating it with `create` first if needed.
     pub fn upsert(&mut self, key: &str, create: impl FnOnce() -> D, change: impl FnOnce(&mut D)) {
-        let i = match self.index.get(key) {
+        let i = match self.found.get(key) {
             Some(&i) => i,
             None => self.push(key.to_string(), create()),
         };
@@ -165,11 +171,11 @@ impl<D> Documents<D> {
     }
 
     pub fn remove(&mut self, key: &str) -> Option<D> {
-        let i = self.index.remove(key)?;
+        let i = self.found.remove(key)?;
         let (_, doc) = self.docs.swap_remove(i);
         self.flagged.swap_remove(i);
         if let Some((moved, _)) = self.docs.get(i) {
-            self.index.insert(moved.clone(), i);
+            self.found.insert(moved.clone(), i);
         }
         if self.added.remove(key) {
             self.dirty.remove(key);
@@ -191,7 +197,7 @@ impl<D: Clone> Documents<D> {
         std::mem::take(&mut self.dirty)
             .into_iter()
             .map(|key| {
-                let i = self.index.get(&key).copied();
+                let i = self.found.get(&key).copied();
                 if let Some(i) = i {
                     self.flagged[i] = false;
                 }
@@ -213,6 +219,13 @@ impl<D> FromIterator<(String, D)> for Documents<D> {
         documents.flagged.fill(false);
         documents
     }
+}
+
+/// The positions of `keys` in key order. Not generic, so every document type shares one sort.
+fn key_order(keys: Vec<&str>) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..keys.len()).collect();
+    order.sort_unstable_by_key(|&i| keys[i]);
+    order
 }
 
 /// The storage bucket of document `key` among `buckets` (FNV-1a). Stored data depends on it:
@@ -326,7 +339,7 @@ impl<R: ReadModel> Projection<R> {
         if let Some(subject) = envelope.event.forgets() {
             self.read_model.forget(subject);
         }
-        if !R::HANDLES.contains(&envelope.event.event_type()) {
+        if !handles(R::HANDLES, envelope.event.event_type()) {
             self.checkpoint = envelope.meta.position;
             return Applied::Skipped;
         }
@@ -369,6 +382,13 @@ impl<R: ReadModel> Projection<R> {
     pub fn skip(&mut self, position: Position) {
         self.checkpoint = self.checkpoint.max(position);
     }
+}
+
+/// Whether `event_type` is in `types`. The types are constants, so the one looked for is
+/// usually the same pointer as its entry: found without comparing text, which a catch-up would
+/// do for every event and every read model.
+fn handles(types: &[&str], event_type: &str) -> bool {
+    types.iter().any(|t| std::ptr::eq(*t, event_type)) || types.contains(&event_type)
 }
 
 /// How far a read model is behind the log.
