@@ -821,8 +821,15 @@ pub struct AuditLog {
 }
 
 impl AuditLog {
-    fn page_key(position: Position) -> String {
-        format!("{:012}", position.0.saturating_sub(1) / AUDIT_PAGE)
+    /// The key of page `page`: its number in 12 digits, so that key order is page order. Made
+    /// on the stack: the audit log looks a page up for every event of the log.
+    fn page_key(page: u64, buffer: &mut [u8; 12]) -> &str {
+        let mut rest = page;
+        for digit in buffer.iter_mut().rev() {
+            *digit = b'0' + (rest % 10) as u8;
+            rest /= 10;
+        }
+        std::str::from_utf8(buffer).expect("ASCII digits")
     }
 
     fn record(&mut self, meta: &EventMetadata, event_type: Cow<'static, str>, undecodable: Option<String>) {
@@ -837,15 +844,17 @@ impl AuditLog {
             causation_id: meta.causation_id.clone(),
             undecodable,
         };
-        self.docs.upsert(&Self::page_key(meta.position), AuditPage::default, |page| page.entries.push(entry));
+        let page = meta.position.0.saturating_sub(1) / AUDIT_PAGE;
+        let new_page = || AuditPage { entries: Vec::with_capacity(AUDIT_PAGE as usize) };
+        self.docs.upsert(Self::page_key(page, &mut [0; 12]), new_page, |page| page.entries.push(entry));
         // A new page: pages older than the window go (more than one only the first time after
         // an upgrade from a database that kept them all).
         if (meta.position.0.saturating_sub(1)).is_multiple_of(AUDIT_PAGE) {
-            let newest = meta.position.0.saturating_sub(1) / AUDIT_PAGE;
-            let first_kept = format!("{:012}", newest.saturating_sub(AUDIT_PAGES_KEPT - 1));
+            let mut buffer = [0; 12];
+            let first_kept = Self::page_key(page.saturating_sub(AUDIT_PAGES_KEPT - 1), &mut buffer);
             loop {
                 let oldest = match self.docs.iter().next() {
-                    Some((key, _)) if *key < first_kept => key.clone(),
+                    Some((key, _)) if key.as_str() < first_kept => key.clone(),
                     _ => break,
                 };
                 self.docs.remove(&oldest);
