@@ -53,6 +53,12 @@ use crate::timings;
 /// Events per batch: a flush writes each changed storage record once per batch, so catching up
 /// in big batches writes each record a few times instead of hundreds.
 pub const BATCH: usize = 32_768;
+/// Events of the first batch when nothing was read ahead: a catch-up waits for it before it
+/// can apply anything, and reads the next batch while it applies this one.
+const FIRST_BATCH: usize = 4096;
+/// Events a batch is applied in, each slice through every read model in turn: a whole batch is
+/// larger than the processor's cache, a slice stays in it from one read model to the next.
+const APPLY_SLICE: usize = 4096;
 /// Events a rebuild folds per step of the leader's loop, between which live work goes first and
 /// the rebuild's progress is told.
 const REBUILD_BATCH: usize = 4096;
@@ -316,10 +322,12 @@ where
         .map_err(|_| Failure::new("Unsupported", "this browser has no BroadcastChannel"))?;
         *runtime.0.channel.borrow_mut() = Some(channel);
         let (granted, lost) = (Rc::downgrade(&runtime.0), Rc::downgrade(&runtime.0));
+        let asked = timings::mark();
         let leadership = Leadership::request(
             &lock_name(name),
             take_over,
             move || {
+                timings::add_waiting("waiting for leadership", asked);
                 if let Some(inner) = granted.upgrade() {
                     wasm_bindgen_futures::spawn_local(Runtime(inner).lead());
                 }

@@ -163,15 +163,18 @@ where
     /// the demo's .wasm, gzipped).
     pub(super) fn load_runner(&self) -> LocalBoxFuture<'_, Result<Runner<A>, Failure>> {
         Box::pin(async move {
+            let slots = A::read_models();
+            let mut processes = A::process_managers();
+            let names: Vec<&'static str> = slots.iter().map(|slot| slot.name()).collect();
+            let sagas: Vec<&'static str> = processes.iter().map(|process| process.name()).collect();
+            let (stored, progress) = persist::load_all(&self.0.store, &names, &sagas).await?;
             let mut entries = Vec::new();
-            for mut slot in A::read_models() {
-                let (record, docs) = persist::load(&self.0.store, slot.name()).await?;
+            for (mut slot, (record, docs)) in slots.into_iter().zip(stored) {
                 slot.restore(Position(record.checkpoint), docs)?;
                 entries.push(Entry::new(slot, record));
             }
-            let mut processes = A::process_managers();
-            for process in &mut processes {
-                if let Some(json) = persist::load_saga(&self.0.store, process.name()).await? {
+            for (process, json) in processes.iter_mut().zip(progress) {
+                if let Some(json) = json {
                     process
                         .restore(&json)
                         .map_err(|e| Failure::new("CorruptData", format!("{} progress: {e}", process.name())))?;
@@ -340,7 +343,9 @@ where
         let ahead = self.0.read_ahead.borrow_mut().take();
         let events = match ahead {
             Some(ahead) if ahead.after == from => ahead.take().await?,
-            _ => self.0.store.read_all_sealed(from, BATCH).await?,
+            // Nothing read ahead: a catch-up starting, or the first events after a quiet spell.
+            // A small batch, so that applying it starts soon; the next is read meanwhile.
+            _ => self.0.store.read_all_sealed(from, FIRST_BATCH).await?,
         };
         if let Some(last) = events.last()
             && last.meta.position.0 < head
@@ -403,28 +408,40 @@ where
             let mut runner = self.0.runner.borrow_mut();
             runner.dead.extend(dead);
             let mut impossible = Vec::new();
-            for entry in runner.entries.iter_mut().filter(|e| take(e)) {
-                let started = timings::now();
-                let handled: Vec<bool> = kinds.iter().map(|kind| entry.slot.handles().contains(kind)).collect();
-                for ((recorded, decoded), &kind) in events.iter().zip(&decoded).zip(&kind_of) {
-                    if kind.is_some_and(|k| !handled[k]) {
-                        // As `apply` would: past the checkpoint it moves, at or below nothing.
-                        if recorded.meta.position > entry.slot.checkpoint() {
-                            entry.slot.skip(recorded.meta.position);
-                            entry.unwritten = true;
+            let handled: Vec<Vec<bool>> = runner
+                .entries
+                .iter()
+                .map(|entry| kinds.iter().map(|kind| entry.slot.handles().contains(kind)).collect())
+                .collect();
+            // A slice of the batch at a time through every read model, so that its events are
+            // still in the processor's cache for the next one.
+            for ((events, decoded), kind_of) in
+                events.chunks(APPLY_SLICE).zip(decoded.chunks(APPLY_SLICE)).zip(kind_of.chunks(APPLY_SLICE))
+            {
+                for (entry, handled) in runner.entries.iter_mut().zip(&handled).filter(|(e, _)| take(e)) {
+                    let started = timings::now();
+                    for ((recorded, decoded), &kind) in events.iter().zip(decoded).zip(kind_of) {
+                        if kind.is_some_and(|k| !handled[k]) {
+                            // As `apply` would: past the checkpoint it moves, at or below nothing.
+                            if recorded.meta.position > entry.slot.checkpoint() {
+                                entry.slot.skip(recorded.meta.position);
+                                entry.unwritten = true;
+                            }
+                            continue;
                         }
-                        continue;
-                    }
-                    match entry.slot.apply(recorded, decoded) {
-                        Applied::AlreadySeen => {}
-                        Applied::Impossible(why) => {
-                            entry.unwritten = true;
-                            impossible.push(impossible_letter(recorded, entry.slot.name(), &why));
+                        match entry.slot.apply(recorded, decoded) {
+                            Applied::AlreadySeen => {}
+                            Applied::Impossible(why) => {
+                                entry.unwritten = true;
+                                impossible.push(impossible_letter(recorded, entry.slot.name(), &why));
+                            }
+                            Applied::Applied | Applied::Skipped | Applied::Undecodable(_) => entry.unwritten = true,
                         }
-                        Applied::Applied | Applied::Skipped | Applied::Undecodable(_) => entry.unwritten = true,
                     }
+                    timings::add(entry.slot.name(), started);
                 }
-                timings::add("apply", started);
+            }
+            for entry in runner.entries.iter_mut().filter(|e| take(e)) {
                 if !write_now || !entry.unwritten {
                     continue;
                 }
