@@ -562,14 +562,18 @@ test("a damaged log record is reported as CorruptData, never a panic, and the re
     await app.execute({ type: "OpenAccount", account: "b" });
     const head = await app.head();
     app.close();
-    // The first log record (the first commit) overwritten with bytes that are no chunk.
+    // The first log record (the first commit) overwritten with bytes that are no chunk, and the
+    // read models' progress cleared, so that they must read it again (the leader may or may not
+    // have written theirs before the close: it is quick enough to, at times).
     await new Promise((resolve, reject) => {
       const request = indexedDB.open("damaged");
       request.onsuccess = () => {
         const db = request.result;
-        const tx = db.transaction("chunks", "readwrite");
+        const tx = db.transaction(["chunks", "checkpoints", "documents"], "readwrite");
         const log = tx.objectStore("chunks");
         log.getAllKeys().onsuccess = (e) => log.put(new Uint8Array([7, 1, 255, 3]), e.target.result[0]);
+        tx.objectStore("checkpoints").clear();
+        tx.objectStore("documents").clear();
         tx.oncomplete = () => {
           db.close();
           resolve();
