@@ -51,7 +51,11 @@ pub fn check_form(event: &RecordedEvent) -> Result<(), String> {
     ] {
         check_id(id, MAX_DERIVED_ID).map_err(|e| format!("`{what}`: {e}"))?;
     }
-    let name = &*event.event_type;
+    check_type(&event.event_type)
+}
+
+/// An event type's form: 1 to 64 letters or digits.
+pub fn check_type(name: &str) -> Result<(), String> {
     if name.is_empty() || name.len() > MAX_TYPE || !name.bytes().all(|b| b.is_ascii_alphanumeric()) {
         return Err(format!("an event type is 1 to {MAX_TYPE} letters or digits; got {}", quote(name)));
     }

@@ -44,6 +44,7 @@ pub mod slot;
 pub mod snapshot;
 pub mod sorted_map;
 pub mod store;
+pub mod sync;
 pub mod temporal;
 pub mod testing;
 #[cfg(feature = "ts")]
