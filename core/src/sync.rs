@@ -158,7 +158,9 @@ pub fn messages(
             at: first.meta.recorded_at,
             digest: commit.digest.map(|d| d.0),
             stream: (*stream).clone(),
-            from: first.meta.version.0 - 1,
+            from: first.meta.version.0.checked_sub(1).ok_or_else(|| {
+                refused("CorruptData", format!("an event of {stream} at version 0 in commit {}", commit.command_id))
+            })?,
             part: i as u32,
             parts,
             events: events
@@ -176,12 +178,6 @@ pub fn messages(
                 .collect::<Result<_, WireError>>()?,
         };
         let body = serde_json::to_vec(&part).expect("a part serializes");
-        if body.len() > MAX_MESSAGE {
-            return Err(refused(
-                "CommitTooLarge",
-                format!("{}'s events of this commit are {} bytes, over {MAX_MESSAGE}", stream, body.len()),
-            ));
-        }
         let mut headers = vec![
             (BATCH_ID, batch.to_string()),
             (BATCH_SEQUENCE, (i + 1).to_string()),
@@ -192,6 +188,18 @@ pub fn messages(
         }
         if i + 1 == streams.len() {
             headers.push((BATCH_COMMIT, "1".to_string()));
+        }
+        // The server counts the header block with the body: `NATS/1.0`, `name: value` lines.
+        let header_bytes: usize = 12 + headers.iter().map(|(n, v)| n.len() + v.len() + 4).sum::<usize>();
+        if body.len() + header_bytes > MAX_MESSAGE {
+            return Err(refused(
+                "CommitTooLarge",
+                format!(
+                    "{}'s events of this commit are {} bytes, over {MAX_MESSAGE}",
+                    stream,
+                    body.len() + header_bytes
+                ),
+            ));
         }
         out.push(Outgoing { subject: subject(log, stream), headers, body });
     }
@@ -226,6 +234,9 @@ pub fn read_commit(log: &str, messages: &[(&str, &[u8])]) -> Result<Commit, Wire
         ("causation id", first.causation.as_str()),
     ] {
         check_id(id, MAX_DERIVED_ID).map_err(|e| refused("ForeignMessage", format!("{what}: {e}")))?;
+    }
+    if first.parts == 0 || first.at.0 == 0 {
+        return Err(refused("ForeignMessage", format!("commit {} of no parts or of no time", first.command)));
     }
     if parts.len() != first.parts as usize {
         return Err(refused(
@@ -276,6 +287,11 @@ pub fn read_commit(log: &str, messages: &[(&str, &[u8])]) -> Result<Commit, Wire
             .collect::<Result<Vec<_>, WireError>>()?;
         writes.push(StreamWrite { stream: part.stream.clone(), expected, events });
     }
+    let mut ids: Vec<EventId> = writes.iter().flat_map(|w| w.events.iter().map(|e| e.event_id)).collect();
+    ids.sort_unstable();
+    if ids.windows(2).any(|pair| pair[0] == pair[1]) {
+        return Err(refused("ForeignMessage", format!("commit {} holds an event id twice", first.command)));
+    }
     Ok(Commit {
         command_id: first.command.clone(),
         correlation_id: first.correlation.clone(),
@@ -284,6 +300,65 @@ pub fn read_commit(log: &str, messages: &[(&str, &[u8])]) -> Result<Commit, Wire
         writes,
         digest: first.digest.map(CommandDigest),
     })
+}
+
+/// One commit as pulled: the server's sequence of its last message, and the commit or why it
+/// was refused (a dead letter: a pull goes on past it).
+#[derive(Debug)]
+pub struct Pulled {
+    pub seq: u64,
+    pub commit: Result<Commit, WireError>,
+}
+
+/// Gathers the messages a server delivers, in its order, into commits: a batch is whole when
+/// its committing message arrives (`Nats-Batch-Commit`), a message of no batch is a commit of its
+/// own, and a batch interrupted by another message never will be whole.
+#[derive(Debug, Default)]
+pub struct Reassembly {
+    open: Vec<(String, Vec<u8>, u64)>,
+    batch: Option<String>,
+    pub pulled: Vec<Pulled>,
+}
+
+impl Reassembly {
+    /// Takes the message at sequence `seq`: its subject, body, `Nats-Batch-Id` and whether it
+    /// carries `Nats-Batch-Commit`.
+    pub fn take(&mut self, log: &str, subject: String, body: Vec<u8>, seq: u64, batch: Option<&str>, commits: bool) {
+        if self.batch.is_some() && self.batch.as_deref() != batch {
+            self.cut();
+        }
+        self.batch = batch.map(str::to_string);
+        self.open.push((subject, body, seq));
+        if batch.is_none() || commits {
+            let messages = std::mem::take(&mut self.open);
+            let parts: Vec<(&str, &[u8])> = messages.iter().map(|(s, b, _)| (s.as_str(), b.as_slice())).collect();
+            self.pulled.push(Pulled { seq, commit: read_commit(log, &parts) });
+            self.batch = None;
+        }
+    }
+
+    /// Whether a batch is begun and not yet whole.
+    pub fn is_open(&self) -> bool {
+        !self.open.is_empty()
+    }
+
+    /// The commits read. A batch still open at the end is not among them: the server stores a
+    /// batch whole, so its rest is there for the next pull, which starts after the last commit
+    /// returned (a stream's last sequence, read while a batch is being stored, can fall inside
+    /// it).
+    pub fn finish(self) -> Vec<Pulled> {
+        self.pulled
+    }
+
+    fn cut(&mut self) {
+        if let Some((_, _, seq)) = self.open.last() {
+            let seq = *seq;
+            self.open.clear();
+            let reason = format!("a batch ending at {seq} was never committed");
+            self.pulled.push(Pulled { seq, commit: Err(refused("IncompleteCommit", reason)) });
+        }
+        self.batch = None;
+    }
 }
 
 /// What a server's answer to a push means for the commit.
@@ -304,6 +379,8 @@ pub enum Answer {
 #[derive(Deserialize)]
 struct Reply {
     #[serde(default)]
+    stream: String,
+    #[serde(default)]
     seq: u64,
     #[serde(default)]
     duplicate: bool,
@@ -319,16 +396,20 @@ struct ApiError {
 }
 
 /// Reads a server's reply to the last message of a batch (JetStream's JSON answer).
-pub fn answer(reply: &[u8]) -> Answer {
-    let Ok(reply) = serde_json::from_slice::<Reply>(reply) else {
-        return Answer::Refused(format!("an answer that is not JetStream's: {}", String::from_utf8_lossy(reply)));
+pub fn answer(raw: &[u8]) -> Answer {
+    let Ok(reply) = serde_json::from_slice::<Reply>(raw) else {
+        return Answer::Refused(format!("an answer that is not JetStream's: {}", String::from_utf8_lossy(raw)));
     };
     match reply.error {
+        None if reply.stream.is_empty() || reply.seq == 0 => {
+            Answer::Refused(format!("an answer that names no stored message: {}", String::from_utf8_lossy(raw)))
+        }
         None if reply.duplicate => Answer::AlreadyStored,
         None => Answer::Stored { seq: reply.seq },
         Some(error) => match error.err_code {
-            // Wrong last sequence: another device's message is on the subject (10164 also when a
-            // message of the subject is still being stored, in a cluster).
+            // Wrong last sequence: another device's message is on the subject. 10164 also when a
+            // message of the subject is still being stored (in a cluster; our own earlier attempt,
+            // even): a pull then shows which, at the cost of one pull.
             10071 | 10164 => Answer::Conflict,
             // The batch holds an id already stored: an earlier attempt of this commit landed.
             10201 => Answer::AlreadyStored,
@@ -436,6 +517,70 @@ mod tests {
             code(&[(out[0].subject.as_str(), &vec![b' '; MAX_MESSAGE + 1]), wire(&out)[1]]),
             Some("ForeignMessage")
         );
+        // No time, no parts, an event id twice.
+        for (from, to) in [("\"at\":5", "\"at\":0"), ("\"parts\":2", "\"parts\":0")] {
+            let bad: Vec<Vec<u8>> =
+                out.iter().map(|m| String::from_utf8_lossy(&m.body).replace(from, to).into_bytes()).collect();
+            let bad: Vec<(&str, &[u8])> =
+                out.iter().zip(&bad).map(|(m, b)| (m.subject.as_str(), b.as_slice())).collect();
+            assert_eq!(code(&bad), Some("ForeignMessage"), "{to}");
+        }
+        let mut twice = receipt(&[("account-a", 0), ("account-b", 0)]);
+        twice.events[1].meta.event_id = twice.events[0].meta.event_id;
+        let twice = messages("log", &twice, &|_| 0, "t").unwrap();
+        assert_eq!(code(&wire(&twice)), Some("ForeignMessage"));
+    }
+
+    #[test]
+    fn what_cannot_go_out_is_refused_before_it_does() {
+        let mut zero = receipt(&[("account-a", 0)]);
+        zero.events[0].meta.version = StreamVersion(0);
+        assert_eq!(messages("log", &zero, &|_| 0, "t").err().map(|e| e.code), Some("CorruptData"));
+        // Headers count with the body against the server's limit: a body 20 bytes under it is
+        // over it with its headers.
+        let with_note = |length: usize| {
+            let mut commit = receipt(&[("account-a", 0)]);
+            commit.events[0].payload = Arc::from(format!(r#"{{"note":"{}"}}"#, "x".repeat(length)));
+            messages("log", &commit, &|_| 0, "t")
+        };
+        let small = with_note(0).unwrap()[0].body.len();
+        assert_eq!(with_note(MAX_MESSAGE - 20 - small).err().map(|e| e.code), Some("CommitTooLarge"));
+        assert!(with_note(MAX_MESSAGE - 400 - small).is_ok());
+    }
+
+    #[test]
+    fn delivered_messages_are_gathered_into_commits() {
+        let two = messages("log", &receipt(&[("account-a", 0), ("account-b", 0)]), &|_| 0, "t").unwrap();
+        let one =
+            messages("log", &CommitReceipt { command_id: "cmd-2".into(), ..receipt(&[("account-c", 0)]) }, &|_| 0, "u")
+                .unwrap();
+        let mut commits = Reassembly::default();
+        let take = |commits: &mut Reassembly, m: &Outgoing, seq: u64, batch: &str| {
+            let commits_batch = m.headers.iter().any(|(n, _)| *n == BATCH_COMMIT);
+            commits.take("log", m.subject.clone(), m.body.clone(), seq, Some(batch), commits_batch);
+        };
+        // A whole batch; a batch cut by another message; a message of no batch; a batch begun
+        // at the end, left for the next pull.
+        take(&mut commits, &two[0], 1, "t");
+        take(&mut commits, &two[1], 2, "t");
+        take(&mut commits, &two[0], 3, "x");
+        take(&mut commits, &one[0], 4, "u");
+        commits.take("log", "el.log.s.account.d".into(), b"hello".to_vec(), 5, None, false);
+        take(&mut commits, &two[0], 6, "y");
+        let read: Vec<(u64, Result<String, &str>)> = commits
+            .finish()
+            .into_iter()
+            .map(|p| (p.seq, p.commit.map(|c| c.command_id.to_string()).map_err(|e| e.code)))
+            .collect();
+        assert_eq!(
+            read,
+            vec![
+                (2, Ok("cmd-1".into())),
+                (3, Err("IncompleteCommit")),
+                (4, Ok("cmd-2".into())),
+                (5, Err("ForeignMessage")),
+            ]
+        );
     }
 
     #[test]
@@ -450,6 +595,7 @@ mod tests {
     fn a_servers_answer_says_what_became_of_a_push() {
         assert_eq!(answer(br#"{"stream":"EL_x","seq":7,"batch":"b","count":2}"#), Answer::Stored { seq: 7 });
         assert_eq!(answer(br#"{"stream":"EL_x","seq":7,"duplicate":true}"#), Answer::AlreadyStored);
+        assert!(matches!(answer(b"{}"), Answer::Refused(_)), "no stream, no sequence: not a store");
         let error = |code: u64| format!(r#"{{"error":{{"code":400,"err_code":{code},"description":"d"}}}}"#);
         assert_eq!(answer(error(10071).as_bytes()), Answer::Conflict);
         assert_eq!(answer(error(10164).as_bytes()), Answer::Conflict);
