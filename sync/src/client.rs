@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use async_nats::jetstream::{self, consumer};
 use async_nats::{Client, ConnectOptions, HeaderMap};
-use eventline_core::store::{Commit, CommitReceipt};
-use eventline_core::sync::{self, Answer, BATCH_COMMIT, BATCH_ID, WireError};
+use eventline_core::store::CommitReceipt;
+use eventline_core::sync::{self, Answer, BATCH_COMMIT, BATCH_ID, Pulled, Reassembly};
 use futures::StreamExt;
 
 use crate::SyncError;
@@ -120,10 +120,7 @@ impl LogClient {
             .await
             .map_err(|e| SyncError::new("ServerRefused", format!("reading log {}: {e}", self.log)))?;
         let mut messages = reader.messages().await.map_err(|e| SyncError::new("ServerRefused", e.to_string()))?;
-        let mut pulled = Vec::new();
-        // The messages of the batch being read: subject, body, sequence.
-        let mut open: Vec<(String, Vec<u8>, u64)> = Vec::new();
-        let mut open_batch: Option<String> = None;
+        let mut commits = Reassembly::default();
         loop {
             let next = tokio::time::timeout(TIMEOUT, messages.next())
                 .await
@@ -133,46 +130,19 @@ impl LogClient {
             let seq = message.info().map_err(|e| SyncError::new("ServerRefused", e.to_string()))?.stream_sequence;
             let header =
                 |name: &str| message.headers.as_ref().and_then(|h| h.get(name)).map(|v| v.as_str().to_string());
-            let batch = header(BATCH_ID);
-            // A batch is whole when its committing message arrives; a message of another batch
-            // (or of none) before that means the open one will never be whole.
-            if open_batch.is_some() && batch != open_batch {
-                pulled.push(Pulled::of(&self.log, std::mem::take(&mut open), true));
-            }
-            open_batch = batch.clone();
-            open.push((message.subject.to_string(), message.payload.to_vec(), seq));
-            if batch.is_none() || header(BATCH_COMMIT).is_some() {
-                pulled.push(Pulled::of(&self.log, std::mem::take(&mut open), false));
-                open_batch = None;
-            }
+            let (batch, commits_batch) = (header(BATCH_ID), header(BATCH_COMMIT).is_some());
+            commits.take(
+                &self.log,
+                message.subject.to_string(),
+                message.payload.to_vec(),
+                seq,
+                batch.as_deref(),
+                commits_batch,
+            );
             if seq >= until {
                 break;
             }
         }
-        if !open.is_empty() {
-            pulled.push(Pulled::of(&self.log, open, true));
-        }
-        Ok(pulled)
-    }
-}
-
-/// One commit as pulled: the server's sequence of its last message, and the commit or why it
-/// was refused (a dead letter: sync goes on past it).
-#[derive(Debug)]
-pub struct Pulled {
-    pub seq: u64,
-    pub commit: Result<Commit, WireError>,
-}
-
-impl Pulled {
-    fn of(log: &str, messages: Vec<(String, Vec<u8>, u64)>, cut: bool) -> Pulled {
-        let seq = messages.last().map_or(0, |(_, _, seq)| *seq);
-        let commit = if cut {
-            Err(WireError { code: "IncompleteCommit", reason: format!("a batch ending at {seq} was never committed") })
-        } else {
-            let parts: Vec<(&str, &[u8])> = messages.iter().map(|(s, b, _)| (s.as_str(), b.as_slice())).collect();
-            sync::read_commit(log, &parts)
-        };
-        Pulled { seq, commit }
+        Ok(commits.finish())
     }
 }

@@ -1,5 +1,5 @@
 //! A log on the server: the JetStream stream that holds its commits and the key bucket that holds
-//! its subjects' keys. Created by the server tool's user, never by a device (docs/SYNC.md,
+//! its subjects' keys. Created by the log's server tool user, never by a device (docs/SYNC.md,
 //! "Only who may").
 
 use std::time::Duration;
@@ -35,11 +35,13 @@ pub fn stream_config(log: &str, replicas: usize) -> stream::Config {
     }
 }
 
-/// Creates log `log` (its stream and its key bucket) with `replicas` copies, or checks that it
-/// is there. Idempotent.
+/// Creates log `log` (its stream and its key bucket) with `replicas` copies, or updates them to
+/// this configuration. Idempotent.
 pub async fn create(js: &jetstream::Context, log: &str, replicas: usize) -> Result<(), SyncError> {
     check_log(log)?;
-    js.get_or_create_stream(stream_config(log, replicas))
+    // Created, or brought to this configuration if it is there (an older one, say, without
+    // atomic batches, would refuse every push).
+    js.create_or_update_stream(stream_config(log, replicas))
         .await
         .map_err(|e| SyncError::new("ServerRefused", format!("creating the stream of log {log}: {e}")))?;
     let keys = kv::Config {

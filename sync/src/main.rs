@@ -1,5 +1,5 @@
 //! The server tool: creates a log on a sync server (its JetStream stream and key bucket), as the
-//! server tool's user (`eladmin`). `scripts/sync-server.sh` runs it for the demo's log.
+//! log's server tool user (`<log>_admin`, in the log's own account). `scripts/sync-server.sh` runs it for the demo's log.
 //!
 //!   eventline-sync create-log <log> [--replicas N] [--server URL]
 //!
@@ -14,13 +14,20 @@ async fn main() -> std::process::ExitCode {
         return std::process::ExitCode::from(2);
     };
     let option = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
-    let replicas = option("--replicas").and_then(|n| n.parse().ok()).unwrap_or(1);
+    let replicas = match option("--replicas").map(|n| n.parse::<usize>()) {
+        None => 1,
+        Some(Ok(n)) if (1..=5).contains(&n) => n,
+        Some(_) => {
+            eprintln!("eventline-sync: --replicas is 1 to 5");
+            return std::process::ExitCode::from(2);
+        }
+    };
     let server = option("--server").unwrap_or_else(|| "nats://127.0.0.1:4222".into());
     let password = std::env::var("EL_NATS_ADMIN_PASSWORD").unwrap_or_default();
-    let admin = eventline_sync::server::ADMIN.0;
+    let admin = eventline_sync::server::admin(log);
     let created = async {
         let client =
-            eventline_sync::client::LogClient::connect(std::slice::from_ref(&server), log, admin, &password).await?;
+            eventline_sync::client::LogClient::connect(std::slice::from_ref(&server), log, &admin, &password).await?;
         eventline_sync::log::create(&client.js, log, replicas).await
     };
     match created.await {

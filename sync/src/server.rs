@@ -4,15 +4,22 @@
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::SyncError;
 
-/// The development passwords of `sync/nats/users.conf`'s users (loopback only).
-pub const ADMIN: (&str, &str) = ("eladmin", "admin-dev");
+/// The development passwords of `sync/nats/users.conf`'s users (loopback only): each log's
+/// server tool user (`<log>_admin`, [`admin`]) and its devices' user.
+pub const ADMIN_PASSWORD: &str = "admin-dev";
 pub const DEMO: (&str, &str) = ("demo", "demo-dev");
 pub const ALPHA: (&str, &str) = ("alpha", "alpha-dev");
 pub const BETA: (&str, &str) = ("beta", "beta-dev");
+
+/// The server tool's user of log `log`.
+pub fn admin(log: &str) -> String {
+    format!("{log}_admin")
+}
 
 /// The server binary: `NATS_SERVER`, or where `scripts/setup.sh` installs it, or the `PATH`'s.
 pub fn binary() -> PathBuf {
@@ -32,9 +39,19 @@ fn configs() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("nats")
 }
 
-/// A port nobody listens on now.
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
+/// A port nobody listens on now, below Linux's ephemeral range (32768 and up), where the
+/// system's own choice for a client's connection could take it between this check and the
+/// server's bind; each process starts at its own offset and never hands out a port twice.
+pub fn free_port() -> u16 {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let start = 20_000 + (std::process::id() % 400) * 30;
+    loop {
+        let port = start + NEXT.fetch_add(1, Ordering::Relaxed) % 12_000;
+        let port = if port >= 32_000 { port - 12_000 } else { port } as u16;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
 }
 
 /// One node's ports and files.
@@ -116,7 +133,7 @@ impl Servers {
             .env("EL_NATS_WS_PORT", node.websocket.to_string())
             .env("EL_NATS_MONITOR_PORT", node.monitor.to_string())
             .env("EL_NATS_STORE", &node.store)
-            .env("EL_NATS_ADMIN_PASSWORD", ADMIN.1)
+            .env("EL_NATS_ADMIN_PASSWORD", ADMIN_PASSWORD)
             .env("EL_NATS_DEMO_PASSWORD", DEMO.1)
             .env("EL_NATS_ALPHA_PASSWORD", ALPHA.1)
             .env("EL_NATS_BETA_PASSWORD", BETA.1)

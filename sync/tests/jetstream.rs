@@ -14,7 +14,7 @@ use eventline_core::ids::{EventId, Position, StreamId, StreamVersion, Timestamp}
 use eventline_core::store::CommitReceipt;
 use eventline_core::sync::{Answer, subject};
 use eventline_sync::client::LogClient;
-use eventline_sync::server::{ADMIN, ALPHA, BETA, Servers};
+use eventline_sync::server::{ADMIN_PASSWORD, ALPHA, BETA, Servers, admin as admin_user, free_port};
 use eventline_sync::{SyncError, log};
 
 /// A commit of `command` writing `events` events to each stream, after the version given.
@@ -53,8 +53,9 @@ fn uuid_of(command: &str, stream: &str, i: usize) -> uuid::Uuid {
     uuid::Uuid::from_bytes(bytes)
 }
 
-async fn admin(servers: &Servers) -> LogClient {
-    LogClient::connect(&servers.urls(), "alpha", ADMIN.0, ADMIN.1).await.expect("the server tool connects")
+/// The server tool of log `log`.
+async fn admin(servers: &Servers, log: &str) -> LogClient {
+    LogClient::connect(&servers.urls(), log, &admin_user(log), ADMIN_PASSWORD).await.expect("the server tool connects")
 }
 
 async fn alpha(servers: &Servers) -> LogClient {
@@ -64,7 +65,7 @@ async fn alpha(servers: &Servers) -> LogClient {
 #[tokio::test]
 async fn commits_conflict_per_stream_are_atomic_and_stored_once() {
     let servers = Servers::single("model").unwrap();
-    log::create(&admin(&servers).await.js, "alpha", 1).await.unwrap();
+    log::create(&admin(&servers, "alpha").await.js, "alpha", 1).await.unwrap();
     let (a, b) = (alpha(&servers).await, alpha(&servers).await);
     let none = |_: &StreamId| 0;
 
@@ -89,7 +90,7 @@ async fn commits_conflict_per_stream_are_atomic_and_stored_once() {
     assert_eq!(a.push(&transfer, &fresh, "c4.2").await.unwrap(), Answer::Stored { seq: 5 });
 
     // Something that is not an Eventline commit, on the log's subjects: refused, and the rest read.
-    let admin = admin(&servers).await;
+    let admin = admin(&servers, "alpha").await;
     admin.js.publish(subject("alpha", &StreamId::from("account-x")), "hello".into()).await.unwrap().await.unwrap();
     let after = commit("c5", &[("account-b", 2, 1)]);
     let seen = |s: &StreamId| if s.as_str() == "account-b" { 5 } else { 0 };
@@ -123,9 +124,8 @@ async fn commits_conflict_per_stream_are_atomic_and_stored_once() {
 #[tokio::test]
 async fn only_a_logs_user_reads_and_writes_it() {
     let servers = Servers::single("permissions").unwrap();
-    let admin = admin(&servers).await;
-    log::create(&admin.js, "alpha", 1).await.unwrap();
-    log::create(&admin.js, "beta", 1).await.unwrap();
+    log::create(&admin(&servers, "alpha").await.js, "alpha", 1).await.unwrap();
+    log::create(&admin(&servers, "beta").await.js, "beta", 1).await.unwrap();
     let none = |_: &StreamId| 0;
     let own = alpha(&servers).await;
     assert_eq!(
@@ -133,11 +133,31 @@ async fn only_a_logs_user_reads_and_writes_it() {
         Answer::Stored { seq: 1 }
     );
 
-    // Alpha's user on log beta: neither writes nor reads it.
+    // Alpha's user on log beta: neither writes nor reads it, by any of the ways a device has (each
+    // refused request times out: the server answers nothing to what it forbids, so all at once).
     let intruder = LogClient::connect(&servers.urls(), "beta", ALPHA.0, ALPHA.1).await.unwrap();
-    let pushed = intruder.push(&commit("x1", &[("account-a", 0, 1)]), &none, "x1.1").await;
+    let direct = intruder.js.get_stream_no_info("EL_beta").await.unwrap();
+    let ordered = async_nats::jetstream::consumer::pull::OrderedConfig::default();
+    let forged = commit("x1", &[("account-a", 0, 1)]);
+    let (pushed, pulled, consumer, got) = tokio::join!(
+        intruder.push(&forged, &none, "x1.1"),
+        intruder.pull(0),
+        intruder.js.create_consumer_on_stream(ordered, "EL_beta"),
+        direct.direct_get_last_for_subject("el.beta.s.account.a"),
+    );
     assert!(!matches!(pushed, Ok(Answer::Stored { .. }) | Ok(Answer::AlreadyStored)), "{pushed:?}");
-    assert!(intruder.pull(0).await.is_err(), "alpha's user read log beta");
+    assert!(pulled.is_err(), "alpha's user read log beta");
+    assert!(consumer.is_err(), "alpha's user made a consumer on log beta");
+    assert!(got.is_err(), "alpha's user read log beta's last message");
+    // Nor through a consumer of its own log that delivers onto beta's subjects: a push consumer's
+    // delivery subject is a subject of its own account, and beta is another account.
+    let deliver = async_nats::jetstream::consumer::push::Config {
+        deliver_subject: "el.beta.s.account.a".into(),
+        ..Default::default()
+    };
+    let relay = own.js.create_consumer_on_stream(deliver, "EL_alpha").await;
+    assert!(relay.is_ok(), "the relay was not even tried: {:?}", relay.err());
+    tokio::time::sleep(Duration::from_millis(500)).await;
     let beta = LogClient::connect(&servers.urls(), "beta", BETA.0, BETA.1).await.unwrap();
     assert_eq!(beta.last_sequence().await.unwrap(), 0, "nothing of alpha's reached beta");
     // Beta's user cannot read alpha.
@@ -147,7 +167,7 @@ async fn only_a_logs_user_reads_and_writes_it() {
     // A wrong password and a server that is not there: typed failures, not hangs.
     let refused = LogClient::connect(&servers.urls(), "alpha", ALPHA.0, "wrong").await.err().map(|e: SyncError| e.code);
     assert_eq!(refused, Some("Unauthorized"));
-    let nowhere = vec![format!("nats://127.0.0.1:{}", servers.nodes[0].monitor + 1)];
+    let nowhere = vec![format!("nats://127.0.0.1:{}", free_port())];
     let started = std::time::Instant::now();
     let unreachable = LogClient::connect(&nowhere, "alpha", ALPHA.0, ALPHA.1).await.err().map(|e| e.code);
     assert_eq!(unreachable, Some("Unreachable"));
@@ -160,7 +180,7 @@ async fn only_a_logs_user_reads_and_writes_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_r3_log_keeps_every_commit_once_while_a_node_is_killed() {
     let mut servers = Servers::cluster("cluster").unwrap();
-    let admin = admin(&servers).await;
+    let admin = admin(&servers, "alpha").await;
     log::create(&admin.js, "alpha", 3).await.unwrap();
     let device = alpha(&servers).await;
     let mut versions: HashMap<String, u64> = HashMap::new();
