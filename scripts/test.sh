@@ -2,9 +2,11 @@
 # Runs every test of Eventline, installing what is missing first:
 #   1. the native suites (`cargo test`): the core's own (with its small test domain), the demo's
 #      and the inventory's given/when/then, handler, saga, projection and property tests, the
-#      inventory's generated TypeScript declarations, and the EventStore contract in memory;
+#      inventory's generated TypeScript declarations, the EventStore contract in memory, and
+#      sync's model against nats-server (one node, and a three-node cluster with a node killed);
 #   2. the same suites compiled to wasm32 (wasm-bindgen-test), built once and run in headless
-#      Chromium, headless Firefox (geckodriver) and WebKitGTK (scripts/webkit-wasm-test.mjs);
+#      Chromium, headless Firefox (geckodriver) and WebKitGTK (scripts/webkit-wasm-test.mjs), with
+#      a sync server (nats-server, sync/nats/) for the browser's sync client;
 #   3. the npm packages (the demo's and the inventory's): built, their TypeScript declarations
 #      checked with tsc --strict on a typed example each, and used from JavaScript pages in each
 #      browser
@@ -51,6 +53,24 @@ reliability_elsewhere=(node --test --test-concurrency=1 tests/reliability/) # cr
 step "native suites"
 cargo test --workspace --exclude eventline-www --exclude eventline-web
 cargo test -p eventline-web --lib
+
+step "sync server for the wasm32 suites"
+# One nats-server from sync/nats/server.conf on ports of its own, with logs alpha and beta, for
+# tests/tests/sync_browser.rs in every browser; it reads the address at build time. Stopped on exit.
+export EL_NATS_NAME=eventline-test EL_NATS_PORT=14222 EL_NATS_WS_PORT=14280 EL_NATS_MONITOR_PORT=18222
+sync_dir=$(mktemp -d)
+export EL_NATS_STORE=$sync_dir/store EL_NATS_ADMIN_PASSWORD=admin-dev EL_NATS_DEMO_PASSWORD=demo-dev
+export EL_NATS_ALPHA_PASSWORD=alpha-dev EL_NATS_BETA_PASSWORD=beta-dev
+export EVENTLINE_SYNC_WS=ws://127.0.0.1:$EL_NATS_WS_PORT
+"${NATS_SERVER:-${EVENTLINE_NATS_HOME:-$HOME/.cache/eventline/nats}/bin/nats-server}" -c sync/nats/server.conf 2>"$sync_dir/server.log" &
+sync_server=$!
+trap 'kill "$sync_server" 2>/dev/null; rm -rf "$sync_dir"' EXIT
+create_log=(cargo run -q -p eventline-sync --bin eventline-sync -- create-log)
+for log in alpha beta; do
+  # The server needs a moment to listen; a port already taken shows in its log.
+  for _ in $(seq 50); do "${create_log[@]}" "$log" --server "nats://127.0.0.1:$EL_NATS_PORT" >/dev/null 2>&1 && break; sleep 0.2; done
+  "${create_log[@]}" "$log" --server "nats://127.0.0.1:$EL_NATS_PORT" || { cat "$sync_dir/server.log" >&2; exit 1; }
+done
 
 step "wasm32 suites: build (once for every browser)"
 "${wasm_suites[@]}" --no-run

@@ -14,6 +14,8 @@
 //! - [`exchange`]: the export format and reading it back.
 //! - [`timings`]: where a bulk append's or a catch-up's time goes (feature `timings`, for the
 //!   browser benchmark).
+//! - [`sync`]: a client of a log on a sync server (NATS JetStream), over [`nats`], the protocol
+//!   on the browser's WebSocket (feature `sync`; docs/SYNC.md).
 //! - [`env`]: the browser's clock, randomness and digests; [`failure`]: the error shape callers see.
 
 pub mod app_store;
@@ -24,10 +26,14 @@ pub mod failure;
 pub mod idb;
 #[cfg(feature = "js-api")]
 pub mod js;
+#[cfg(feature = "sync")]
+pub mod nats;
 pub mod persist;
 pub mod record;
 pub mod runtime;
 pub mod store;
+#[cfg(feature = "sync")]
+pub mod sync;
 pub mod tabs;
 pub mod timings;
 pub mod vault;

@@ -1,0 +1,356 @@
+//! The part of the NATS protocol sync needs, over the browser's WebSocket (feature `sync`):
+//! connect as a user, publish with headers, request and reply on the user's own inbox prefix,
+//! and subscriptions whose messages queue until taken. Written here rather than bound from the
+//! official JavaScript client: about a third of its size (docs/SYNC.md), and commits are made and
+//! read in Rust without a JavaScript object per message.
+//!
+//! What the server sends is parsed without trusting it: a malformed line ends the connection
+//! with `Protocol`, never a panic.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use futures::StreamExt;
+use futures::channel::{mpsc, oneshot};
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+use web_sys::{BinaryType, MessageEvent, WebSocket};
+
+use crate::failure::Failure;
+
+/// How long connecting or a request waits before it is a typed failure, not a hang.
+pub const TIMEOUT_MS: u32 = 5_000;
+/// The longest line or message the client takes (the server's `max_payload` is 1 MiB).
+const MAX_MESSAGE: usize = 2 << 20;
+
+/// A message as received: its subject, reply subject, status (for JetStream's control messages,
+/// 0 for none), headers and body.
+#[derive(Debug, Default)]
+pub struct Msg {
+    pub subject: String,
+    pub reply: String,
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub data: Vec<u8>,
+}
+
+impl Msg {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+}
+
+struct Inner {
+    socket: WebSocket,
+    /// Bytes received and not yet parsed.
+    buffer: Vec<u8>,
+    inbox: String,
+    next: u64,
+    /// Requests waiting for their reply, by the reply subject's last token.
+    requests: HashMap<String, oneshot::Sender<Result<Msg, Failure>>>,
+    /// Subscriptions by sid.
+    subscriptions: HashMap<u64, mpsc::UnboundedSender<Msg>>,
+    /// Whether CONNECT went out: once the server said hello (INFO).
+    introduced: bool,
+    /// Waiting for the server's answer to CONNECT (its PONG, or an error).
+    ready: Option<oneshot::Sender<Result<(), Failure>>>,
+    /// Why the connection ended, once it has.
+    closed: Option<Failure>,
+}
+
+/// A connection to one server.
+pub struct Connection {
+    inner: Rc<RefCell<Inner>>,
+    _on_message: Closure<dyn FnMut(MessageEvent)>,
+    _on_close: Closure<dyn FnMut(JsValue)>,
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        let _ = self.inner.borrow().socket.close();
+    }
+}
+
+fn failure(code: &str, message: impl Into<String>) -> Failure {
+    Failure::new(code, message.into())
+}
+
+/// Waits for `future` at most `ms`, else `Timeout`.
+pub async fn within<T>(ms: u32, what: &str, future: impl std::future::Future<Output = T>) -> Result<T, Failure> {
+    let timer = gloo_timers::future::TimeoutFuture::new(ms);
+    futures::pin_mut!(future);
+    match futures::future::select(future, timer).await {
+        futures::future::Either::Left((value, _)) => Ok(value),
+        futures::future::Either::Right(_) => Err(failure("Timeout", format!("{what}: no answer within {ms} ms"))),
+    }
+}
+
+impl Connection {
+    /// Connects to `url` (`ws://…`) as `user`; replies come to `_INBOX_<user>`, the only inbox
+    /// its permissions let it read. `Unreachable`, `Unauthorized` or `Timeout` otherwise.
+    pub async fn open(url: &str, user: &str, password: &str) -> Result<Connection, Failure> {
+        let socket = WebSocket::new(url).map_err(|e| failure("Unreachable", format!("cannot open {url}: {e:?}")))?;
+        socket.set_binary_type(BinaryType::Arraybuffer);
+        let (ready, answer) = oneshot::channel();
+        let inbox = format!("_INBOX_{user}");
+        let inner = Rc::new(RefCell::new(Inner {
+            socket: socket.clone(),
+            buffer: Vec::new(),
+            inbox: inbox.clone(),
+            next: 1,
+            requests: HashMap::new(),
+            subscriptions: HashMap::new(),
+            introduced: false,
+            ready: Some(ready),
+            closed: None,
+        }));
+        let connect = serde_json::json!({
+            "verbose": false, "pedantic": false, "headers": true, "no_responders": true, "protocol": 1,
+            "lang": "eventline", "version": env!("CARGO_PKG_VERSION"), "user": user, "pass": password,
+        });
+        let (receiving, closing) = (Rc::downgrade(&inner), Rc::downgrade(&inner));
+        let connect_line = format!("CONNECT {connect}\r\nSUB {inbox}.* 1\r\nPING\r\n");
+        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+            let Some(inner) = receiving.upgrade() else { return };
+            let bytes = match event.data().dyn_into::<js_sys::ArrayBuffer>() {
+                Ok(buffer) => js_sys::Uint8Array::new(&buffer).to_vec(),
+                Err(data) => data.as_string().unwrap_or_default().into_bytes(),
+            };
+            let mut inner = inner.borrow_mut();
+            inner.buffer.extend_from_slice(&bytes);
+            // The server speaks first (INFO): CONNECT goes out once it has.
+            if !inner.introduced && inner.buffer.starts_with(b"INFO ") {
+                inner.introduced = true;
+                let _ = inner.socket.send_with_str(&connect_line);
+            }
+            if let Err(error) = inner.pump() {
+                inner.end(error);
+            }
+        });
+        let on_close = Closure::<dyn FnMut(JsValue)>::new(move |_: JsValue| {
+            if let Some(inner) = closing.upgrade() {
+                inner.borrow_mut().end(failure("Unreachable", "the connection to the sync server closed"));
+            }
+        });
+        socket.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        socket.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+        let connection = Connection { inner, _on_message: on_message, _on_close: on_close };
+        // No answer at all is a server that cannot be reached (WebKit, for one, may never close a
+        // socket whose server is not there), not a slow one.
+        let answered = within(TIMEOUT_MS, &format!("connecting to {url}"), answer)
+            .await
+            .map_err(|e| failure("Unreachable", e.message))?;
+        answered.unwrap_or_else(|_| Err(failure("Unreachable", format!("cannot reach {url}"))))?;
+        Ok(connection)
+    }
+
+    fn send(&self, bytes: &[u8]) -> Result<(), Failure> {
+        let inner = self.inner.borrow();
+        if let Some(closed) = &inner.closed {
+            return Err(closed.clone());
+        }
+        inner.socket.send_with_u8_array(bytes).map_err(|e| failure("Unreachable", format!("{e:?}")))
+    }
+
+    /// Publishes a message, with no reply.
+    pub fn publish(&self, subject: &str, headers: &[(&str, String)], body: &[u8]) -> Result<(), Failure> {
+        self.send(&frame(subject, "", headers, body))
+    }
+
+    /// Publishes a message whose answers go to `reply` (a subject of [`Connection::subscribe`]).
+    pub fn publish_with_reply(&self, subject: &str, reply: &str, body: &[u8]) -> Result<(), Failure> {
+        self.send(&frame(subject, reply, &[], body))
+    }
+
+    /// Sends a request and waits for its reply (at most [`TIMEOUT_MS`]). A subject nobody
+    /// answers is `NoResponders`.
+    pub async fn request(&self, subject: &str, headers: &[(&str, String)], body: &[u8]) -> Result<Msg, Failure> {
+        let (token, reply) = {
+            let mut inner = self.inner.borrow_mut();
+            inner.next += 1;
+            let token = format!("r{}", inner.next);
+            let reply = format!("{}.{token}", inner.inbox);
+            (token, reply)
+        };
+        let (sender, receiver) = oneshot::channel();
+        self.inner.borrow_mut().requests.insert(token.clone(), sender);
+        if let Err(error) = self.send(&frame(subject, &reply, headers, body)) {
+            self.inner.borrow_mut().requests.remove(&token);
+            return Err(error);
+        }
+        let answered = within(TIMEOUT_MS, subject, receiver).await;
+        self.inner.borrow_mut().requests.remove(&token);
+        let message = answered?.unwrap_or_else(|_| Err(failure("Unreachable", "the connection closed")))?;
+        if message.status == 503 {
+            return Err(failure("NoResponders", format!("nobody answers {subject}")));
+        }
+        Ok(message)
+    }
+
+    /// Subscribes to a subject of this connection's inbox; its messages queue until taken.
+    pub fn subscribe(&self, token: &str) -> Result<(String, u64, mpsc::UnboundedReceiver<Msg>), Failure> {
+        let (sender, receiver) = mpsc::unbounded();
+        let (subject, sid) = {
+            let mut inner = self.inner.borrow_mut();
+            inner.next += 1;
+            let sid = inner.next;
+            inner.subscriptions.insert(sid, sender);
+            (format!("{}.{token}", inner.inbox), sid)
+        };
+        self.send(format!("SUB {subject} {sid}\r\n").as_bytes())?;
+        Ok((subject, sid, receiver))
+    }
+
+    pub fn unsubscribe(&self, sid: u64) {
+        self.inner.borrow_mut().subscriptions.remove(&sid);
+        let _ = self.send(format!("UNSUB {sid}\r\n").as_bytes());
+    }
+
+    /// Why the connection ended, if it has.
+    pub fn closed(&self) -> Option<Failure> {
+        self.inner.borrow().closed.clone()
+    }
+}
+
+/// `PUB`, or `HPUB` with headers, as bytes.
+fn frame(subject: &str, reply: &str, headers: &[(&str, String)], body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(96 + subject.len() + body.len());
+    let space = if reply.is_empty() { "" } else { " " };
+    if headers.is_empty() {
+        out.extend_from_slice(format!("PUB {subject}{space}{reply} {}\r\n", body.len()).as_bytes());
+    } else {
+        let mut block = String::from("NATS/1.0\r\n");
+        for (name, value) in headers {
+            block.push_str(&format!("{name}: {value}\r\n"));
+        }
+        block.push_str("\r\n");
+        let total = block.len() + body.len();
+        out.extend_from_slice(format!("HPUB {subject}{space}{reply} {} {total}\r\n", block.len()).as_bytes());
+        out.extend_from_slice(block.as_bytes());
+    }
+    out.extend_from_slice(body);
+    out.extend_from_slice(b"\r\n");
+    out
+}
+
+impl Inner {
+    fn end(&mut self, why: Failure) {
+        if self.closed.is_none() {
+            self.closed = Some(why.clone());
+        }
+        if let Some(ready) = self.ready.take() {
+            let _ = ready.send(Err(why.clone()));
+        }
+        for (_, request) in self.requests.drain() {
+            let _ = request.send(Err(why.clone()));
+        }
+        self.subscriptions.clear();
+        let _ = self.socket.close();
+    }
+
+    /// Parses every whole operation the buffer holds.
+    fn pump(&mut self) -> Result<(), Failure> {
+        let protocol = |what: &str| failure("Protocol", format!("the sync server sent {what}"));
+        loop {
+            let Some(eol) = self.buffer.windows(2).position(|w| w == b"\r\n") else {
+                if self.buffer.len() > MAX_MESSAGE {
+                    return Err(protocol("a line too long"));
+                }
+                return Ok(());
+            };
+            let line = String::from_utf8_lossy(&self.buffer[..eol]).into_owned();
+            let fields: Vec<&str> = line.split_ascii_whitespace().collect();
+            let (op, args) = fields.split_first().map_or(("", &[][..]), |(op, args)| (*op, args));
+            match op.to_ascii_uppercase().as_str() {
+                "MSG" | "HMSG" => {
+                    let with_headers = op.eq_ignore_ascii_case("HMSG");
+                    let numbers = if with_headers { 2 } else { 1 };
+                    if args.len() < 2 + numbers || args.len() > 3 + numbers {
+                        return Err(protocol(&format!("a malformed {op}")));
+                    }
+                    let number = |s: &str| s.parse::<usize>().map_err(|_| protocol(&format!("a malformed {op}")));
+                    let total = number(args[args.len() - 1])?;
+                    let header_len = if with_headers { number(args[args.len() - 2])? } else { 0 };
+                    if total > MAX_MESSAGE || header_len > total {
+                        return Err(protocol(&format!("a malformed {op}")));
+                    }
+                    if self.buffer.len() < eol + 2 + total + 2 {
+                        return Ok(());
+                    }
+                    let body = self.buffer[eol + 2..eol + 2 + total].to_vec();
+                    self.buffer.drain(..eol + 2 + total + 2);
+                    let sid = args[1].parse::<u64>().map_err(|_| protocol("a malformed sid"))?;
+                    let reply = if args.len() == 3 + numbers { args[2].to_string() } else { String::new() };
+                    let (status, headers) = parse_headers(&body[..header_len]);
+                    let message =
+                        Msg { subject: args[0].to_string(), reply, status, headers, data: body[header_len..].to_vec() };
+                    self.deliver(sid, message);
+                }
+                "PING" => {
+                    self.buffer.drain(..eol + 2);
+                    let _ = self.socket.send_with_str("PONG\r\n");
+                }
+                "PONG" => {
+                    self.buffer.drain(..eol + 2);
+                    if let Some(ready) = self.ready.take() {
+                        let _ = ready.send(Ok(()));
+                    }
+                }
+                "-ERR" => {
+                    self.buffer.drain(..eol + 2);
+                    let lower = line.to_ascii_lowercase();
+                    if lower.contains("authorization") || lower.contains("authentication") {
+                        return Err(failure(
+                            "Unauthorized",
+                            format!("the sync server refused the credentials: {line}"),
+                        ));
+                    }
+                    if lower.contains("permissions violation") {
+                        // The server keeps the connection; what was refused gets no answer, so
+                        // every request waiting now is told (a log's user reaching another log).
+                        for (_, request) in self.requests.drain() {
+                            let _ = request.send(Err(failure("Forbidden", line.clone())));
+                        }
+                        continue;
+                    }
+                    return Err(failure("ServerRefused", line));
+                }
+                "INFO" | "+OK" => {
+                    self.buffer.drain(..eol + 2);
+                }
+                _ => return Err(protocol(&format!("an unknown operation {}", eventline_core::ids::quote(op)))),
+            }
+        }
+    }
+
+    fn deliver(&mut self, sid: u64, message: Msg) {
+        if sid == 1 {
+            let token = message.subject.rsplit('.').next().unwrap_or_default().to_string();
+            if let Some(request) = self.requests.remove(&token) {
+                let _ = request.send(Ok(message));
+            }
+        } else if let Some(subscription) = self.subscriptions.get(&sid) {
+            let _ = subscription.unbounded_send(message);
+        }
+    }
+}
+
+/// A header block: its status (`NATS/1.0 404 No Messages`) and its headers.
+fn parse_headers(block: &[u8]) -> (u16, Vec<(String, String)>) {
+    let text = String::from_utf8_lossy(block);
+    let mut lines = text.split("\r\n");
+    let status = lines.next().and_then(|first| first.split(' ').nth(1)).and_then(|code| code.parse().ok()).unwrap_or(0);
+    let headers = lines
+        .filter_map(|line| line.split_once(':'))
+        .map(|(name, value)| (name.trim().to_string(), value.trim().to_string()))
+        .collect();
+    (status, headers)
+}
+
+/// Takes the next message of a subscription, waiting at most `ms`.
+pub async fn next(receiver: &mut mpsc::UnboundedReceiver<Msg>, ms: u32, what: &str) -> Result<Msg, Failure> {
+    within(ms, what, receiver.next())
+        .await?
+        .ok_or_else(|| failure("Unreachable", "the connection to the sync server closed"))
+}

@@ -1,0 +1,152 @@
+//! The browser's client of one log on a sync server (feature `sync`): push a commit, pull what
+//! the server holds in its order, over [`crate::nats`] and the wire every client shares
+//! (`eventline_core::sync`). The same model as the native client (`sync/src/client.rs`).
+
+use eventline_core::ids::StreamId;
+use eventline_core::store::CommitReceipt;
+use eventline_core::sync::{self, Answer, BATCH_COMMIT, BATCH_ID, Pulled, Reassembly};
+use serde_json::json;
+
+use crate::failure::Failure;
+use crate::nats::{Connection, TIMEOUT_MS, next};
+
+/// Messages asked for per pull request.
+const PULL_BATCH: u64 = 1000;
+
+/// A connection to a sync server as the user of one log.
+pub struct LogClient {
+    pub log: String,
+    connection: Connection,
+}
+
+fn api_error(what: &str, reply: &serde_json::Value) -> Option<Failure> {
+    let error = reply.get("error")?;
+    let description = error.get("description").and_then(|d| d.as_str()).unwrap_or("refused");
+    Some(Failure::new("ServerRefused", format!("{what}: {description}")))
+}
+
+impl LogClient {
+    /// Connects to `url` (`ws://…`) as `user`, for log `log`.
+    pub async fn connect(url: &str, log: &str, user: &str, password: &str) -> Result<LogClient, Failure> {
+        sync::check_log(log).map_err(|e| Failure::new(e.code, e.reason))?;
+        Ok(LogClient { log: log.to_string(), connection: Connection::open(url, user, password).await? })
+    }
+
+    /// Pushes one commit as one atomic batch ([`sync::messages`]); the server's answer says what
+    /// became of it. `Timeout`: it may or may not be stored; push it again under a new
+    /// `attempt`, and the server answers `AlreadyStored` if it was.
+    pub async fn push(
+        &self,
+        commit: &CommitReceipt,
+        last_seen: &dyn Fn(&StreamId) -> u64,
+        attempt: &str,
+    ) -> Result<Answer, Failure> {
+        let messages =
+            sync::messages(&self.log, commit, last_seen, attempt).map_err(|e| Failure::new(e.code, e.reason))?;
+        let last = messages.len() - 1;
+        for message in &messages[..last] {
+            self.connection.publish(&message.subject, &message.headers, &message.body)?;
+        }
+        let message = &messages[last];
+        let reply = self.connection.request(&message.subject, &message.headers, &message.body).await?;
+        Ok(sync::answer(&reply.data))
+    }
+
+    async fn api(&self, subject: &str, body: serde_json::Value) -> Result<serde_json::Value, Failure> {
+        let reply = self.connection.request(subject, &[], body.to_string().as_bytes()).await?;
+        let value: serde_json::Value = serde_json::from_slice(&reply.data)
+            .map_err(|e| Failure::new("ServerRefused", format!("{subject}: an answer that is not JSON: {e}")))?;
+        match api_error(subject, &value) {
+            Some(error) => Err(error),
+            None => Ok(value),
+        }
+    }
+
+    /// The last sequence the server holds for this log (0 when empty).
+    pub async fn last_sequence(&self) -> Result<u64, Failure> {
+        let stream = sync::stream_name(&self.log);
+        let info = self.api(&format!("$JS.API.STREAM.INFO.{stream}"), json!({})).await?;
+        Ok(info.pointer("/state/last_seq").and_then(|v| v.as_u64()).unwrap_or(0))
+    }
+
+    /// Every commit the server holds after sequence `after`, in its order, each read and checked
+    /// ([`sync::read_commit`]); what is not a commit comes back as why it was refused, and the
+    /// pull goes on past it.
+    pub async fn pull(&self, after: u64) -> Result<Vec<Pulled>, Failure> {
+        let until = self.last_sequence().await?;
+        if until <= after {
+            return Ok(Vec::new());
+        }
+        let stream = sync::stream_name(&self.log);
+        // An ephemeral consumer from `after + 1`, acknowledging nothing, gone a minute after use.
+        let created = self
+            .api(
+                &format!("$JS.API.CONSUMER.CREATE.{stream}"),
+                json!({"stream_name": stream, "config": {
+                    "deliver_policy": "by_start_sequence", "opt_start_seq": after + 1,
+                    "ack_policy": "none", "mem_storage": true, "num_replicas": 1,
+                    "inactive_threshold": 60_000_000_000u64,
+                }}),
+            )
+            .await?;
+        let consumer = created.get("name").and_then(|n| n.as_str()).unwrap_or_default().to_string();
+        self.read(&stream, &consumer, until).await
+    }
+
+    async fn read(&self, stream: &str, consumer: &str, until: u64) -> Result<Vec<Pulled>, Failure> {
+        let next_subject = format!("$JS.API.CONSUMER.MSG.NEXT.{stream}.{consumer}");
+        let mut commits = Reassembly::default();
+        let mut seq = 0;
+        let mut page = 0;
+        while seq < until {
+            // A page of messages to an inbox of its own, so that nothing of an earlier page (the
+            // status that ends it) is read as part of this one.
+            page += 1;
+            let (inbox, sid, mut deliveries) = self.connection.subscribe(&format!("pull{page}"))?;
+            let ask = json!({"batch": PULL_BATCH, "no_wait": true}).to_string();
+            self.connection.publish_with_reply(&next_subject, &inbox, ask.as_bytes())?;
+            let mut got = 0;
+            let read = loop {
+                let message = match next(&mut deliveries, TIMEOUT_MS, "reading the log").await {
+                    Ok(message) => message,
+                    Err(error) => break Err(error),
+                };
+                match message.status {
+                    0 => {}
+                    // A heartbeat; otherwise the page ended (404 no messages, 408 expired).
+                    100 => continue,
+                    _ => break Ok(()),
+                }
+                got += 1;
+                let Some(at) = ack_sequence(&message.reply) else {
+                    break Err(Failure::new("Protocol", "a JetStream message without its sequence"));
+                };
+                seq = at;
+                let batch = message.header(BATCH_ID).map(str::to_string);
+                let commits_batch = message.header(BATCH_COMMIT).is_some();
+                commits.take(&self.log, message.subject, message.data, seq, batch.as_deref(), commits_batch);
+                if got == PULL_BATCH || seq >= until {
+                    break Ok(());
+                }
+            };
+            self.connection.unsubscribe(sid);
+            read?;
+            if got == 0 {
+                break;
+            }
+        }
+        Ok(commits.finish())
+    }
+}
+
+/// The stream sequence of a JetStream message, from its reply subject
+/// (`$JS.ACK.<stream>.<consumer>.<delivered>.<stream seq>.…`, or with a domain and an account
+/// hash after `$JS.ACK`: 12 tokens or more).
+fn ack_sequence(reply: &str) -> Option<u64> {
+    let tokens: Vec<&str> = reply.split('.').collect();
+    if tokens.len() < 9 || tokens[0] != "$JS" || tokens[1] != "ACK" {
+        return None;
+    }
+    let at = if tokens.len() >= 12 { 7 } else { 5 };
+    tokens.get(at)?.parse().ok()
+}
