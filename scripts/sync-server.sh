@@ -13,16 +13,17 @@ export EL_NATS_STORE=$PWD/target/nats
 # Development passwords, known to the demo page: loopback only.
 export EL_NATS_ADMIN_PASSWORD=admin-dev EL_NATS_DEMO_PASSWORD=demo-dev
 export EL_NATS_ALPHA_PASSWORD=alpha-dev EL_NATS_BETA_PASSWORD=beta-dev
-cargo build -q -p eventline-sync --bin eventline-sync
-
 "$nats_server" -c sync/nats/server.conf &
 server=$!
-trap 'kill "$server" 2>/dev/null; wait "$server" 2>/dev/null' EXIT INT TERM
+trap 'kill "$server" 2>/dev/null; wait "$server" 2>/dev/null' EXIT
+trap 'exit 130' INT TERM
+healthy=false
 for _ in $(seq 100); do
-  curl -fs http://127.0.0.1:8222/healthz >/dev/null 2>&1 && break
-  kill -0 "$server" 2>/dev/null || { echo "sync-server: nats-server did not start" >&2; exit 1; }
+  if curl -fs http://127.0.0.1:8222/healthz >/dev/null 2>&1; then healthy=true; break; fi
+  kill -0 "$server" 2>/dev/null || break
   sleep 0.1
 done
-target/debug/eventline-sync create-log demo --server nats://127.0.0.1:4222
+$healthy || { echo "sync-server: nats-server did not start (is port 4222, 4280 or 8222 taken?)" >&2; exit 1; }
+cargo run -q -p eventline-sync --bin eventline-sync -- create-log demo --server nats://127.0.0.1:4222
 echo "sync server: nats://127.0.0.1:4222 (WebSocket ws://127.0.0.1:4280); Ctrl-C stops it"
 wait "$server"

@@ -852,12 +852,11 @@ impl AuditLog {
         if (meta.position.0.saturating_sub(1)).is_multiple_of(AUDIT_PAGE) {
             let mut buffer = [0; 12];
             let first_kept = Self::page_key(page.saturating_sub(AUDIT_PAGES_KEPT - 1), &mut buffer);
-            loop {
-                let oldest = match self.docs.iter().next() {
-                    Some((key, _)) if key.as_str() < first_kept => key.clone(),
-                    _ => break,
-                };
-                self.docs.remove(&oldest);
+            // Listing sorts the keys: once, whatever number of pages go.
+            let dropped: Vec<String> =
+                self.docs.iter().map(|(key, _)| key).take_while(|key| key.as_str() < first_kept).cloned().collect();
+            for key in dropped {
+                self.docs.remove(&key);
             }
         }
     }
