@@ -199,6 +199,7 @@ where
         self.ensure_open()?;
         self.0.store.clear_all().await?;
         self.0.read_ahead.borrow_mut().take();
+        self.0.known_head.set(0);
         self.0.app.clear_caches();
         self.0.follower.borrow_mut().clear();
         if self.is_leader() {

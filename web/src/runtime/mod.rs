@@ -262,6 +262,9 @@ struct Inner<A: Application> {
     last_compaction: Cell<f64>,
     read_ahead: RefCell<Option<ReadAhead>>,
     last_flush: Cell<f64>,
+    /// The log's head when last read by the runner (0: read it): heads only grow, except when
+    /// a log is reset, which a read that finds nothing below it shows (`step`).
+    known_head: Cell<u64>,
 }
 
 /// One database, run in this tab, for application `A`. Cheap to clone.
@@ -311,6 +314,7 @@ where
             last_compaction: Cell::new(0.0),
             read_ahead: RefCell::new(None),
             last_flush: Cell::new(0.0),
+            known_head: Cell::new(0),
         };
         let runtime = Runtime(Rc::new(inner));
         let weak = Rc::downgrade(&runtime.0);
@@ -445,6 +449,8 @@ where
             }
             "reset" => {
                 self.0.app.clear_caches();
+                self.0.known_head.set(0);
+                self.0.read_ahead.borrow_mut().take();
                 self.0.follower.borrow_mut().clear();
                 if self.is_leader() {
                     *self.0.runner.borrow_mut() = fresh_runner();

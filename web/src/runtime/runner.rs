@@ -223,7 +223,14 @@ where
 
     /// One unit of the leader's work; whether there was any.
     pub(super) async fn step(&self) -> Result<bool, Failure> {
-        let head = self.0.store.head().await?.0;
+        // The head only grows: while a live read model is still behind the head last read, that
+        // one is good enough for this step (a catch-up reads the head once, not once a batch).
+        let known = self.0.known_head.get();
+        let behind_known = self.0.runner.borrow().entries.iter().any(|e| {
+            e.record.delay_ms == 0 && !e.record.paused && e.record.error.is_none() && e.slot.checkpoint().0 < known
+        });
+        let head = if behind_known { known } else { self.0.store.head().await?.0 };
+        self.0.known_head.set(head.max(known));
         let from = {
             let runner = self.0.runner.borrow();
             runner
@@ -237,6 +244,11 @@ where
             let waiting = timings::mark();
             let events = if from < head { self.read_batch(Position(from), head).await? } else { Vec::new() };
             timings::add_waiting("waiting for the log", waiting);
+            if events.is_empty() && behind_known {
+                // Nothing where the head last read said there was: the log was reset. Read it.
+                self.0.known_head.set(0);
+                return Ok(true);
+            }
             let behind = events.last().is_some_and(|e| e.meta.position.0 < head);
             self.apply_batch(&events, |e| e.record.delay_ms == 0 && e.runnable(head), behind).await?;
             return Ok(true);
