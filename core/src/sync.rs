@@ -84,6 +84,12 @@ pub fn subject(log: &str, stream: &StreamId) -> String {
     format!("el.{log}.s.{}.{}", stream.category(), stream.aggregate_id().replace('.', "%2E"))
 }
 
+/// The name of data subject `subject`'s key in a log's key bucket. Subject ids may hold `:` and
+/// `@`, which key names may not: they travel as `=3A` and `=40` (`=` is never in an id).
+pub fn key_name(subject: &str) -> String {
+    subject.replace(':', "=3A").replace('@', "=40")
+}
+
 /// One message of a commit as it travels: the events one stream got from it.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Part {
@@ -589,6 +595,7 @@ mod tests {
             assert!(check_log(bad).is_err(), "{bad:?}");
         }
         assert!(messages("log", &receipt(&[("account-a", 0)]), &|_| 0, &"b".repeat(65)).is_err());
+        assert_eq!(key_name("cust:1@x.y"), "cust=3A1=40x.y");
     }
 
     #[test]

@@ -88,6 +88,46 @@ impl LogClient {
         unreachable!("a commit has at least one message")
     }
 
+    async fn keys(&self) -> Result<async_nats::jetstream::kv::Store, SyncError> {
+        self.js
+            .get_key_value(sync::key_bucket(&self.log))
+            .await
+            .map_err(|e| SyncError::new("ServerRefused", format!("the key bucket of log {}: {e}", self.log)))
+    }
+
+    /// Puts data subject `subject`'s key in the log's key bucket, for the log's other devices.
+    pub async fn put_key(&self, subject: &str, key: &[u8]) -> Result<(), SyncError> {
+        let keys = self.keys().await?;
+        keys.put(sync::key_name(subject), key.to_vec().into())
+            .await
+            .map_err(|e| SyncError::new("ServerRefused", format!("putting {subject}'s key: {e}")))?;
+        Ok(())
+    }
+
+    /// Data subject `subject`'s key, if the bucket holds it (not after it was forgotten).
+    pub async fn key(&self, subject: &str) -> Result<Option<Vec<u8>>, SyncError> {
+        let keys = self.keys().await?;
+        let value = keys
+            .get(sync::key_name(subject))
+            .await
+            .map_err(|e| SyncError::new("ServerRefused", format!("reading {subject}'s key: {e}")))?;
+        Ok(value.map(|v| v.to_vec()))
+    }
+
+    /// Forgets data subject `subject` on the server: the stored key is erased (its bytes
+    /// overwritten in the server's files, which a key-value delete or purge alone leaves there),
+    /// then purged, which leaves a tombstone so that the other devices learn of it.
+    pub async fn forget_key(&self, subject: &str) -> Result<(), SyncError> {
+        let keys = self.keys().await?;
+        let name = sync::key_name(subject);
+        let refused = |e: &dyn std::fmt::Display| SyncError::new("ServerRefused", format!("forgetting {subject}: {e}"));
+        if let Some(entry) = keys.entry(name.clone()).await.map_err(|e| refused(&e))? {
+            keys.stream.delete_message(entry.revision).await.map_err(|e| refused(&e))?;
+        }
+        keys.purge(name).await.map_err(|e| refused(&e))?;
+        Ok(())
+    }
+
     /// The last sequence the server holds for this log (0 when empty).
     pub async fn last_sequence(&self) -> Result<u64, SyncError> {
         let mut stream = self

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use async_nats::jetstream::{self, kv, stream};
+use async_nats::jetstream::{self, stream};
 use eventline_core::sync::{MAX_MESSAGE, check_log, key_bucket, stream_name, subjects};
 
 use crate::SyncError;
@@ -44,17 +44,25 @@ pub async fn create(js: &jetstream::Context, log: &str, replicas: usize) -> Resu
     js.create_or_update_stream(stream_config(log, replicas))
         .await
         .map_err(|e| SyncError::new("ServerRefused", format!("creating the stream of log {log}: {e}")))?;
-    let keys = kv::Config {
-        bucket: key_bucket(log),
-        // One value per subject: a forgotten key leaves no older revision behind.
-        history: 1,
+    // The key bucket's stream, as a key-value bucket's is made (async-nats `create_key_value`),
+    // but deletes allowed: forgetting someone erases their key's message (its bytes
+    // overwritten), which a key-value delete or purge alone leaves in the server's files. One
+    // value per subject: a key is put once.
+    let keys = stream::Config {
+        name: format!("KV_{}", key_bucket(log)),
+        subjects: vec![format!("$KV.{}.>", key_bucket(log))],
+        max_messages_per_subject: 1,
+        storage: stream::StorageType::File,
         num_replicas: replicas,
+        discard: stream::DiscardPolicy::New,
+        allow_rollup: true,
+        deny_delete: false,
+        deny_purge: false,
+        allow_direct: true,
         ..Default::default()
     };
-    if js.get_key_value(key_bucket(log)).await.is_err() {
-        js.create_key_value(keys)
-            .await
-            .map_err(|e| SyncError::new("ServerRefused", format!("creating the key bucket of log {log}: {e}")))?;
-    }
+    js.create_or_update_stream(keys)
+        .await
+        .map_err(|e| SyncError::new("ServerRefused", format!("the key bucket of log {log}: {e}")))?;
     Ok(())
 }

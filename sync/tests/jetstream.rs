@@ -2,7 +2,9 @@
 //! conflicts only on its streams, a multi-stream commit is all or nothing, a retried push is
 //! stored once, what is pulled comes back in the server's order and anything foreign on a log's
 //! subjects is refused with a reason while the rest is read; each log's user reaches that log
-//! alone; and an R3 log on a three-node cluster keeps every commit once while a node is killed.
+//! alone; a subject's key reaches the log's other devices and forgetting erases it from the
+//! server's files; and an R3 log on a three-node cluster keeps every commit once while a node is
+//! killed.
 #![cfg(not(target_arch = "wasm32"))]
 
 use std::collections::{HashMap, HashSet};
@@ -172,6 +174,43 @@ async fn only_a_logs_user_reads_and_writes_it() {
     let unreachable = LogClient::connect(&nowhere, "alpha", ALPHA.0, ALPHA.1).await.err().map(|e| e.code);
     assert_eq!(unreachable, Some("Unreachable"));
     assert!(started.elapsed() < Duration::from_secs(10));
+}
+
+/// Every file under `dir` that holds `marker`.
+fn files_holding(dir: &std::path::Path, marker: &[u8]) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(files_holding(&path, marker));
+        } else if std::fs::read(&path).is_ok_and(|bytes| bytes.windows(marker.len()).any(|w| w == marker)) {
+            found.push(path.display().to_string());
+        }
+    }
+    found
+}
+
+#[tokio::test]
+async fn a_subjects_key_reaches_the_other_devices_and_forgetting_erases_it() {
+    let servers = Servers::single("keys").unwrap();
+    log::create(&admin(&servers, "alpha").await.js, "alpha", 1).await.unwrap();
+    log::create(&admin(&servers, "beta").await.js, "beta", 1).await.unwrap();
+    let (one, other) = (alpha(&servers).await, alpha(&servers).await);
+    let key = b"KEY-OF-cust:1@x-0123456789abcdef";
+    one.put_key("cust:1@x", key).await.unwrap();
+    assert_eq!(other.key("cust:1@x").await.unwrap().as_deref(), Some(&key[..]), "the other device has it");
+    let beta = LogClient::connect(&servers.urls(), "beta", BETA.0, BETA.1).await.unwrap();
+    assert_eq!(beta.key("cust:1@x").await.ok().flatten(), None, "another log's device has it");
+    let store = &servers.nodes[0].store;
+    assert!(!files_holding(store, key).is_empty(), "the test looks for the key where it is not");
+
+    other.forget_key("cust:1@x").await.unwrap();
+    assert_eq!(one.key("cust:1@x").await.unwrap(), None, "forgotten on every device");
+    let left = files_holding(store, key);
+    assert!(left.is_empty(), "the key's bytes are still in {left:?}");
+    // Forgetting again, or someone never known, is no error.
+    one.forget_key("cust:1@x").await.unwrap();
+    one.forget_key("nobody").await.unwrap();
 }
 
 /// One device pushes 150 commits over 10 streams to an R3 log; after 50 the node leading the
