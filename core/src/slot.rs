@@ -8,7 +8,7 @@ use serde_json::value::RawValue;
 use crate::envelope::{Envelope, RecordedEvent};
 use crate::event::DecodeError;
 use crate::ids::Position;
-use crate::projection::{Applied, Documents, Projection, ReadModel, bucket_of};
+use crate::projection::{Applied, Documents, Impossible, Projection, ReadModel, bucket_of};
 use crate::query::{InvalidQuery, Query};
 use crate::store::StoreError;
 
@@ -88,9 +88,17 @@ pub trait Slot<E> {
     /// Applies one event unless already seen: `AlreadySeen` if the read model did not move, and
     /// `Undecodable` or `Impossible` for an event to keep as a dead letter.
     fn apply(&mut self, recorded: &RecordedEvent, decoded: &Decoded<E>) -> Applied;
-    /// Moves the checkpoint past an event the runner knows it does not handle (`handles`) and
-    /// that forgets no one: what `apply` would do for it, without looking at it.
-    fn skip(&mut self, position: Position);
+    /// Applies a slice of a batch decoded once for every read model, as `apply` does each event,
+    /// in one call: an event whose type `kinds[i]` is one `handled` says it does not read (and
+    /// that forgets no one: `kinds[i]` is then `None`) only moves the checkpoint, unlooked at.
+    /// Whether the read model moved, and the events it could not apply (their index, and why).
+    fn apply_slice(
+        &mut self,
+        events: &[RecordedEvent],
+        decoded: &[Decoded<E>],
+        kinds: &[Option<usize>],
+        handled: &[bool],
+    ) -> (bool, Vec<(usize, Impossible)>);
     /// Storage records changed since the last call: key and JSON, or `None` when emptied. A
     /// record is one document, or a bucket of documents (see `ReadModel::DOCUMENT_BUCKETS`).
     fn take_changes(&mut self) -> Vec<(String, Option<String>)>;
@@ -131,8 +139,30 @@ where
         self.apply_decoded(recorded, decoded)
     }
 
-    fn skip(&mut self, position: Position) {
-        Projection::skip(self, position);
+    fn apply_slice(
+        &mut self,
+        events: &[RecordedEvent],
+        decoded: &[Decoded<R::Event>],
+        kinds: &[Option<usize>],
+        handled: &[bool],
+    ) -> (bool, Vec<(usize, Impossible)>) {
+        let mut moved = false;
+        let mut impossible = Vec::new();
+        for (i, (recorded, decoded)) in events.iter().zip(decoded).enumerate() {
+            let position = recorded.meta.position;
+            if position <= self.checkpoint {
+                continue;
+            }
+            moved = true;
+            if kinds.get(i).copied().flatten().is_some_and(|k| !handled.get(k).copied().unwrap_or(true)) {
+                self.checkpoint = position;
+                continue;
+            }
+            if let Applied::Impossible(why) = self.apply_decoded(recorded, decoded) {
+                impossible.push((i, why));
+            }
+        }
+        (moved, impossible)
     }
 
     fn take_changes(&mut self) -> Vec<(String, Option<String>)> {

@@ -29,7 +29,7 @@ use eventline_core::command::{CommandRequest, InvalidCommand};
 use eventline_core::event::Event;
 use eventline_core::handler::{CommandMeta, Executed};
 use eventline_core::ids::{CausationId, CommandId, CorrelationId, Position, StreamId, StreamVersion};
-use eventline_core::projection::{Applied, Impossible, Lag};
+use eventline_core::projection::{Impossible, Lag};
 use eventline_core::slot::{Decoded, Slot};
 use eventline_core::snapshot::SnapshotPolicy;
 use eventline_core::store::{AppendError, Commit, EventStore, StoreError};

@@ -432,23 +432,10 @@ where
             {
                 for (entry, handled) in runner.entries.iter_mut().zip(&handled).filter(|(e, _)| take(e)) {
                     let started = timings::now();
-                    for ((recorded, decoded), &kind) in events.iter().zip(decoded).zip(kind_of) {
-                        if kind.is_some_and(|k| !handled[k]) {
-                            // As `apply` would: past the checkpoint it moves, at or below nothing.
-                            if recorded.meta.position > entry.slot.checkpoint() {
-                                entry.slot.skip(recorded.meta.position);
-                                entry.unwritten = true;
-                            }
-                            continue;
-                        }
-                        match entry.slot.apply(recorded, decoded) {
-                            Applied::AlreadySeen => {}
-                            Applied::Impossible(why) => {
-                                entry.unwritten = true;
-                                impossible.push(impossible_letter(recorded, entry.slot.name(), &why));
-                            }
-                            Applied::Applied | Applied::Skipped | Applied::Undecodable(_) => entry.unwritten = true,
-                        }
+                    let (moved, refused) = entry.slot.apply_slice(events, decoded, kind_of, handled);
+                    entry.unwritten |= moved;
+                    for (i, why) in refused {
+                        impossible.push(impossible_letter(&events[i], entry.slot.name(), &why));
                     }
                     timings::add(entry.slot.name(), started);
                 }
