@@ -17,8 +17,8 @@
 #      crash and quota suites are Chromium's only (docs/BROWSERS.md says why);
 #   5. the demo page: built by Trunk, then end-to-end tests against it in each browser,
 #      screenshots kept in tests/e2e/artifacts/;
-#   and, in Chromium, both benchmark commands with a tiny workload (--smoke), which fail when a
-#   figure is missing.
+#   and, in Chromium, the benchmark commands (core, web, sync) with a tiny workload (--smoke),
+#   which fail when a figure is missing.
 # EVENTLINE_BROWSERS="chromium firefox webkit" (the default) chooses the browsers. A failing suite
 # does not stop the others; the end lists every failure and how long each browser's part took.
 set -euo pipefail
@@ -78,10 +78,11 @@ wants chromium && part chromium "wasm32 suites" "${wasm_suites[@]}"
 wants firefox && part firefox "wasm32 suites" "${firefox_env[@]}" "${wasm_suites[@]}"
 wants webkit && part webkit "wasm32 suites" "${webkit_env[@]}" "${wasm_suites[@]}"
 
-# The benchmark commands themselves, with a tiny workload on the builds above: their figures mean
+# The benchmark commands themselves, with a tiny workload on the builds above (bench-sync.sh on the
+# sync server above): their figures mean
 # nothing here, but every one must come out, so that neither command rots unnoticed.
 wants chromium && part chromium "benchmarks (smoke: every figure comes out)" \
-  bash -c 'scripts/bench-core.sh --smoke >/dev/null && scripts/bench-web.sh --smoke >/dev/null && echo "both benchmark commands printed every figure"'
+  bash -c 'scripts/bench-core.sh --smoke >/dev/null && scripts/bench-web.sh --smoke >/dev/null && scripts/bench-sync.sh --smoke >/dev/null && echo "the benchmark commands printed every figure"'
 
 step "npm packages: build (the demo's, the inventory's), types"
 scripts/build-npm.sh

@@ -73,12 +73,39 @@ impl LogClient {
     /// ([`sync::read_commit`]); what is not a commit comes back as why it was refused, and the
     /// pull goes on past it.
     pub async fn pull(&self, after: u64) -> Result<Vec<Pulled>, Failure> {
+        let mut commits = Reassembly::default();
+        self.read(after, &mut |message, seq| {
+            let batch = message.header(BATCH_ID).map(str::to_string);
+            let commits_batch = message.header(BATCH_COMMIT).is_some();
+            commits.take(&self.log, message.subject, message.data, seq, batch.as_deref(), commits_batch);
+        })
+        .await?;
+        Ok(commits.finish())
+    }
+
+    /// How many messages the server holds after sequence `after`, fetched as [`LogClient::pull`]
+    /// fetches them but neither grouped nor read: the benchmark's raw baseline.
+    pub async fn count_raw(&self, after: u64) -> Result<u64, Failure> {
+        let mut count = 0;
+        self.read(after, &mut |_, _| count += 1).await?;
+        Ok(count)
+    }
+
+    /// The connection, for sending what is not a commit (the benchmark's raw baseline).
+    pub fn connection(&self) -> &Connection {
+        &self.connection
+    }
+
+    /// Hands every message after sequence `after`, up to the last one when asked, to `take`
+    /// with its sequence: an ephemeral consumer from `after + 1`, acknowledging nothing, read in
+    /// pages, each to an inbox of its own (so nothing of an earlier page, such as the status that
+    /// ends it, is read as part of this one).
+    async fn read(&self, after: u64, take: &mut dyn FnMut(crate::nats::Msg, u64)) -> Result<(), Failure> {
         let until = self.last_sequence().await?;
         if until <= after {
-            return Ok(Vec::new());
+            return Ok(());
         }
         let stream = sync::stream_name(&self.log);
-        // An ephemeral consumer from `after + 1`, acknowledging nothing, gone a minute after use.
         let created = self
             .api(
                 &format!("$JS.API.CONSUMER.CREATE.{stream}"),
@@ -90,17 +117,10 @@ impl LogClient {
             )
             .await?;
         let consumer = created.get("name").and_then(|n| n.as_str()).unwrap_or_default().to_string();
-        self.read(&stream, &consumer, until).await
-    }
-
-    async fn read(&self, stream: &str, consumer: &str, until: u64) -> Result<Vec<Pulled>, Failure> {
         let next_subject = format!("$JS.API.CONSUMER.MSG.NEXT.{stream}.{consumer}");
-        let mut commits = Reassembly::default();
         let mut seq = 0;
         let mut page = 0;
         while seq < until {
-            // A page of messages to an inbox of its own, so that nothing of an earlier page (the
-            // status that ends it) is read as part of this one.
             page += 1;
             let (inbox, sid, mut deliveries) = self.connection.subscribe(&format!("pull{page}"))?;
             let ask = json!({"batch": PULL_BATCH, "no_wait": true}).to_string();
@@ -122,9 +142,7 @@ impl LogClient {
                     break Err(Failure::new("Protocol", "a JetStream message without its sequence"));
                 };
                 seq = at;
-                let batch = message.header(BATCH_ID).map(str::to_string);
-                let commits_batch = message.header(BATCH_COMMIT).is_some();
-                commits.take(&self.log, message.subject, message.data, seq, batch.as_deref(), commits_batch);
+                take(message, seq);
                 if got == PULL_BATCH || seq >= until {
                     break Ok(());
                 }
@@ -135,7 +153,7 @@ impl LogClient {
                 break;
             }
         }
-        Ok(commits.finish())
+        Ok(())
     }
 }
 

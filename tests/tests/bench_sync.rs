@@ -1,0 +1,154 @@
+//! The browser's sync client, measured: run by `scripts/bench-sync.sh` (which starts a
+//! nats-server and passes its address at build time, `EVENTLINE_SYNC_WS`), ignored otherwise.
+//!
+//! In one page, against one server on loopback: (p) pushing commits of 10 events one at a time,
+//! each awaited as an outbox would, against the same client sending the same bodies as plain
+//! JetStream publishes, each awaited (no batch headers, no expectations, nothing encoded or
+//! checked); (f) pulling them back as commits (grouped, read and checked) against fetching the
+//! same messages raw. Ratios within one run: the machine is noisy, the ratio much less.
+#![cfg(target_arch = "wasm32")]
+
+use std::sync::Arc;
+
+use eventline_core::envelope::{EventMetadata, RecordedEvent};
+use eventline_core::ids::{EventId, Position, StreamId, StreamVersion, Timestamp};
+use eventline_core::store::CommitReceipt;
+use eventline_core::sync::{Answer, messages};
+use eventline_web::sync::LogClient;
+use wasm_bindgen_test::{console_log, wasm_bindgen_test, wasm_bindgen_test_configure};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn server() -> &'static str {
+    match option_env!("EVENTLINE_SYNC_WS") {
+        Some(url) => url,
+        None => panic!("EVENTLINE_SYNC_WS (at build time): scripts/bench-sync.sh starts a server and sets it"),
+    }
+}
+
+fn now() -> f64 {
+    web_sys::window().expect("a window").performance().expect("performance").now()
+}
+
+/// Commit `n` of a run: 10 deposits to one of 100 accounts of the run, after `before` events.
+fn commit(run: &str, n: u64, before: u64) -> CommitReceipt {
+    let stream = StreamId::from(format!("account-{run}{}", n % 100).as_str());
+    let command = format!("{run}-{n}");
+    let events = (0..10u64)
+        .map(|i| RecordedEvent {
+            meta: EventMetadata {
+                event_id: EventId::v7(Timestamp(1_700_000_000_000 + n), [(i as u8); 10]),
+                stream: stream.clone(),
+                version: StreamVersion(before + i + 1),
+                position: Position(0),
+                recorded_at: Timestamp(1_700_000_000_000 + n),
+                command_id: command.as_str().into(),
+                correlation_id: command.as_str().into(),
+                causation_id: command.as_str().into(),
+            },
+            event_type: Arc::from("MoneyDeposited"),
+            schema_version: 1,
+            payload: Arc::from(format!(r#"{{"amount":{}}}"#, 1 + (n + i) % 500)),
+        })
+        .collect();
+    CommitReceipt { command_id: command.as_str().into(), events, digest: None }
+}
+
+async fn run(commits: u64) {
+    let run = format!("b{:x}", (js_sys::Math::random() * 1e12) as u64);
+    let client = LogClient::connect(server(), "alpha", "alpha", "alpha-dev").await.unwrap();
+    let receipts: Vec<CommitReceipt> = (0..commits).map(|n| commit(&run, n, (n / 100) * 10)).collect();
+    let events = commits * 10;
+
+    // (p) Eventline: each commit encoded with its headers and expectation, pushed, awaited.
+    let base = client.last_sequence().await.unwrap();
+    let mut seen = std::collections::HashMap::<StreamId, u64>::new();
+    let started = now();
+    for (n, receipt) in receipts.iter().enumerate() {
+        let last = |s: &StreamId| *seen.get(s).unwrap_or(&0);
+        match client.push(receipt, &last, &format!("{run}-{n}.1")).await.unwrap() {
+            Answer::Stored { seq } => {
+                seen.insert(receipt.events[0].meta.stream.clone(), seq);
+            }
+            other => panic!("commit {n}: {other:?}"),
+        }
+    }
+    let pushed = now() - started;
+    // (f) Eventline: pulled as commits, grouped, read and checked.
+    let started = now();
+    let pulled = client.pull(base).await.unwrap();
+    let fetched = now() - started;
+    let mine =
+        pulled.iter().filter(|p| p.commit.as_ref().is_ok_and(|c| c.command_id.as_str().starts_with(&run))).count();
+    assert_eq!(mine as u64, commits, "every pushed commit pulled back");
+
+    // Raw: the same bodies, plain JetStream publishes on the same connection, each awaited,
+    // then fetched and counted.
+    let bodies: Vec<(String, Vec<u8>)> = receipts
+        .iter()
+        .map(|r| {
+            let out = messages("alpha", r, &|_| 0, "raw").unwrap().remove(0);
+            (out.subject, out.body)
+        })
+        .collect();
+    let raw_base = client.last_sequence().await.unwrap();
+    let stored = |reply: &eventline_web::nats::Msg| {
+        let answer: serde_json::Value = serde_json::from_slice(&reply.data).expect("JetStream's answer");
+        assert!(answer.get("error").is_none(), "{answer}");
+        answer["seq"].as_u64().expect("a sequence")
+    };
+    // The last sequence on each subject, for the expectations below.
+    let mut plain_seen = std::collections::HashMap::<String, u64>::new();
+    let started = now();
+    for (subject, body) in &bodies {
+        let reply = client.connection().request(subject, &[], body).await.unwrap();
+        plain_seen.insert(subject.clone(), stored(&reply));
+    }
+    let raw_pushed = now() - started;
+    // The same bodies with the commit's id and its stream's expectation, but not as a batch: what
+    // an atomic batch of one costs over a plain publish.
+    let started = now();
+    for (n, (subject, body)) in bodies.iter().enumerate() {
+        let expect = plain_seen.get(subject).copied().unwrap_or(0);
+        let headers = [
+            (eventline_core::sync::MSG_ID, format!("{run}-plain-{n}")),
+            (eventline_core::sync::EXPECTED_LAST_SUBJECT_SEQUENCE, expect.to_string()),
+        ];
+        let reply = client.connection().request(subject, &headers, body).await.unwrap();
+        plain_seen.insert(subject.clone(), stored(&reply));
+    }
+    let plain_pushed = now() - started;
+    let started = now();
+    let raw = client.count_raw(raw_base).await.unwrap();
+    let raw_fetched = now() - started;
+    let last = client.last_sequence().await.unwrap();
+    assert_eq!((raw, last), (2 * commits, raw_base + 2 * commits), "the raw fetch read {raw} messages");
+
+    let rate = |count: u64, ms: f64| count as f64 / ms * 1000.0;
+    console_log!(
+        "(p) push {commits} commits of 10 events, one at a time, each awaited: eventline {pushed:.0} ms = {:.0} commits/s = {:.0} events/s; raw JetStream publishes of the same bodies {raw_pushed:.0} ms = {:.0}/s; ratio {:.2}x; the same with the commit's id and expectation but no batch {plain_pushed:.0} ms = {:.0}/s",
+        rate(commits, pushed),
+        rate(events, pushed),
+        rate(commits, raw_pushed),
+        raw_pushed / pushed,
+        rate(commits, plain_pushed)
+    );
+    console_log!(
+        "(f) pull {events} events ({commits} messages) as checked commits: eventline {fetched:.0} ms = {:.0} events/s; raw fetch of the same bodies ({raw} messages) {raw_fetched:.0} ms = {:.0} messages/s; ratio {:.2}x",
+        rate(events, fetched),
+        rate(raw, raw_fetched),
+        (raw_fetched / raw as f64) / (fetched / commits as f64)
+    );
+}
+
+#[wasm_bindgen_test]
+#[ignore = "a benchmark: run by scripts/bench-sync.sh"]
+async fn benchmark_sync() {
+    run(2_000).await;
+}
+
+#[wasm_bindgen_test]
+#[ignore = "a benchmark: run by scripts/bench-sync.sh --smoke (the test command)"]
+async fn benchmark_sync_smoke() {
+    run(20).await;
+}
