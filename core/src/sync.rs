@@ -138,76 +138,94 @@ pub fn messages(
     last_seen: &dyn Fn(&StreamId) -> u64,
     batch: &str,
 ) -> Result<Vec<Outgoing>, WireError> {
+    batch_of(log, std::slice::from_ref(commit), last_seen, batch)
+}
+
+/// The messages of several commits, in order, as one atomic batch (all stored or none): what an
+/// outbox pushes, since the server's cost is per batch. Each commit's first message carries its
+/// id; each subject's first message carries the expectation of what the device saw on it, and
+/// its later messages none (nothing can come between the messages of a batch). At most
+/// [`MAX_PARTS`] messages.
+pub fn batch_of(
+    log: &str,
+    commits: &[CommitReceipt],
+    last_seen: &dyn Fn(&StreamId) -> u64,
+    batch: &str,
+) -> Result<Vec<Outgoing>, WireError> {
     check_log(log)?;
     if batch.is_empty() || batch.len() > 64 {
         return Err(refused("InvalidBatch", "a batch id is 1 to 64 characters"));
     }
-    // The commit's events per stream, in the order the streams were first written.
-    let mut streams: Vec<(&StreamId, Vec<&RecordedEvent>)> = Vec::new();
-    for event in &commit.events {
-        match streams.iter_mut().find(|(stream, _)| **stream == event.meta.stream) {
-            Some((_, events)) => events.push(event),
-            None => streams.push((&event.meta.stream, vec![event])),
+    let mut out: Vec<Outgoing> = Vec::new();
+    let mut expected: Vec<&StreamId> = Vec::new();
+    for commit in commits {
+        // The commit's events per stream, in the order the streams were first written.
+        let mut streams: Vec<(&StreamId, Vec<&RecordedEvent>)> = Vec::new();
+        for event in &commit.events {
+            match streams.iter_mut().find(|(stream, _)| **stream == event.meta.stream) {
+                Some((_, events)) => events.push(event),
+                None => streams.push((&event.meta.stream, vec![event])),
+            }
         }
-    }
-    if streams.is_empty() || streams.len() > MAX_PARTS {
-        return Err(refused("CommitTooLarge", format!("a commit writes 1 to {MAX_PARTS} streams")));
-    }
-    let parts = streams.len() as u32;
-    let mut out = Vec::with_capacity(streams.len());
-    for (i, (stream, events)) in streams.iter().enumerate() {
-        let first = events[0];
-        let part = Part {
-            command: commit.command_id.clone(),
-            correlation: first.meta.correlation_id.clone(),
-            causation: first.meta.causation_id.clone(),
-            at: first.meta.recorded_at,
-            digest: commit.digest.map(|d| d.0),
-            stream: (*stream).clone(),
-            from: first.meta.version.0.checked_sub(1).ok_or_else(|| {
-                refused("CorruptData", format!("an event of {stream} at version 0 in commit {}", commit.command_id))
-            })?,
-            part: i as u32,
-            parts,
-            events: events
-                .iter()
-                .map(|e| {
-                    let data = RawValue::from_string(e.payload.to_string())
-                        .map_err(|error| refused("CorruptData", format!("event {}: {error}", e.meta.event_id)))?;
-                    Ok(WireEvent {
-                        id: e.meta.event_id,
-                        event_type: e.event_type.to_string(),
-                        schema: e.schema_version,
-                        data,
+        if streams.is_empty() || out.len() + streams.len() > MAX_PARTS {
+            return Err(refused("CommitTooLarge", format!("a batch holds 1 to {MAX_PARTS} streams' messages")));
+        }
+        let parts = streams.len() as u32;
+        for (i, (stream, events)) in streams.iter().enumerate() {
+            let first = events[0];
+            let part = Part {
+                command: commit.command_id.clone(),
+                correlation: first.meta.correlation_id.clone(),
+                causation: first.meta.causation_id.clone(),
+                at: first.meta.recorded_at,
+                digest: commit.digest.map(|d| d.0),
+                stream: (*stream).clone(),
+                from: first.meta.version.0.checked_sub(1).ok_or_else(|| {
+                    refused("CorruptData", format!("an event of {stream} at version 0 in commit {}", commit.command_id))
+                })?,
+                part: i as u32,
+                parts,
+                events: events
+                    .iter()
+                    .map(|e| {
+                        let data = RawValue::from_string(e.payload.to_string())
+                            .map_err(|error| refused("CorruptData", format!("event {}: {error}", e.meta.event_id)))?;
+                        Ok(WireEvent {
+                            id: e.meta.event_id,
+                            event_type: e.event_type.to_string(),
+                            schema: e.schema_version,
+                            data,
+                        })
                     })
-                })
-                .collect::<Result<_, WireError>>()?,
-        };
-        let body = serde_json::to_vec(&part).expect("a part serializes");
-        let mut headers = vec![
-            (BATCH_ID, batch.to_string()),
-            (BATCH_SEQUENCE, (i + 1).to_string()),
-            (EXPECTED_LAST_SUBJECT_SEQUENCE, last_seen(stream).to_string()),
-        ];
-        if i == 0 {
-            headers.push((MSG_ID, commit.command_id.as_str().to_string()));
+                    .collect::<Result<_, WireError>>()?,
+            };
+            let body = serde_json::to_vec(&part).expect("a part serializes");
+            let mut headers = vec![(BATCH_ID, batch.to_string()), (BATCH_SEQUENCE, (out.len() + 1).to_string())];
+            if !expected.contains(stream) {
+                expected.push(stream);
+                headers.push((EXPECTED_LAST_SUBJECT_SEQUENCE, last_seen(stream).to_string()));
+            }
+            if i == 0 {
+                headers.push((MSG_ID, commit.command_id.as_str().to_string()));
+            }
+            // The server counts the header block with the body: `NATS/1.0`, `name: value` lines
+            // (the commit header, on the last message, included).
+            let header_bytes: usize = 12 + 22 + headers.iter().map(|(n, v)| n.len() + v.len() + 4).sum::<usize>();
+            if body.len() + header_bytes > MAX_MESSAGE {
+                return Err(refused(
+                    "CommitTooLarge",
+                    format!(
+                        "{}'s events of this commit are {} bytes, over {MAX_MESSAGE}",
+                        stream,
+                        body.len() + header_bytes
+                    ),
+                ));
+            }
+            out.push(Outgoing { subject: subject(log, stream), headers, body });
         }
-        if i + 1 == streams.len() {
-            headers.push((BATCH_COMMIT, "1".to_string()));
-        }
-        // The server counts the header block with the body: `NATS/1.0`, `name: value` lines.
-        let header_bytes: usize = 12 + headers.iter().map(|(n, v)| n.len() + v.len() + 4).sum::<usize>();
-        if body.len() + header_bytes > MAX_MESSAGE {
-            return Err(refused(
-                "CommitTooLarge",
-                format!(
-                    "{}'s events of this commit are {} bytes, over {MAX_MESSAGE}",
-                    stream,
-                    body.len() + header_bytes
-                ),
-            ));
-        }
-        out.push(Outgoing { subject: subject(log, stream), headers, body });
+    }
+    if let Some(last) = out.last_mut() {
+        last.headers.push((BATCH_COMMIT, "1".to_string()));
     }
     Ok(out)
 }
@@ -316,29 +334,52 @@ pub struct Pulled {
     pub commit: Result<Commit, WireError>,
 }
 
+/// A message as delivered: its subject, body and sequence, and what its headers say about its
+/// batch (`Nats-Batch-Id`, `Nats-Batch-Commit`) and commit (`Nats-Msg-Id`).
+#[derive(Debug)]
+pub struct Delivered<'a> {
+    pub subject: String,
+    pub body: Vec<u8>,
+    pub seq: u64,
+    pub batch: Option<&'a str>,
+    pub commits: bool,
+    pub begins: bool,
+}
+
 /// Gathers the messages a server delivers, in its order, into commits: a batch is whole when
 /// its committing message arrives (`Nats-Batch-Commit`), a message of no batch is a commit of its
 /// own, and a batch interrupted by another message never will be whole.
 #[derive(Debug, Default)]
 pub struct Reassembly {
-    open: Vec<(String, Vec<u8>, u64)>,
+    /// Subject, body, sequence, and whether it begins a commit.
+    open: Vec<(String, Vec<u8>, u64, bool)>,
     batch: Option<String>,
     pub pulled: Vec<Pulled>,
 }
 
 impl Reassembly {
-    /// Takes the message at sequence `seq`: its subject, body, `Nats-Batch-Id` and whether it
-    /// carries `Nats-Batch-Commit`.
-    pub fn take(&mut self, log: &str, subject: String, body: Vec<u8>, seq: u64, batch: Option<&str>, commits: bool) {
+    /// Takes the message at sequence `seq`: its subject, body and headers (`Nats-Batch-Id`,
+    /// whether it carries `Nats-Batch-Commit`, and whether it carries a commit's id, which begins
+    /// each commit of a batch of several).
+    pub fn take(&mut self, log: &str, message: Delivered<'_>) {
+        let Delivered { subject, body, seq, batch, commits, begins } = message;
         if self.batch.is_some() && self.batch.as_deref() != batch {
             self.cut();
         }
         self.batch = batch.map(str::to_string);
-        self.open.push((subject, body, seq));
+        self.open.push((subject, body, seq, begins));
         if batch.is_none() || commits {
             let messages = std::mem::take(&mut self.open);
-            let parts: Vec<(&str, &[u8])> = messages.iter().map(|(s, b, _)| (s.as_str(), b.as_slice())).collect();
-            self.pulled.push(Pulled { seq, commit: read_commit(log, &parts) });
+            let mut start = 0;
+            for end in 1..=messages.len() {
+                if end == messages.len() || messages[end].3 {
+                    let parts: Vec<(&str, &[u8])> =
+                        messages[start..end].iter().map(|(s, b, _, _)| (s.as_str(), b.as_slice())).collect();
+                    let seq = messages[end - 1].2;
+                    self.pulled.push(Pulled { seq, commit: read_commit(log, &parts) });
+                    start = end;
+                }
+            }
             self.batch = None;
         }
     }
@@ -357,7 +398,7 @@ impl Reassembly {
     }
 
     fn cut(&mut self) {
-        if let Some((_, _, seq)) = self.open.last() {
+        if let Some((_, _, seq, _)) = self.open.last() {
             let seq = *seq;
             self.open.clear();
             let reason = format!("a batch ending at {seq} was never committed");
@@ -538,6 +579,41 @@ mod tests {
     }
 
     #[test]
+    fn several_commits_go_out_as_one_batch_and_come_back_apart() {
+        let first = receipt(&[("account-a", 0), ("account-b", 0)]);
+        let mut second = receipt(&[("account-a", 1)]);
+        second.command_id = "cmd-2".into();
+        let seen = |s: &StreamId| if s.as_str() == "account-a" { 7 } else { 0 };
+        let out = batch_of("log", &[first, second], &seen, "t").unwrap();
+        let header = |m: &Outgoing, name: &str| m.headers.iter().find(|(n, _)| *n == name).map(|(_, v)| v.clone());
+        let column = |name: &str| out.iter().map(|m| header(m, name)).collect::<Vec<_>>();
+        assert_eq!(column(MSG_ID), [Some("cmd-1".to_string()), None, Some("cmd-2".to_string())]);
+        // Each subject's expectation on its first message only: nothing comes between a batch's.
+        assert_eq!(column(EXPECTED_LAST_SUBJECT_SEQUENCE), [Some("7".to_string()), Some("0".to_string()), None]);
+        assert_eq!(column(BATCH_SEQUENCE), [Some("1".to_string()), Some("2".to_string()), Some("3".to_string())]);
+        assert_eq!(column(BATCH_COMMIT), [None, None, Some("1".to_string())]);
+        let mut commits = Reassembly::default();
+        for (i, m) in out.iter().enumerate() {
+            let has = |name: &str| m.headers.iter().any(|(n, _)| *n == name);
+            let (subject, body) = (m.subject.clone(), m.body.clone());
+            let seq = 10 + i as u64;
+            commits.take(
+                "log",
+                Delivered { subject, body, seq, batch: Some("t"), commits: has(BATCH_COMMIT), begins: has(MSG_ID) },
+            );
+        }
+        let read: Vec<(u64, String, usize)> = commits
+            .finish()
+            .into_iter()
+            .map(|p| {
+                let commit = p.commit.unwrap();
+                (p.seq, commit.command_id.to_string(), commit.writes.len())
+            })
+            .collect();
+        assert_eq!(read, vec![(11, "cmd-1".to_string(), 2), (12, "cmd-2".to_string(), 1)]);
+    }
+
+    #[test]
     fn what_cannot_go_out_is_refused_before_it_does() {
         let mut zero = receipt(&[("account-a", 0)]);
         zero.events[0].meta.version = StreamVersion(0);
@@ -562,8 +638,11 @@ mod tests {
                 .unwrap();
         let mut commits = Reassembly::default();
         let take = |commits: &mut Reassembly, m: &Outgoing, seq: u64, batch: &str| {
-            let commits_batch = m.headers.iter().any(|(n, _)| *n == BATCH_COMMIT);
-            commits.take("log", m.subject.clone(), m.body.clone(), seq, Some(batch), commits_batch);
+            let has = |name: &str| m.headers.iter().any(|(n, _)| *n == name);
+            let (subject, body) = (m.subject.clone(), m.body.clone());
+            let message =
+                Delivered { subject, body, seq, batch: Some(batch), commits: has(BATCH_COMMIT), begins: has(MSG_ID) };
+            commits.take("log", message);
         };
         // A whole batch; a batch cut by another message; a message of no batch; a batch begun
         // at the end, left for the next pull.
@@ -571,7 +650,15 @@ mod tests {
         take(&mut commits, &two[1], 2, "t");
         take(&mut commits, &two[0], 3, "x");
         take(&mut commits, &one[0], 4, "u");
-        commits.take("log", "el.log.s.account.d".into(), b"hello".to_vec(), 5, None, false);
+        let foreign = Delivered {
+            subject: "el.log.s.account.d".into(),
+            body: b"hello".to_vec(),
+            seq: 5,
+            batch: None,
+            commits: false,
+            begins: false,
+        };
+        commits.take("log", foreign);
         take(&mut commits, &two[0], 6, "y");
         let read: Vec<(u64, Result<String, &str>)> = commits
             .finish()

@@ -6,7 +6,7 @@ use std::time::Duration;
 use async_nats::jetstream::{self, consumer};
 use async_nats::{Client, ConnectOptions, HeaderMap};
 use eventline_core::store::CommitReceipt;
-use eventline_core::sync::{self, Answer, BATCH_COMMIT, BATCH_ID, Pulled, Reassembly};
+use eventline_core::sync::{self, Answer, BATCH_COMMIT, BATCH_ID, Delivered, MSG_ID, Pulled, Reassembly};
 use futures::StreamExt;
 
 use crate::SyncError;
@@ -60,7 +60,18 @@ impl LogClient {
         last_seen: &dyn Fn(&eventline_core::ids::StreamId) -> u64,
         attempt: &str,
     ) -> Result<Answer, SyncError> {
-        let messages = sync::messages(&self.log, commit, last_seen, attempt)?;
+        self.push_all(std::slice::from_ref(commit), last_seen, attempt).await
+    }
+
+    /// Pushes several commits, in order, as one atomic batch ([`sync::batch_of`]): all stored or
+    /// none. Stored, the last message's sequence; the others precede it one by one.
+    pub async fn push_all(
+        &self,
+        commits: &[CommitReceipt],
+        last_seen: &dyn Fn(&eventline_core::ids::StreamId) -> u64,
+        attempt: &str,
+    ) -> Result<Answer, SyncError> {
+        let messages = sync::batch_of(&self.log, commits, last_seen, attempt)?;
         let last = messages.len() - 1;
         for (i, message) in messages.into_iter().enumerate() {
             let mut headers = HeaderMap::new();
@@ -170,14 +181,17 @@ impl LogClient {
             let seq = message.info().map_err(|e| SyncError::new("ServerRefused", e.to_string()))?.stream_sequence;
             let header =
                 |name: &str| message.headers.as_ref().and_then(|h| h.get(name)).map(|v| v.as_str().to_string());
-            let (batch, commits_batch) = (header(BATCH_ID), header(BATCH_COMMIT).is_some());
+            let batch = header(BATCH_ID);
             commits.take(
                 &self.log,
-                message.subject.to_string(),
-                message.payload.to_vec(),
-                seq,
-                batch.as_deref(),
-                commits_batch,
+                Delivered {
+                    subject: message.subject.to_string(),
+                    body: message.payload.to_vec(),
+                    seq,
+                    batch: batch.as_deref(),
+                    commits: header(BATCH_COMMIT).is_some(),
+                    begins: header(MSG_ID).is_some(),
+                },
             );
             if seq >= until {
                 break;

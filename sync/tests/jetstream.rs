@@ -176,6 +176,31 @@ async fn only_a_logs_user_reads_and_writes_it() {
     assert!(started.elapsed() < Duration::from_secs(10));
 }
 
+/// An outbox's way: several pending commits in one atomic batch, read back apart.
+#[tokio::test]
+async fn pending_commits_go_as_one_batch_and_come_back_as_commits() {
+    let servers = Servers::single("outbox").unwrap();
+    log::create(&admin(&servers, "alpha").await.js, "alpha", 1).await.unwrap();
+    let device = alpha(&servers).await;
+    let pending = [
+        commit("p1", &[("account-a", 0, 2)]),
+        commit("p2", &[("account-a", 2, 1), ("account-b", 0, 1)]),
+        commit("p3", &[("account-a", 3, 1)]),
+    ];
+    let none = |_: &StreamId| 0;
+    assert_eq!(device.push_all(&pending, &none, "b.1").await.unwrap(), Answer::Stored { seq: 4 });
+    // Again (its answer lost): nothing twice.
+    assert_eq!(device.push_all(&pending, &none, "b.2").await.unwrap(), Answer::AlreadyStored);
+    // A batch whose one expectation is stale stores none of its commits.
+    let more = [commit("p4", &[("account-b", 1, 1)]), commit("p5", &[("account-a", 4, 1)])];
+    let stale = |s: &StreamId| if s.as_str() == "account-a" { 2 } else { 3 };
+    assert_eq!(device.push_all(&more, &stale, "c.1").await.unwrap(), Answer::Conflict);
+    assert_eq!(device.last_sequence().await.unwrap(), 4);
+    let read: Vec<(u64, String)> =
+        device.pull(0).await.unwrap().into_iter().map(|p| (p.seq, p.commit.unwrap().command_id.to_string())).collect();
+    assert_eq!(read, vec![(1, "p1".to_string()), (3, "p2".to_string()), (4, "p3".to_string())]);
+}
+
 /// Every file under `dir` that holds `marker`.
 fn files_holding(dir: &std::path::Path, marker: &[u8]) -> Vec<String> {
     let mut found = Vec::new();

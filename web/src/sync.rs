@@ -4,7 +4,7 @@
 
 use eventline_core::ids::StreamId;
 use eventline_core::store::CommitReceipt;
-use eventline_core::sync::{self, Answer, BATCH_COMMIT, BATCH_ID, Pulled, Reassembly};
+use eventline_core::sync::{self, Answer, BATCH_COMMIT, BATCH_ID, Delivered, MSG_ID, Pulled, Reassembly};
 use serde_json::json;
 
 use crate::failure::Failure;
@@ -41,8 +41,20 @@ impl LogClient {
         last_seen: &dyn Fn(&StreamId) -> u64,
         attempt: &str,
     ) -> Result<Answer, Failure> {
+        self.push_all(std::slice::from_ref(commit), last_seen, attempt).await
+    }
+
+    /// Pushes several commits, in order, as one atomic batch ([`sync::batch_of`]): all stored or
+    /// none, at the server's cost of one batch. Stored, the last message's sequence; the others
+    /// precede it one by one.
+    pub async fn push_all(
+        &self,
+        commits: &[CommitReceipt],
+        last_seen: &dyn Fn(&StreamId) -> u64,
+        attempt: &str,
+    ) -> Result<Answer, Failure> {
         let messages =
-            sync::messages(&self.log, commit, last_seen, attempt).map_err(|e| Failure::new(e.code, e.reason))?;
+            sync::batch_of(&self.log, commits, last_seen, attempt).map_err(|e| Failure::new(e.code, e.reason))?;
         let last = messages.len() - 1;
         for message in &messages[..last] {
             self.connection.publish(&message.subject, &message.headers, &message.body)?;
@@ -76,8 +88,9 @@ impl LogClient {
         let mut commits = Reassembly::default();
         self.read(after, &mut |message, seq| {
             let batch = message.header(BATCH_ID).map(str::to_string);
-            let commits_batch = message.header(BATCH_COMMIT).is_some();
-            commits.take(&self.log, message.subject, message.data, seq, batch.as_deref(), commits_batch);
+            let (ends, begins) = (message.header(BATCH_COMMIT).is_some(), message.header(MSG_ID).is_some());
+            let (subject, body) = (message.subject, message.data);
+            commits.take(&self.log, Delivered { subject, body, seq, batch: batch.as_deref(), commits: ends, begins });
         })
         .await?;
         Ok(commits.finish())
