@@ -24,7 +24,7 @@ use std::collections::{HashMap, HashSet};
 
 use crate::envelope::RecordedEvent;
 use crate::event::Event;
-use crate::ids::{CommandId, MAX_DERIVED_ID, StreamId, check_id, quote};
+use crate::ids::{CausationId, CommandId, CorrelationId, MAX_DERIVED_ID, StreamId, check_id, quote};
 use crate::personal::{self, SUBJECT_CATEGORY, SUBJECT_FORGOTTEN};
 
 /// Why a log from elsewhere was refused: the event (1-based, in the log's order) and what is
@@ -44,14 +44,19 @@ const MAX_TYPE: usize = 64;
 pub fn check_form(event: &RecordedEvent) -> Result<(), String> {
     let meta = &event.meta;
     meta.stream.check()?;
-    for (what, id) in [
-        ("commandId", meta.command_id.as_str()),
-        ("correlationId", meta.correlation_id.as_str()),
-        ("causationId", meta.causation_id.as_str()),
-    ] {
+    check_ids(&meta.command_id, &meta.correlation_id, &meta.causation_id)?;
+    check_type(&event.event_type)
+}
+
+/// The form of a commit's ids, as a command's are checked: what an imported event or a commit
+/// from a sync server carries.
+pub fn check_ids(command: &CommandId, correlation: &CorrelationId, causation: &CausationId) -> Result<(), String> {
+    for (what, id) in
+        [("commandId", command.as_str()), ("correlationId", correlation.as_str()), ("causationId", causation.as_str())]
+    {
         check_id(id, MAX_DERIVED_ID).map_err(|e| format!("`{what}`: {e}"))?;
     }
-    check_type(&event.event_type)
+    Ok(())
 }
 
 /// An event type's form: 1 to 64 letters or digits.

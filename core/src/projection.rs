@@ -377,11 +377,6 @@ impl<R: ReadModel> Projection<R> {
             }
         }
     }
-
-    /// Moves the checkpoint past an event without applying it (a dead letter decoded elsewhere).
-    pub fn skip(&mut self, position: Position) {
-        self.checkpoint = self.checkpoint.max(position);
-    }
 }
 
 /// Whether `event_type` is in `types`. The types are constants, so the one looked for is

@@ -8,9 +8,10 @@
 //! - a commit is one message per stream it writes, published as one atomic batch (all stored or
 //!   none), the first message carrying the commit's id as `Nats-Msg-Id`: a retried push is
 //!   refused as already stored, never stored twice;
-//! - every message expects the last server sequence its device saw on its subject
-//!   (`Nats-Expected-Last-Subject-Sequence`): devices writing different streams never conflict,
-//!   two writing the same stream do, and a batch with one stale expectation stores nothing;
+//! - each subject's first message in a batch expects the last server sequence its device saw on
+//!   it (`Nats-Expected-Last-Subject-Sequence`; nothing comes between a batch's messages, so the
+//!   later ones need none): devices writing different streams never conflict, two writing the
+//!   same stream do, and a batch with one stale expectation stores nothing;
 //! - a commit read back names its subject's stream, its part of the commit and the versions it
 //!   continues: anything else on a log's subjects is refused with a reason, never appended.
 
@@ -18,9 +19,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use crate::envelope::{NewEvent, RecordedEvent};
-use crate::ids::StreamVersion;
-use crate::ids::{CausationId, CommandId, CorrelationId, EventId, MAX_DERIVED_ID, StreamId, Timestamp, check_id};
-use crate::import::check_type;
+use crate::ids::{CausationId, CommandId, CorrelationId, EventId, StreamId, StreamVersion, Timestamp};
+use crate::import::{check_ids, check_type};
 use crate::store::{CommandDigest, Commit, CommitReceipt, StreamWrite};
 use crate::version::ExpectedVersion;
 
@@ -240,7 +240,10 @@ pub fn read_commit(log: &str, messages: &[(&str, &[u8])]) -> Result<Commit, Wire
         if body.len() > MAX_MESSAGE {
             return Err(refused("ForeignMessage", format!("a message of {} bytes on {subject_seen}", body.len())));
         }
-        let part: Part = serde_json::from_slice(body)
+        // Read as every record is (an object, never an array standing for one).
+        let part: Part = std::str::from_utf8(body)
+            .map_err(|e| e.to_string())
+            .and_then(|text| crate::json::from_str(text).map_err(|e| e.to_string()))
             .map_err(|e| refused("ForeignMessage", format!("not an Eventline commit on {subject_seen}: {e}")))?;
         part.stream.check().map_err(|e| refused("ForeignMessage", e))?;
         if subject(log, &part.stream) != *subject_seen {
@@ -252,13 +255,7 @@ pub fn read_commit(log: &str, messages: &[(&str, &[u8])]) -> Result<Commit, Wire
         parts.push(part);
     }
     let Some(first) = parts.first() else { return Err(refused("ForeignMessage", "a commit of no message")) };
-    for (what, id) in [
-        ("command id", first.command.as_str()),
-        ("correlation id", first.correlation.as_str()),
-        ("causation id", first.causation.as_str()),
-    ] {
-        check_id(id, MAX_DERIVED_ID).map_err(|e| refused("ForeignMessage", format!("{what}: {e}")))?;
-    }
+    check_ids(&first.command, &first.correlation, &first.causation).map_err(|e| refused("ForeignMessage", e))?;
     if first.parts == 0 || first.at.0 == 0 {
         return Err(refused("ForeignMessage", format!("commit {} of no parts or of no time", first.command)));
     }

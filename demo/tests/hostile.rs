@@ -331,3 +331,81 @@ fn as_commit(events: &[RecordedEvent]) -> Commit {
         digest: None,
     }
 }
+
+/// A message on a log's subjects from a sync server: a real part of a commit with one field
+/// replaced by any JSON, or any text at all.
+fn server_message() -> impl Strategy<Value = (String, Vec<u8>)> {
+    use eventline_core::Environment;
+    use eventline_core::envelope::EventMetadata;
+    use eventline_core::sync::{messages, subject};
+    let env = TestEnv::default();
+    let events = (1..=2u64)
+        .map(|version| RecordedEvent {
+            meta: EventMetadata {
+                event_id: env.new_event_id(env.now()),
+                stream: "account-a".into(),
+                version: StreamVersion(version),
+                position: Position(version),
+                recorded_at: env.now(),
+                command_id: "c1".into(),
+                correlation_id: "c1".into(),
+                causation_id: "c1".into(),
+            },
+            event_type: "MoneyDeposited".into(),
+            schema_version: 1,
+            payload: format!(r#"{{"amount":{version}}}"#).into(),
+        })
+        .collect();
+    let receipt = eventline_core::store::CommitReceipt { command_id: "c1".into(), events, digest: None };
+    let valid = messages("demo", &receipt, &|_| 0, "b").unwrap().remove(0);
+    let fields = ["command", "correlation", "causation", "at", "digest", "stream", "from", "part", "parts", "events"];
+    let base: Value = serde_json::from_slice(&valid.body).unwrap();
+    let subjects = prop::sample::select(vec![
+        valid.subject.clone(),
+        subject("demo", &"account-b".into()),
+        subject("other", &"account-a".into()),
+        "el.demo.s.account".to_string(),
+    ]);
+    let body = prop_oneof![
+        (prop::sample::select(fields.to_vec()), json()).prop_map(move |(field, value)| {
+            let mut part = base.clone();
+            part[field] = value;
+            part.to_string().into_bytes()
+        }),
+        raw_text().prop_map(String::into_bytes),
+        prop::collection::vec(any::<u8>(), 0..300),
+    ];
+    (subjects, body)
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// What a server delivers is gathered and read into commits or refusals with a code, whatever
+    /// the messages and their batch headers say; never a panic, every message accounted for in
+    /// the server's order.
+    #[wasm_bindgen_test(unsupported = test)]
+    fn server_messages_are_commits_or_refusals(
+        delivered in prop::collection::vec((server_message(), prop::option::of(0..3u8), any::<bool>(), any::<bool>()), 1..8)
+    ) {
+        use eventline_core::sync::{Delivered, Reassembly, read_commit};
+        let mut commits = Reassembly::default();
+        for (seq, ((subject, body), batch, ends, begins)) in delivered.iter().enumerate() {
+            if let Err(error) = read_commit("demo", &[(subject.as_str(), body.as_slice())]) {
+                prop_assert!(["ForeignMessage", "IncompleteCommit"].contains(&error.code), "{error}");
+            }
+            let batch = batch.map(|b| format!("b{b}"));
+            let (subject, body) = (subject.clone(), body.clone());
+            let message = Delivered { subject, body, seq: seq as u64 + 1, batch: batch.as_deref(), commits: *ends, begins: *begins };
+            commits.take("demo", message);
+        }
+        let pulled = commits.finish();
+        prop_assert!(pulled.windows(2).all(|w| w[0].seq < w[1].seq));
+        prop_assert!(pulled.iter().all(|p| p.seq >= 1 && p.seq <= delivered.len() as u64));
+        for p in &pulled {
+            if let Err(error) = &p.commit {
+                prop_assert!(["ForeignMessage", "IncompleteCommit"].contains(&error.code), "{error}");
+            }
+        }
+    }
+}
