@@ -52,7 +52,7 @@ reliability_elsewhere=(node --test --test-concurrency=1 tests/reliability/) # cr
 
 step "native suites"
 cargo test --workspace --exclude eventline-www --exclude eventline-web
-cargo test -p eventline-web --lib
+cargo test -p eventline-web --lib --features sync
 
 step "sync server for the wasm32 suites"
 # One nats-server from sync/nats/server.conf on ports of its own, with logs alpha and beta, for

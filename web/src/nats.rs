@@ -249,79 +249,48 @@ impl Inner {
         let _ = self.socket.close();
     }
 
-    /// Parses every whole operation the buffer holds.
+    /// Acts on every whole operation the buffer holds, then drops them from it at once (a page
+    /// of a thousand messages arrives in one frame: dropping each as it is read would move the
+    /// rest of the frame a thousand times).
     fn pump(&mut self) -> Result<(), Failure> {
-        let protocol = |what: &str| failure("Protocol", format!("the sync server sent {what}"));
-        loop {
-            let Some(eol) = self.buffer.windows(2).position(|w| w == b"\r\n") else {
-                if self.buffer.len() > MAX_MESSAGE {
-                    return Err(protocol("a line too long"));
-                }
-                return Ok(());
+        let mut offset = 0;
+        let result = loop {
+            let (op, used) = match next_op(&self.buffer[offset..]) {
+                Ok(Some(next)) => next,
+                Ok(None) => break Ok(()),
+                Err(error) => break Err(error),
             };
-            let line = String::from_utf8_lossy(&self.buffer[..eol]).into_owned();
-            let fields: Vec<&str> = line.split_ascii_whitespace().collect();
-            let (op, args) = fields.split_first().map_or(("", &[][..]), |(op, args)| (*op, args));
-            match op.to_ascii_uppercase().as_str() {
-                "MSG" | "HMSG" => {
-                    let with_headers = op.eq_ignore_ascii_case("HMSG");
-                    let numbers = if with_headers { 2 } else { 1 };
-                    if args.len() < 2 + numbers || args.len() > 3 + numbers {
-                        return Err(protocol(&format!("a malformed {op}")));
-                    }
-                    let number = |s: &str| s.parse::<usize>().map_err(|_| protocol(&format!("a malformed {op}")));
-                    let total = number(args[args.len() - 1])?;
-                    let header_len = if with_headers { number(args[args.len() - 2])? } else { 0 };
-                    if total > MAX_MESSAGE || header_len > total {
-                        return Err(protocol(&format!("a malformed {op}")));
-                    }
-                    if self.buffer.len() < eol + 2 + total + 2 {
-                        return Ok(());
-                    }
-                    let body = self.buffer[eol + 2..eol + 2 + total].to_vec();
-                    self.buffer.drain(..eol + 2 + total + 2);
-                    let sid = args[1].parse::<u64>().map_err(|_| protocol("a malformed sid"))?;
-                    let reply = if args.len() == 3 + numbers { args[2].to_string() } else { String::new() };
-                    let (status, headers) = parse_headers(&body[..header_len]);
-                    let message =
-                        Msg { subject: args[0].to_string(), reply, status, headers, data: body[header_len..].to_vec() };
-                    self.deliver(sid, message);
-                }
-                "PING" => {
-                    self.buffer.drain(..eol + 2);
+            offset += used;
+            match op {
+                Op::Msg(sid, message) => self.deliver(sid, message),
+                Op::Ping => {
                     let _ = self.socket.send_with_str("PONG\r\n");
                 }
-                "PONG" => {
-                    self.buffer.drain(..eol + 2);
+                Op::Pong => {
                     if let Some(ready) = self.ready.take() {
                         let _ = ready.send(Ok(()));
                     }
                 }
-                "-ERR" => {
-                    self.buffer.drain(..eol + 2);
+                Op::Err(line) => {
                     let lower = line.to_ascii_lowercase();
                     if lower.contains("authorization") || lower.contains("authentication") {
-                        return Err(failure(
-                            "Unauthorized",
-                            format!("the sync server refused the credentials: {line}"),
-                        ));
+                        let why = format!("the sync server refused the credentials: {line}");
+                        break Err(failure("Unauthorized", why));
                     }
-                    if lower.contains("permissions violation") {
-                        // The server keeps the connection; what was refused gets no answer, so
-                        // every request waiting now is told (a log's user reaching another log).
-                        for (_, request) in self.requests.drain() {
-                            let _ = request.send(Err(failure("Forbidden", line.clone())));
-                        }
-                        continue;
+                    if !lower.contains("permissions violation") {
+                        break Err(failure("ServerRefused", line));
                     }
-                    return Err(failure("ServerRefused", line));
+                    // The server keeps the connection; what was refused gets no answer, so every
+                    // request waiting now is told (a log's user reaching another log).
+                    for (_, request) in self.requests.drain() {
+                        let _ = request.send(Err(failure("Forbidden", line.clone())));
+                    }
                 }
-                "INFO" | "+OK" => {
-                    self.buffer.drain(..eol + 2);
-                }
-                _ => return Err(protocol(&format!("an unknown operation {}", eventline_core::ids::quote(op)))),
+                Op::Other => {}
             }
-        }
+        };
+        self.buffer.drain(..offset);
+        result
     }
 
     fn deliver(&mut self, sid: u64, message: Msg) {
@@ -334,6 +303,61 @@ impl Inner {
             let _ = subscription.unbounded_send(message);
         }
     }
+}
+
+/// One operation from the server.
+#[derive(Debug)]
+enum Op {
+    Msg(u64, Msg),
+    Ping,
+    Pong,
+    Err(String),
+    /// `INFO`, `+OK`: nothing to do.
+    Other,
+}
+
+/// The first whole operation in `buffer` and how many bytes it took, `None` if it is not all
+/// there yet. What is not the protocol is `Protocol`, never a panic.
+fn next_op(buffer: &[u8]) -> Result<Option<(Op, usize)>, Failure> {
+    let protocol = |what: &str| failure("Protocol", format!("the sync server sent {what}"));
+    let Some(eol) = buffer.windows(2).position(|w| w == b"\r\n") else {
+        return if buffer.len() > MAX_MESSAGE { Err(protocol("a line too long")) } else { Ok(None) };
+    };
+    let line = String::from_utf8_lossy(&buffer[..eol]).into_owned();
+    let fields: Vec<&str> = line.split_ascii_whitespace().collect();
+    let (op, args) = fields.split_first().map_or(("", &[][..]), |(op, args)| (*op, args));
+    let after_line = eol + 2;
+    let op = match op.to_ascii_uppercase().as_str() {
+        "MSG" | "HMSG" => {
+            let with_headers = op.eq_ignore_ascii_case("HMSG");
+            let numbers = if with_headers { 2 } else { 1 };
+            if args.len() < 2 + numbers || args.len() > 3 + numbers {
+                return Err(protocol(&format!("a malformed {op}")));
+            }
+            let number = |s: &str| s.parse::<usize>().map_err(|_| protocol(&format!("a malformed {op}")));
+            let total = number(args[args.len() - 1])?;
+            let header_len = if with_headers { number(args[args.len() - 2])? } else { 0 };
+            if total > MAX_MESSAGE || header_len > total {
+                return Err(protocol(&format!("a malformed {op}")));
+            }
+            if buffer.len() < after_line + total + 2 {
+                return Ok(None);
+            }
+            let body = &buffer[after_line..after_line + total];
+            let sid = args[1].parse::<u64>().map_err(|_| protocol("a malformed sid"))?;
+            let reply = if args.len() == 3 + numbers { args[2].to_string() } else { String::new() };
+            let (status, headers) = parse_headers(&body[..header_len]);
+            let message =
+                Msg { subject: args[0].to_string(), reply, status, headers, data: body[header_len..].to_vec() };
+            return Ok(Some((Op::Msg(sid, message), after_line + total + 2)));
+        }
+        "PING" => Op::Ping,
+        "PONG" => Op::Pong,
+        "-ERR" => Op::Err(line.clone()),
+        "INFO" | "+OK" => Op::Other,
+        _ => return Err(protocol(&format!("an unknown operation {}", eventline_core::ids::quote(op)))),
+    };
+    Ok(Some((op, after_line)))
 }
 
 /// A header block: its status (`NATS/1.0 404 No Messages`) and its headers.
@@ -353,4 +377,89 @@ pub async fn next(receiver: &mut mpsc::UnboundedReceiver<Msg>, ms: u32, what: &s
     within(ms, what, receiver.next())
         .await?
         .ok_or_else(|| failure("Unreachable", "the connection to the sync server closed"))
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Every operation in `chunks` fed one after the other, as frames arrive: what `pump` acts
+    /// on, or the failure that ends the connection.
+    fn read(chunks: &[Vec<u8>]) -> Result<Vec<String>, String> {
+        let (mut buffer, mut ops) = (Vec::new(), Vec::new());
+        for chunk in chunks {
+            buffer.extend_from_slice(chunk);
+            let mut offset = 0;
+            while let Some((op, used)) = next_op(&buffer[offset..]).map_err(|e| e.code.clone())? {
+                ops.push(format!("{op:?}"));
+                offset += used;
+            }
+            buffer.drain(..offset);
+        }
+        Ok(ops)
+    }
+
+    fn wire() -> Vec<u8> {
+        let mut bytes = b"INFO {\"server_id\":\"x\"}\r\nPING\r\n".to_vec();
+        bytes.extend(frame("el.demo.s.account.a", "$JS.ACK.EL_demo.c.1.7.1.1700000000.0", &[], b"hello").replace_op());
+        bytes.extend(
+            frame("_INBOX_demo.r2", "", &[("Nats-Batch-Id", "b".into()), ("Nats-Msg-Id", "c1".into())], b"{\"seq\":3}")
+                .replace_op(),
+        );
+        bytes.extend(b"HMSG _INBOX_demo.pull1 9 19 19\r\nNATS/1.0 404 No\r\n\r\n\r\n-ERR 'Permissions Violation for Publish to \"x\"'\r\nPONG\r\n");
+        bytes
+    }
+
+    /// What the client sends (PUB/HPUB) as the server delivers it (MSG/HMSG with a sid).
+    trait AsDelivered {
+        fn replace_op(self) -> Vec<u8>;
+    }
+    impl AsDelivered for Vec<u8> {
+        fn replace_op(self) -> Vec<u8> {
+            let text = String::from_utf8(self).unwrap();
+            let (line, rest) = text.split_once("\r\n").unwrap();
+            let mut fields: Vec<&str> = line.split(' ').collect();
+            let op = if fields[0] == "HPUB" { "HMSG" } else { "MSG" };
+            fields[0] = op;
+            fields.insert(2, "5");
+            format!("{}\r\n{rest}", fields.join(" ")).into_bytes()
+        }
+    }
+
+    #[test]
+    fn operations_are_read_whole_however_the_frames_cut_them() {
+        let whole = read(&[wire()]).unwrap();
+        assert_eq!(whole.len(), 7, "{whole:#?}");
+        assert!(whole[2].contains("subject: \"el.demo.s.account.a\"") && whole[2].contains("data: [104, 101"));
+        assert!(whole[3].contains("(\"Nats-Msg-Id\", \"c1\")"), "{}", whole[3]);
+        assert!(whole[4].contains("status: 404"), "{}", whole[4]);
+        let bytes = wire();
+        for cut in 0..bytes.len() {
+            assert_eq!(read(&[bytes[..cut].to_vec(), bytes[cut..].to_vec()]).unwrap(), whole, "cut at {cut}");
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2_000, failure_persistence: None, ..ProptestConfig::default() })]
+
+        /// Whatever a server (or something pretending to be one) sends is operations or
+        /// `Protocol`, never a panic, in any framing.
+        #[test]
+        fn anything_sent_is_operations_or_a_protocol_failure(
+            chunks in prop::collection::vec(
+                prop_oneof![
+                    prop::collection::vec(any::<u8>(), 0..64),
+                    (0..wire().len(), 0..wire().len()).prop_map(|(a, b)| wire()[a.min(b)..a.max(b)].to_vec()),
+                    "(MSG|HMSG|PING|PONG|INFO|-ERR|\\+OK)( [a-z0-9._$]{0,12}){0,6}\r\n".prop_map(String::into_bytes),
+                ],
+                1..8,
+            )
+        ) {
+            if let Err(code) = read(&chunks) {
+                prop_assert_eq!(code, "Protocol");
+            }
+        }
+    }
 }
