@@ -55,8 +55,9 @@ cargo test --workspace --exclude eventline-www --exclude eventline-web
 cargo test -p eventline-web --lib --features sync
 
 step "sync server for the wasm32 suites"
-# One nats-server from sync/nats/server.conf on ports of its own, with logs alpha and beta, for
-# tests/tests/sync_browser.rs in every browser; it reads the address at build time. Stopped on exit.
+# One nats-server from sync/nats/server.conf on ports of its own, with logs alpha, beta and demo, for
+# tests/tests/sync_browser.rs and sync_runtime.rs in every browser; they read the address at build
+# time. Stopped on exit.
 export EL_NATS_NAME=eventline-test EL_NATS_PORT=14222 EL_NATS_WS_PORT=14280 EL_NATS_MONITOR_PORT=18222
 sync_dir=$(mktemp -d)
 export EL_NATS_STORE=$sync_dir/store EL_NATS_ADMIN_PASSWORD=admin-dev EL_NATS_DEMO_PASSWORD=demo-dev
@@ -66,7 +67,7 @@ export EVENTLINE_SYNC_WS=ws://127.0.0.1:$EL_NATS_WS_PORT
 sync_server=$!
 trap 'kill "$sync_server" 2>/dev/null; rm -rf "$sync_dir"' EXIT
 create_log=(cargo run -q -p eventline-sync --bin eventline-sync -- create-log)
-for log in alpha beta; do
+for log in alpha beta demo; do
   # The server needs a moment to listen; a port already taken shows in its log.
   for _ in $(seq 50); do "${create_log[@]}" "$log" --server "nats://127.0.0.1:$EL_NATS_PORT" >/dev/null 2>&1 && break; sleep 0.2; done
   "${create_log[@]}" "$log" --server "nats://127.0.0.1:$EL_NATS_PORT" || { cat "$sync_dir/server.log" >&2; exit 1; }

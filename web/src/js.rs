@@ -269,8 +269,7 @@ where
         promise(async move {
             let json =
                 json_of(&command, "the command").map_err(|f| Failure::of(&InvalidCommand { message: f.message }))?;
-            let request = A::parse_command(&json)?;
-            commit_to_js(&runtime.execute(request).await?)
+            commit_to_js(&runtime.execute_text(&json).await?)
         })
     }
 

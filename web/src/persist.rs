@@ -266,3 +266,49 @@ pub async fn save_saga(store: &IdbStore, name: &str, progress: &str) -> Result<(
     put(&checkpoints, format!("saga:{name}").into(), JsValue::from_str(progress))?;
     idb::commit(tx).await.map_err(store_error)
 }
+
+/// Sync's records in `meta` (feature `sync`): its state under `sync`, a command's text under
+/// `outbox:{command id}` until its commit is confirmed, a command refused after sync under
+/// `rejected:{command id}`, a message the server held that was no commit under
+/// `dead:{sequence}`. Values are JSON text.
+#[cfg(feature = "sync")]
+pub mod meta {
+    use super::*;
+    use crate::idb::META;
+
+    pub async fn get_text(store: &IdbStore, key: &str) -> Result<Option<String>, StoreError> {
+        let db = store.database()?;
+        let tx = IdbStore::transaction(&db, &[META], TransactionMode::Readonly)?;
+        let meta = tx.object_store(META).map_err(store_error)?;
+        Ok(get(&meta, JsValue::from_str(key)).await?.and_then(|v| v.as_string()))
+    }
+
+    /// Every record whose key starts with `prefix`, in key order.
+    pub async fn with_prefix(store: &IdbStore, prefix: &str) -> Result<Vec<(String, String)>, StoreError> {
+        let db = store.database()?;
+        let tx = IdbStore::transaction(&db, &[META], TransactionMode::Readonly)?;
+        let meta = tx.object_store(META).map_err(store_error)?;
+        let range =
+            KeyRange::Bound(JsValue::from_str(prefix), false, JsValue::from_str(&format!("{prefix}\u{ffff}")), false);
+        Ok(entries(&meta, range)
+            .await?
+            .into_iter()
+            .filter_map(|(key, value)| Some((key.as_string()?, value.as_string()?)))
+            .collect())
+    }
+
+    /// Writes `puts` and deletes `deletes` in one transaction, strictly: sync's progress and its
+    /// outbox decide what is pushed and what is believed confirmed.
+    pub async fn write(store: &IdbStore, puts: &[(String, String)], deletes: &[String]) -> Result<(), StoreError> {
+        let db = store.database()?;
+        let tx = IdbStore::transaction(&db, &[META], TransactionMode::Readwrite)?;
+        let meta = tx.object_store(META).map_err(store_error)?;
+        for key in deletes {
+            delete_range(&meta, KeyRange::Only(JsValue::from_str(key)))?;
+        }
+        for (key, value) in puts {
+            put(&meta, JsValue::from_str(key), JsValue::from_str(value))?;
+        }
+        idb::commit(tx).await.map_err(store_error)
+    }
+}

@@ -45,8 +45,8 @@ use serde::{Deserialize, Serialize};
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::idb::{
-    self, BY_COMMAND, BY_STREAM, KEYS, LEGACY_COMMANDS, LEGACY_LOG, LEGACY_SEGMENTS, LEGACY_STREAMS, LOG, META,
-    SNAPSHOTS, delete_range, entries, get, get_all, put, store_error,
+    self, BY_COMMAND, BY_STREAM, CHECKPOINTS, DEAD_LETTERS, DOCUMENTS, KEYS, LEGACY_COMMANDS, LEGACY_LOG,
+    LEGACY_SEGMENTS, LEGACY_STREAMS, LOG, META, SNAPSHOTS, delete_range, entries, get, get_all, put, store_error,
 };
 use crate::vault::Vault;
 use crate::{chunk, record, timings};
@@ -357,26 +357,117 @@ async fn receipt(log: &ObjectStore<'_>, command_id: &CommandId) -> Result<Option
 // ---------------------------------------------------------------------------------------------
 // Appending
 
+/// Where a rebase cuts the log: everything after `after` goes, if the head is still
+/// `expected_head` (else a commit landed meanwhile that the caller has not seen).
+#[derive(Clone, Copy, Debug)]
+struct Cut {
+    after: Position,
+    expected_head: Position,
+}
+
+/// The stores a rebase empties with the log's tail: everything folded from the log (read
+/// models, checkpoints, saga progress, dead letters, snapshots) is folded again.
+const DERIVED: [&str; 4] = [SNAPSHOTS, CHECKPOINTS, DOCUMENTS, DEAD_LETTERS];
+
 impl IdbStore {
+    /// Replaces the log after `after` with `commits`, in one transaction, if its head is still
+    /// `expected_head` (`Ok(None)` otherwise: nothing written). What was folded from the log
+    /// (read models, checkpoints, saga progress, dead letters, snapshots) is emptied in the same
+    /// transaction, so nothing derived from the old tail survives it (with nothing to cut, with
+    /// `after` the head, nothing derived is touched). Sync's way of putting
+    /// commits from the server before the commits still pending here.
+    pub async fn rebase(
+        &self,
+        after: Position,
+        expected_head: Position,
+        commits: Vec<Commit>,
+    ) -> Result<Option<Vec<CommitReceipt>>, AppendError> {
+        match self.append_all_after(commits, Some(Cut { after, expected_head })).await {
+            Err(AppendError::Store(StoreError::Backend { message })) if message == MOVED => Ok(None),
+            other => other.map(Some),
+        }
+    }
+
     async fn append_all(&self, commits: Vec<Commit>) -> Result<Vec<CommitReceipt>, AppendError> {
+        self.append_all_after(commits, None).await
+    }
+
+    /// Cuts the log after `cut.after` within `tx`: chunks ending after it are deleted, and the
+    /// one holding it is rewritten with its commits up to it (chunks hold whole commits, and a
+    /// rebase cuts between commits). The compaction marker does not stay beyond the cut.
+    async fn cut(&self, log: &ObjectStore<'_>, meta: &ObjectStore<'_>, cut: Cut) -> Result<(), AppendError> {
+        let (head, _) = head_of(log).await?;
+        if head != cut.expected_head {
+            return Err(StoreError::Backend { message: MOVED.into() }.into());
+        }
+        let first_gone = cut.after.0 + 1;
+        let holding = chunk_holding(log, first_gone).await?;
+        delete_range(log, KeyRange::LowerBound(from_position(first_gone), false))?;
+        if let Some(value) = holding {
+            let kept: Vec<RecordedEvent> =
+                chunk::decode(&record::bytes(&value)?)?.into_iter().filter(|e| e.meta.position <= cut.after).collect();
+            if let Some(last) = kept.last().map(|e| e.meta.clone()) {
+                let digests: HashMap<String, Option<CommandDigest>> = record::digests(&value).into_iter().collect();
+                let (events, payloads): (Vec<&RecordedEvent>, Vec<&str>) =
+                    kept.iter().map(|e| (e, &*e.payload)).unzip();
+                let bytes = chunk::encode_with(&events, &payloads)?;
+                let value = record::value(&bytes, &events, &digests);
+                put(log, chunk_key(last.position, last.recorded_at), value)?;
+            }
+        }
+        let marker = get(meta, JsValue::from_str("compacted")).await?.and_then(|v| v.as_f64()).unwrap_or(0.0);
+        if marker > cut.after.0 as f64 {
+            put(meta, JsValue::from_str("compacted"), JsValue::from_f64(cut.after.0 as f64))?;
+        }
+        Ok(())
+    }
+
+    async fn append_all_after(
+        &self,
+        commits: Vec<Commit>,
+        cut: Option<Cut>,
+    ) -> Result<Vec<CommitReceipt>, AppendError> {
         let started = timings::now();
         for commit in &commits {
             commit.validate()?;
         }
         timings::add("check commits", started);
-        if commits.is_empty() {
+        if commits.is_empty() && cut.is_none() {
             return Ok(Vec::new());
         }
         let db = self.database()?;
         let mut options = TransactionOptions::new();
         options.set_durability(self.durability.get());
+        let mut stores = vec![LOG];
+        // Appending after the head only needs the head checked; cutting a tail empties what was
+        // folded from it.
+        if cut.is_some() {
+            stores.push(META);
+        }
+        if cut.is_some_and(|cut| cut.after < cut.expected_head) {
+            stores.extend(DERIVED.iter().filter(|s| self.object_stores().iter().any(|p| p == *s)));
+        }
         let tx = db
-            .transaction(self.with_keys(&[LOG]).as_slice())
+            .transaction(self.with_keys(&stores).as_slice())
             .with_mode(TransactionMode::Readwrite)
             .with_options(options)
             .build()
             .map_err(store_error)?;
         let log = tx.object_store(LOG).map_err(store_error)?;
+        if let Some(cut) = cut {
+            let meta = tx.object_store(META).map_err(store_error)?;
+            if let Err(error) = self.cut(&log, &meta, cut).await {
+                let _ = tx.abort().await;
+                return Err(error);
+            }
+            for name in &stores[2..] {
+                tx.object_store(name).map_err(store_error)?.clear().map_err(store_error)?;
+            }
+            if commits.is_empty() {
+                idb::commit(tx).await.map_err(store_error)?;
+                return Ok(Vec::new());
+            }
+        }
         let by_stream = log.index(BY_STREAM).map_err(store_error)?;
         let by_command = log.index(BY_COMMAND).map_err(store_error)?;
         let keys = if self.vault.enabled() { Some(tx.object_store(KEYS).map_err(store_error)?) } else { None };
@@ -722,6 +813,9 @@ impl EventStore for IdbStore {
 /// for it; a small window keeps that wait short (a few ms), and compaction runs again when idle.
 const COMPACT_WINDOW: u32 = 512;
 /// Fewer events than this on average per chunk and a region is worth merging.
+/// A rebase's word for "the head moved": nothing was written.
+const MOVED: &str = "the log moved on while it was being rebased";
+
 const SMALL_CHUNK: usize = chunk::CHUNK_EVENTS / 4;
 
 impl IdbStore {

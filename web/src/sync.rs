@@ -85,15 +85,31 @@ impl LogClient {
     /// ([`sync::read_commit`]); what is not a commit comes back as why it was refused, and the
     /// pull goes on past it.
     pub async fn pull(&self, after: u64) -> Result<Vec<Pulled>, Failure> {
+        Ok(self.pull_seen(after).await?.0)
+    }
+
+    /// Like [`LogClient::pull`], with the last sequence of every subject the returned commits
+    /// and refusals cover: what a device expects of a subject when it next writes it. A
+    /// message on a subject that is no commit counts too (the server counts it), and a batch
+    /// left open for the next pull does not (its commit is not read yet).
+    pub async fn pull_seen(&self, after: u64) -> Result<(Vec<Pulled>, Vec<(String, u64)>), Failure> {
         let mut commits = Reassembly::default();
+        let mut seen: Vec<(String, u64)> = Vec::new();
         self.read(after, &mut |message, seq| {
             let batch = message.header(BATCH_ID).map(str::to_string);
             let (ends, begins) = (message.header(BATCH_COMMIT).is_some(), message.header(MSG_ID).is_some());
             let (subject, body) = (message.subject, message.data);
+            seen.push((subject.clone(), seq));
             commits.take(&self.log, Delivered { subject, body, seq, batch: batch.as_deref(), commits: ends, begins });
         })
         .await?;
-        Ok(commits.finish())
+        let pulled = commits.finish();
+        let read_up_to = pulled.last().map_or(after, |p| p.seq);
+        let mut last: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
+        for (subject, seq) in seen.into_iter().filter(|(_, seq)| *seq <= read_up_to) {
+            last.insert(subject, seq);
+        }
+        Ok((pulled, last.into_iter().collect()))
     }
 
     /// How many messages the server holds after sequence `after`, fetched as [`LogClient::pull`]

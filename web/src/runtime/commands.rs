@@ -41,9 +41,23 @@ where
         Ok(executed)
     }
 
+    /// Parses and executes a command given as JSON text (what the JS API receives). With sync
+    /// started, the text is kept until the commit is confirmed, so that a conflict with another
+    /// device can decide it again.
+    pub async fn execute_text(&self, json: &str) -> Result<Executed, Failure> {
+        #[allow(unused_mut)]
+        let mut request = A::parse_command(json)?;
+        #[cfg(feature = "sync")]
+        {
+            let id = request.command_id.get_or_insert_with(|| CommandId::from(new_command_id())).clone();
+            self.keep_for_sync(&id, json).await?;
+        }
+        self.execute(request).await
+    }
+
     /// Tells the other tabs and the runner of a commit; a commit that forgot someone, whatever
     /// the command, purges them everywhere at once.
-    fn after(&self, executed: &Executed) {
+    pub(super) fn after(&self, executed: &Executed) {
         if !executed.replayed {
             self.committed(executed.receipt.last_position());
         }

@@ -197,17 +197,10 @@ where
     /// Empties the log, the read models and everything else of this database, in every tab.
     pub async fn reset(&self) -> Result<(), Failure> {
         self.ensure_open()?;
+        self.forget_folds();
         self.0.store.clear_all().await?;
-        self.0.read_ahead.borrow_mut().take();
-        self.0.known_head.set(0);
-        self.0.app.clear_caches();
-        self.0.follower.borrow_mut().clear();
-        if self.is_leader() {
-            *self.0.runner.borrow_mut() = fresh_runner();
-        }
+        self.forget_folds();
         self.broadcast(&Message::of("reset"));
-        self.0.wake.notify();
-        self.0.progress.notify();
         self.emit(Notice::Reset);
         Ok(())
     }

@@ -84,11 +84,15 @@ mod log;
 mod queries;
 mod runner;
 mod signal;
+#[cfg(feature = "sync")]
+mod sync;
 
 pub use queries::{DocumentChange, History, Inspection, QueryPosition};
 use runner::{Runner, fresh_runner};
 pub use signal::Signal;
 use signal::{ReadAhead, Turns};
+#[cfg(feature = "sync")]
+pub use sync::{Pending, Rejected, SyncOptions, SyncStatus};
 
 /// What a subscriber hears.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -107,6 +111,13 @@ pub enum Notice {
     Forgotten { subject: String },
     /// A long task moved on.
     Progress { task: String, done: u64, total: u64 },
+    /// The log after `position` was replaced: sync put another device's commits before this
+    /// one's pending ones. Read models fold it again from the start.
+    Rewound { position: u64 },
+    /// Sync's status changed (`Runtime::sync_status`).
+    Sync,
+    /// A command decided again after sync was refused by the domain (`Runtime::rejected_commands`).
+    Rejected { command_id: String, code: String, message: String },
 }
 
 /// A projection control, sent to whichever tab runs the projections.
@@ -265,6 +276,11 @@ struct Inner<A: Application> {
     /// The log's head when last read by the runner (0: read it): heads only grow, except when
     /// a log is reset, which a read that finds nothing below it shows (`step`).
     known_head: Cell<u64>,
+    /// Counts the times what was folded from the log was thrown away (a reset, a rebase): a
+    /// batch read before cannot be applied after.
+    epoch: Cell<u64>,
+    #[cfg(feature = "sync")]
+    sync: sync::Syncing,
 }
 
 /// One database, run in this tab, for application `A`. Cheap to clone.
@@ -315,6 +331,9 @@ where
             read_ahead: RefCell::new(None),
             last_flush: Cell::new(0.0),
             known_head: Cell::new(0),
+            epoch: Cell::new(0),
+            #[cfg(feature = "sync")]
+            sync: sync::Syncing::default(),
         };
         let runtime = Runtime(Rc::new(inner));
         let weak = Rc::downgrade(&runtime.0);
@@ -448,16 +467,12 @@ where
                 }
             }
             "reset" => {
-                self.0.app.clear_caches();
-                self.0.known_head.set(0);
-                self.0.read_ahead.borrow_mut().take();
-                self.0.follower.borrow_mut().clear();
-                if self.is_leader() {
-                    *self.0.runner.borrow_mut() = fresh_runner();
-                }
-                self.0.wake.notify();
-                self.0.progress.notify();
+                self.forget_folds();
                 self.emit(Notice::Reset);
+            }
+            "rewound" => {
+                self.forget_folds();
+                self.emit(Notice::Rewound { position: message.position.unwrap_or(0) });
             }
             // A message from a newer version of the page: nothing this one knows to do.
             _ => {}
@@ -477,6 +492,22 @@ where
         self.0.wake.notify();
         self.emit(Notice::Forgotten { subject: subject.to_string() });
         self.emit(Notice::Projections);
+    }
+
+    /// Throws away what this tab folded from the log, after the log was emptied or its tail
+    /// replaced: caches, the head, read-ahead, loaded read models, and (leading) the runner's
+    /// read models, which start over from the log.
+    fn forget_folds(&self) {
+        self.0.epoch.set(self.0.epoch.get() + 1);
+        self.0.app.clear_caches();
+        self.0.known_head.set(0);
+        self.0.read_ahead.borrow_mut().take();
+        self.0.follower.borrow_mut().clear();
+        if self.is_leader() {
+            *self.0.runner.borrow_mut() = fresh_runner();
+        }
+        self.0.wake.notify();
+        self.0.progress.notify();
     }
 
     fn committed(&self, position: Position) {

@@ -242,8 +242,13 @@ where
         };
         if let Some(from) = from {
             let waiting = timings::mark();
+            let epoch = self.0.epoch.get();
             let events = if from < head { self.read_batch(Position(from), head).await? } else { Vec::new() };
             timings::add_waiting("waiting for the log", waiting);
+            if self.0.epoch.get() != epoch {
+                // The log was reset or its tail replaced while this batch was read.
+                return Ok(true);
+            }
             if events.is_empty() && behind_known {
                 // Nothing where the head last read said there was: the log was reset. Read it.
                 self.0.known_head.set(0);
@@ -263,8 +268,12 @@ where
                 let runner = self.0.runner.borrow();
                 (runner.entries[index].slot.checkpoint(), f64::from(runner.entries[index].record.delay_ms))
             };
+            let epoch = self.0.epoch.get();
             let events =
                 if checkpoint.0 < head { self.0.store.read_all_sealed(checkpoint, 1).await? } else { Vec::new() };
+            if self.0.epoch.get() != epoch {
+                return Ok(true);
+            }
             // A delay holds every event that long after it was recorded, the first of a quiet
             // spell too, and spaces a burst out by as much.
             if let Some(event) = events.first()

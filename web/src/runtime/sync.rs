@@ -1,0 +1,637 @@
+//! Sync of this database's log with a log on a sync server (feature `sync`; docs/SYNC.md).
+//!
+//! The local log is the **confirmed prefix** (positions up to `confirmed`: the server's commits
+//! in the server's order) followed by the **pending tail** (this device's commits the server
+//! has not stored yet). One tab syncs: the one that runs the projections.
+//!
+//! - A round pulls first. A pulled commit that is the tail's first (same command, same events)
+//!   is confirmed where it stands. Any other is another device's: it is checked as an import is
+//!   (`Application::check_log` over the confirmed prefix), and the server's commits are put
+//!   after the confirmed prefix and the tail after them, in one transaction
+//!   (`IdbStore::rebase`). A pending commit whose streams the server's commits wrote is
+//!   decided again from its command's text (kept in the outbox); if the domain now refuses it,
+//!   it is reported as rejected after sync. With no tail, pulled commits are simply appended.
+//! - Then it pushes the tail, many commits to an atomic batch, each stream expecting the last
+//!   server sequence this device saw on it; the next pull confirms what was stored.
+//! - Invariant: a cut of the tail empties every read model, checkpoint, saga progress and
+//!   snapshot in its transaction, and this tab's runner starts over (`Runtime::forget_folds`):
+//!   nothing folded from a tail that moved survives it.
+//! - Invariant: nothing pulled is appended unchecked: `core::sync::read_commit` on every part,
+//!   then the application's rules, then the store's expected versions. A refusal is a dead
+//!   letter (`dead:{sequence}` in `meta`) and sync goes on past it.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+
+use eventline_core::store::CommitReceipt;
+use eventline_core::sync::{self, Answer, Pulled};
+
+use super::*;
+use crate::persist::meta;
+use crate::sync::LogClient;
+
+/// Where and as whom to sync, as JSON: `{url, log, user, password}`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SyncOptions {
+    /// The server's WebSocket, `ws://…` or `wss://…`.
+    pub url: String,
+    pub log: String,
+    pub user: String,
+    pub password: String,
+}
+
+/// Sync's progress, kept in `meta` under `sync`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+struct SyncState {
+    /// The log on the server this database syncs with (a database syncs with one log).
+    log: String,
+    /// The last position of the confirmed prefix.
+    confirmed: u64,
+    /// The server's sequence read up to.
+    server: u64,
+    /// The last server sequence seen on each subject.
+    seen: HashMap<String, u64>,
+}
+
+/// How sync is doing, for a status line.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncStatus {
+    /// `off`, `connecting`, `online`, `offline` (unreachable; retried), `refused` (credentials or
+    /// permissions; retried slowly) or `standby` (another tab of this database syncs).
+    pub state: &'static str,
+    pub log: Option<String>,
+    /// The last position of the confirmed prefix.
+    pub confirmed: u64,
+    /// The server's sequence this device has read up to.
+    pub server_sequence: u64,
+    /// Commits waiting to be confirmed.
+    pub pending: u64,
+    /// Commits decided again after another device wrote their streams first, since the start.
+    pub redecided: u64,
+    /// Commands rejected after sync, held in `rejectedCommands()`.
+    pub rejected: u64,
+    /// Messages on the log's subjects that were refused, since the start.
+    pub dead_letters: u64,
+    /// Why the last round failed, if it did.
+    pub error: Option<Failure>,
+}
+
+/// A command the domain refused when it was decided again after sync.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Rejected {
+    pub command_id: String,
+    /// The command as it was sent, when this device kept it.
+    pub command: Option<String>,
+    pub code: String,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub details: Option<Box<RawValue>>,
+}
+
+/// A commit waiting for the server.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Pending {
+    pub command_id: String,
+    /// Its last position in the local log.
+    pub position: u64,
+    pub streams: Vec<String>,
+    pub events: u64,
+}
+
+/// Sync's part of the runtime.
+#[derive(Default)]
+pub(super) struct Syncing {
+    options: RefCell<Option<SyncOptions>>,
+    status: RefCell<SyncStatus>,
+    /// Which start the loop runs for: a stop or a new start ends the loop of an earlier one.
+    run: Cell<u64>,
+    wake: Signal,
+    /// Whether commands keep their text in the outbox (sync was started in this page).
+    outbox: Cell<bool>,
+}
+
+const STATE: &str = "sync";
+/// How long an idle device waits before it pulls again without being told of a commit.
+const IDLE_MS: u32 = 250;
+/// How long before connecting again after the server was unreachable, or refused us.
+const OFFLINE_MS: u32 = 1_000;
+const REFUSED_MS: u32 = 5_000;
+
+fn outbox_key(command: &str) -> String {
+    format!("outbox:{command}")
+}
+
+fn corrupt(what: &str, e: impl std::fmt::Display) -> Failure {
+    Failure::new("CorruptData", format!("{what}: {e}"))
+}
+
+/// Whether a pulled commit is this pending one: the same command and the same events.
+fn same(pending: &CommitReceipt, pulled: &Commit) -> bool {
+    pending.command_id == pulled.command_id
+        && pending.events.len() == pulled.event_count()
+        && pending
+            .events
+            .iter()
+            .map(|e| e.meta.event_id)
+            .eq(pulled.writes.iter().flat_map(|w| w.events.iter().map(|e| e.event_id)))
+}
+
+fn streams_of(commit: &CommitReceipt) -> impl Iterator<Item = &StreamId> {
+    commit.events.iter().map(|e| &e.meta.stream)
+}
+
+impl<A> Runtime<A>
+where
+    A: Application<Store = AppStore, Env = BrowserEnv>,
+{
+    /// Starts syncing this database with log `options.log` on a sync server, in this tab while
+    /// it runs the projections (another tab of the database that was started too takes over
+    /// when it leads). Commands decided from now on keep their text until confirmed, so that a
+    /// conflict can decide them again. A database syncs with one log: another is refused
+    /// (`SyncLogMismatch`).
+    pub async fn start_sync(&self, options: SyncOptions) -> Result<(), Failure> {
+        self.ensure_open()?;
+        sync::check_log(&options.log).map_err(|e| Failure::new(e.code, e.reason))?;
+        let state = self.sync_state().await?;
+        if !state.log.is_empty() && state.log != options.log {
+            return Err(Failure::new(
+                "SyncLogMismatch",
+                format!("this database syncs with log {}, not {}", state.log, options.log),
+            ));
+        }
+        let syncing = &self.0.sync;
+        syncing.outbox.set(true);
+        *syncing.options.borrow_mut() = Some(options.clone());
+        let run = syncing.run.get() + 1;
+        syncing.run.set(run);
+        self.set_status(|s| {
+            s.state = "connecting";
+            s.log = Some(options.log.clone());
+        });
+        wasm_bindgen_futures::spawn_local(self.clone().sync_loop(run));
+        Ok(())
+    }
+
+    /// Stops syncing (the connection is closed; commands go on committing locally, pending).
+    pub fn stop_sync(&self) {
+        let syncing = &self.0.sync;
+        syncing.run.set(syncing.run.get() + 1);
+        syncing.options.borrow_mut().take();
+        syncing.wake.notify();
+        self.set_status(|s| s.state = "off");
+    }
+
+    pub fn sync_status(&self) -> SyncStatus {
+        self.0.sync.status.borrow().clone()
+    }
+
+    /// The commits waiting for the server, in log order.
+    pub async fn pending_commits(&self) -> Result<Vec<Pending>, Failure> {
+        self.ensure_open()?;
+        let state = self.sync_state().await?;
+        let head = self.0.store.head().await?;
+        Ok(self
+            .tail(state.confirmed, head.0)
+            .await?
+            .iter()
+            .map(|c| {
+                let mut streams: Vec<String> = Vec::new();
+                for stream in streams_of(c) {
+                    if !streams.iter().any(|s| s == stream.as_str()) {
+                        streams.push(stream.to_string());
+                    }
+                }
+                Pending {
+                    command_id: c.command_id.to_string(),
+                    position: c.last_position().0,
+                    streams,
+                    events: c.events.len() as u64,
+                }
+            })
+            .collect())
+    }
+
+    /// The commands rejected after sync: decided again once another device's commits came
+    /// first, and refused by the domain then.
+    pub async fn rejected_commands(&self) -> Result<Vec<Rejected>, Failure> {
+        self.ensure_open()?;
+        meta::with_prefix(&self.0.store, "rejected:")
+            .await?
+            .into_iter()
+            .map(|(_, json)| eventline_core::json::from_str(&json).map_err(|e| corrupt("a rejected command", e)))
+            .collect()
+    }
+
+    /// Remembers a command's text until its commit is confirmed, when sync was started here.
+    pub(super) async fn keep_for_sync(&self, command_id: &CommandId, text: &str) -> Result<(), Failure> {
+        if self.0.sync.outbox.get() {
+            meta::write(&self.0.store, &[(outbox_key(command_id.as_str()), text.to_string())], &[]).await?;
+        }
+        Ok(())
+    }
+
+    fn set_status(&self, change: impl FnOnce(&mut SyncStatus)) {
+        let before = self.0.sync.status.borrow().clone();
+        change(&mut self.0.sync.status.borrow_mut());
+        if *self.0.sync.status.borrow() != before {
+            self.emit(Notice::Sync);
+        }
+    }
+
+    async fn sync_state(&self) -> Result<SyncState, Failure> {
+        match meta::get_text(&self.0.store, STATE).await? {
+            Some(json) => eventline_core::json::from_str(&json).map_err(|e| corrupt("sync's state", e)),
+            None => Ok(SyncState::default()),
+        }
+    }
+
+    fn running(&self, run: u64) -> bool {
+        self.0.sync.run.get() == run && !self.0.closed.get()
+    }
+
+    async fn sync_loop(self, run: u64) {
+        let mut client: Option<LogClient> = None;
+        while self.running(run) {
+            if !self.is_leader() {
+                client = None;
+                self.set_status(|s| s.state = "standby");
+                self.0.sync.wake.wait_at_most(POLL_MS).await;
+                continue;
+            }
+            let Some(options) = self.0.sync.options.borrow().clone() else { return };
+            if client.as_ref().is_none_or(|c| c.connection().closed().is_some()) {
+                self.set_status(|s| s.state = "connecting");
+                match LogClient::connect(&options.url, &options.log, &options.user, &options.password).await {
+                    Ok(connected) => client = Some(connected),
+                    Err(error) => {
+                        let refused = matches!(error.code.as_str(), "Unauthorized" | "Forbidden");
+                        self.set_status(|s| {
+                            s.state = if refused { "refused" } else { "offline" };
+                            s.error = Some(error);
+                        });
+                        sleep(if refused { REFUSED_MS } else { OFFLINE_MS }).await;
+                        continue;
+                    }
+                }
+            }
+            let Some(connected) = client.as_ref() else { continue };
+            match self.sync_round(connected, &options.log, run).await {
+                Ok(worked) => {
+                    self.set_status(|s| {
+                        s.state = "online";
+                        s.error = None;
+                    });
+                    if !worked {
+                        self.0.sync.wake.wait_at_most(IDLE_MS).await;
+                    }
+                }
+                Err(error) => {
+                    if !self.running(run) {
+                        return;
+                    }
+                    let lost = client.as_ref().and_then(|c| c.connection().closed()).is_some()
+                        || matches!(error.code.as_str(), "Unreachable" | "Timeout" | "Protocol");
+                    if lost {
+                        client = None;
+                    }
+                    self.set_status(|s| {
+                        s.state = if lost { "offline" } else { "online" };
+                        s.error = Some(error);
+                    });
+                    sleep(OFFLINE_MS).await;
+                }
+            }
+        }
+        // Dropping the client closes its connection.
+        drop(client);
+    }
+
+    /// Pulls, then pushes what is pending. Whether anything moved.
+    async fn sync_round(&self, client: &LogClient, log: &str, run: u64) -> Result<bool, Failure> {
+        let mut state = self.sync_state().await?;
+        if state.log.is_empty() {
+            state.log = log.to_string();
+        }
+        let pulled = self.pull_round(client, &mut state).await?;
+        if !self.running(run) {
+            return Ok(pulled);
+        }
+        let pushed = self.push_round(client, &state).await?;
+        Ok(pulled || pushed)
+    }
+
+    /// The pending tail after `confirmed`, as commits (their events as stored: personal values
+    /// sealed).
+    async fn tail(&self, confirmed: u64, head: u64) -> Result<VecDeque<CommitReceipt>, Failure> {
+        let mut commits: VecDeque<CommitReceipt> = VecDeque::new();
+        let mut after = Position(confirmed);
+        while after.0 < head {
+            let page = self.0.store.read_all_sealed(after, BATCH).await?;
+            let Some(last) = page.last() else { break };
+            after = last.meta.position;
+            for event in page {
+                match commits.back_mut() {
+                    Some(commit) if commit.command_id == event.meta.command_id => commit.events.push(event),
+                    _ => commits.push_back(CommitReceipt {
+                        command_id: event.meta.command_id.clone(),
+                        events: vec![event],
+                        digest: None,
+                    }),
+                }
+            }
+        }
+        Ok(commits)
+    }
+
+    /// Reads what the server holds after `state.server` and puts it in the local log. Whether
+    /// anything was read.
+    async fn pull_round(&self, client: &LogClient, state: &mut SyncState) -> Result<bool, Failure> {
+        let (pulled, seen) = client.pull_seen(state.server).await?;
+        let Some(last) = pulled.last().map(|p| p.seq) else { return Ok(false) };
+        let head = self.0.store.head().await?;
+        let mut tail = self.tail(state.confirmed, head.0).await?;
+        let mut foreign: Vec<(u64, Commit)> = Vec::new();
+        let (mut dead, mut done) = (Vec::new(), Vec::new());
+        for Pulled { seq, commit } in pulled {
+            match commit {
+                Err(refused) => dead.push(dead_letter(seq, refused.code, &refused.reason)),
+                Ok(commit) => {
+                    if foreign.is_empty() && tail.front().is_some_and(|t| same(t, &commit)) {
+                        let mine = tail.pop_front().expect("just looked");
+                        state.confirmed = mine.last_position().0;
+                        done.push(outbox_key(mine.command_id.as_str()));
+                    } else {
+                        foreign.push((seq, commit));
+                    }
+                }
+            }
+        }
+        for (subject, seq) in seen {
+            let last = state.seen.entry(subject).or_default();
+            *last = (*last).max(seq);
+        }
+        state.server = last;
+        if !foreign.is_empty() {
+            let (admitted, refused) = self.admit(state.confirmed, foreign).await?;
+            dead.extend(refused);
+            if !self.put_before_tail(state, head, tail, admitted, &mut done).await? {
+                // A command landed meanwhile: nothing was written; the next round reads again.
+                return Ok(true);
+            }
+        }
+        let dead_count = dead.len() as u64;
+        let mut puts = dead;
+        puts.push((STATE.into(), serde_json::to_string(&*state).expect("sync's state serializes")));
+        meta::write(&self.0.store, &puts, &done).await?;
+        let pending = self.tail(state.confirmed, self.0.store.head().await?.0).await?.len() as u64;
+        self.set_status(|s| {
+            s.confirmed = state.confirmed;
+            s.server_sequence = state.server;
+            s.dead_letters += dead_count;
+            s.pending = pending;
+        });
+        Ok(true)
+    }
+
+    /// The server's commits this log can take after its confirmed prefix, and dead letters for
+    /// the others: each must continue its streams from the confirmed prefix's versions and
+    /// pass the application's rules for a log from elsewhere, checked over the confirmed prefix.
+    async fn admit(
+        &self,
+        confirmed: u64,
+        foreign: Vec<(u64, Commit)>,
+    ) -> Result<(Vec<Commit>, Vec<(String, String)>), Failure> {
+        let mut already = Vec::new();
+        let mut after = Position::ZERO;
+        while after.0 < confirmed {
+            let page = self.0.store.read_all_sealed(after, BATCH).await?;
+            let Some(last) = page.last() else { break };
+            after = last.meta.position;
+            already.extend(page.into_iter().filter(|e| e.meta.position.0 <= confirmed));
+        }
+        let mut versions: HashMap<StreamId, u64> = HashMap::new();
+        for event in &already {
+            versions.insert(event.meta.stream.clone(), event.meta.version.0);
+        }
+        let (head, head_at) = already
+            .last()
+            .map_or((Position::ZERO, eventline_core::ids::Timestamp(0)), |e| (e.meta.position, e.meta.recorded_at));
+        let mut dead = Vec::new();
+        let mut foreign = foreign;
+        // Recorded as they would be appended; a commit refused is dropped and the rest recorded
+        // again (what follows it moves up).
+        loop {
+            let (mut at, mut position, mut versions) = (head_at, head, versions.clone());
+            let mut events: Vec<RecordedEvent> = Vec::new();
+            let mut owner: Vec<usize> = Vec::new();
+            let mut refused = None;
+            for (index, (seq, commit)) in foreign.iter().enumerate() {
+                // A commit must continue its streams where the confirmed prefix and the commits
+                // before it left them.
+                match commit.record(position, at, |s| StreamVersion(versions.get(s).copied().unwrap_or(0))) {
+                    Ok(recorded) => {
+                        for event in &recorded {
+                            versions.insert(event.meta.stream.clone(), event.meta.version.0);
+                        }
+                        let last = &recorded[recorded.len() - 1].meta;
+                        (position, at) = (last.position, last.recorded_at);
+                        owner.extend(std::iter::repeat_n(index, recorded.len()));
+                        events.extend(recorded);
+                    }
+                    Err(error) => {
+                        refused = Some((
+                            index,
+                            dead_letter(*seq, "ForeignMessage", &format!("commit {}: {error}", commit.command_id)),
+                        ));
+                        break;
+                    }
+                }
+            }
+            if refused.is_none()
+                && let Err(why) = A::check_log(&already, &events, &|_: &StreamId| 0)
+            {
+                let index = owner[(why.event - 1).saturating_sub(already.len()).min(owner.len() - 1)];
+                let (seq, commit) = &foreign[index];
+                refused = Some((
+                    index,
+                    dead_letter(*seq, "ForeignMessage", &format!("commit {}: {}", commit.command_id, why.message)),
+                ));
+            }
+            match refused {
+                Some((index, letter)) => {
+                    dead.push(letter);
+                    foreign.remove(index);
+                }
+                None => break,
+            }
+        }
+        let admitted = foreign.into_iter().map(|(_, commit)| commit).collect();
+        Ok((admitted, dead))
+    }
+
+    /// Puts the server's `commits` after the confirmed prefix and the pending `tail` after
+    /// them, in one transaction (`IdbStore::rebase`); pending commits on streams the server's
+    /// commits wrote are decided again after it. False when the head moved from `head`
+    /// meanwhile (nothing written).
+    async fn put_before_tail(
+        &self,
+        state: &mut SyncState,
+        head: Position,
+        tail: VecDeque<CommitReceipt>,
+        commits: Vec<Commit>,
+        done: &mut Vec<String>,
+    ) -> Result<bool, Failure> {
+        let arrived: usize = commits.iter().map(Commit::event_count).sum();
+        let theirs: HashSet<CommandId> = commits.iter().map(|c| c.command_id.clone()).collect();
+        let mut moved: HashSet<StreamId> =
+            commits.iter().flat_map(|c| c.writes.iter().map(|w| w.stream.clone())).collect();
+        let (mut kept, mut again) = (Vec::new(), Vec::new());
+        for pending in tail {
+            if theirs.contains(&pending.command_id) {
+                // Decided on another device too (a process manager's step, say): the server's
+                // decision stands.
+                done.push(outbox_key(pending.command_id.as_str()));
+            } else if streams_of(&pending).any(|s| moved.contains(s)) {
+                moved.extend(streams_of(&pending).cloned());
+                again.push(pending);
+            } else {
+                kept.push(pending);
+            }
+        }
+        let cuts = !kept.is_empty() || !again.is_empty() || head.0 > state.confirmed;
+        let kept_events: Vec<RecordedEvent> = kept.into_iter().flat_map(|c| c.events).collect();
+        let mut writes = commits;
+        writes.extend(exchange::commits_from_events(&kept_events)?);
+        if cuts {
+            self.forget_folds();
+        }
+        let Some(_) = self.0.store.rebase(Position(state.confirmed), head, writes).await.map_err(|e| {
+            self.0.app.clear_caches();
+            Failure::of(&e)
+        })?
+        else {
+            return Ok(false);
+        };
+        self.0.app.clear_caches();
+        let rewound_from = state.confirmed;
+        state.confirmed += arrived as u64;
+        // Saved before deciding again: the commits put in place are confirmed whatever follows.
+        meta::write(
+            &self.0.store,
+            &[(STATE.into(), serde_json::to_string(&*state).expect("sync's state serializes"))],
+            &[],
+        )
+        .await?;
+        if cuts {
+            self.broadcast(&Message { position: Some(rewound_from), ..Message::of("rewound") });
+            self.emit(Notice::Rewound { position: rewound_from });
+        }
+        let head = self.0.store.head().await?;
+        self.committed(head);
+        for pending in again {
+            self.decide_again(pending, done).await?;
+        }
+        Ok(true)
+    }
+
+    /// Decides a pending command again on what the log holds now, under its command id, from
+    /// the text the outbox kept. A refusal by the domain is kept as rejected after sync and
+    /// told (`Notice::Rejected`). A process manager's command has no text: the process manager
+    /// issues it again when it sees the log again (its progress was emptied with the tail).
+    async fn decide_again(&self, pending: CommitReceipt, done: &mut Vec<String>) -> Result<(), Failure> {
+        let id = pending.command_id.clone();
+        let first = &pending.events[0].meta;
+        let text = meta::get_text(&self.0.store, &outbox_key(id.as_str())).await?;
+        let by_user = first.causation_id.as_str() == id.as_str();
+        let outcome = match &text {
+            None if !by_user => return Ok(()),
+            None => Err(Failure::new(
+                "NotDecidedAgain",
+                format!("command {id} was decided before sync started in this page: its text was not kept"),
+            )),
+            Some(text) => match A::parse_command(text) {
+                Err(invalid) => Err(Failure::from(invalid)),
+                Ok(request) => {
+                    let meta = CommandMeta {
+                        command_id: id.clone(),
+                        correlation_id: first.correlation_id.clone(),
+                        causation_id: first.causation_id.clone(),
+                        expected_version: request.expected_version,
+                        digest: Some(request.digest),
+                    };
+                    let streams = A::streams(&request.command, &id);
+                    let _turn = self.0.turns.take(&streams).await;
+                    let decided = self.0.app.execute(meta, &request.command).await;
+                    match decided {
+                        Ok(executed) => {
+                            self.after(&executed);
+                            Ok(())
+                        }
+                        Err(e) => Err(Failure::of_app(e)),
+                    }
+                }
+            },
+        };
+        match outcome {
+            Ok(()) => self.set_status(|s| s.redecided += 1),
+            Err(failure) => {
+                let rejected = Rejected {
+                    command_id: id.to_string(),
+                    command: text,
+                    code: failure.code.clone(),
+                    message: failure.message.clone(),
+                    details: failure.details.clone(),
+                };
+                let json = serde_json::to_string(&rejected).expect("a rejection serializes");
+                meta::write(&self.0.store, &[(format!("rejected:{id}"), json)], &[]).await?;
+                done.push(outbox_key(id.as_str()));
+                self.set_status(|s| s.rejected += 1);
+                self.emit(Notice::Rejected {
+                    command_id: id.to_string(),
+                    code: failure.code,
+                    message: failure.message,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Pushes the pending tail's first commits as one atomic batch. Whether there was any.
+    async fn push_round(&self, client: &LogClient, state: &SyncState) -> Result<bool, Failure> {
+        let head = self.0.store.head().await?;
+        if head.0 <= state.confirmed {
+            return Ok(false);
+        }
+        let tail = self.tail(state.confirmed, head.0).await?;
+        let (mut batch, mut parts) = (Vec::new(), 0);
+        for commit in tail {
+            let streams: HashSet<&StreamId> = streams_of(&commit).collect();
+            if !batch.is_empty() && parts + streams.len() > sync::MAX_PARTS {
+                break;
+            }
+            parts += streams.len();
+            batch.push(commit);
+        }
+        let mut attempt = [0u8; 16];
+        crate::env::random_bytes(&mut attempt);
+        let attempt: String = attempt.iter().map(|b| format!("{b:02x}")).collect();
+        let seen = |stream: &StreamId| state.seen.get(&sync::subject(&state.log, stream)).copied().unwrap_or(0);
+        match client.push_all(&batch, &seen, &attempt).await? {
+            // The next pull confirms them, in the server's order.
+            Answer::Stored { .. } | Answer::AlreadyStored | Answer::Conflict => Ok(true),
+            Answer::Retry => {
+                sleep(100).await;
+                Ok(true)
+            }
+            Answer::Refused(why) => Err(Failure::new("ServerRefused", why)),
+        }
+    }
+}
+
+fn dead_letter(seq: u64, code: &str, reason: &str) -> (String, String) {
+    let json = serde_json::json!({ "sequence": seq, "code": code, "reason": reason });
+    (format!("dead:{seq:020}"), json.to_string())
+}
