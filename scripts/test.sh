@@ -43,7 +43,9 @@ part() {
   echo "($label, $browser: $((SECONDS - start)) s)"
 }
 
-wasm_suites=(cargo test --target wasm32-unknown-unknown -p eventline-core -p eventline-demo -p eventline-tests --no-fail-fast)
+# A test's timeout (the runner's default is 20 s): sync's reliability suite waits for three
+# devices to converge after 150 commands and for 1,000 offline commits to come back.
+wasm_suites=(env WASM_BINDGEN_TEST_TIMEOUT=180 cargo test --target wasm32-unknown-unknown -p eventline-core -p eventline-demo -p eventline-tests --no-fail-fast)
 # The runner (0.2.130) looks for GECKODRIVER before CHROMEDRIVER, so this wins over the
 # CHROMEDRIVER of .cargo/config.toml. ONLY_WEB: a Node-mode suite, if one is added, runs once.
 firefox_env=(env GECKODRIVER="$(command -v geckodriver || echo geckodriver)" WASM_BINDGEN_TEST_ONLY_WEB=1)

@@ -111,6 +111,9 @@ pub(super) struct Syncing {
     wake: Signal,
     /// Whether commands keep their text in the outbox (sync was started in this page).
     outbox: Cell<bool>,
+    /// Whether a round runs: a loop of an earlier start may still be in one when a new start's
+    /// loop begins, and two rounds at once would cut the same tail twice.
+    in_round: Cell<bool>,
 }
 
 const STATE: &str = "sync";
@@ -225,6 +228,17 @@ where
             .collect()
     }
 
+    /// What the server held that this device refused (JSON: `sequence`, `code`, `reason`), in
+    /// the server's order.
+    pub async fn sync_dead_letters(&self) -> Result<Vec<Value>, Failure> {
+        self.ensure_open()?;
+        meta::with_prefix(&self.0.store, "dead:")
+            .await?
+            .into_iter()
+            .map(|(_, json)| serde_json::from_str(&json).map_err(|e| corrupt("a dead letter", e)))
+            .collect()
+    }
+
     /// Remembers a command's text until its commit is confirmed, when sync was started here.
     pub(super) async fn keep_for_sync(&self, command_id: &CommandId, text: &str) -> Result<(), Failure> {
         if self.0.sync.outbox.get() {
@@ -278,7 +292,16 @@ where
                 }
             }
             let Some(connected) = client.as_ref() else { continue };
-            match self.sync_round(connected, &options.log, run).await {
+            while self.0.sync.in_round.get() {
+                sleep(5).await;
+            }
+            if !self.running(run) {
+                return;
+            }
+            self.0.sync.in_round.set(true);
+            let round = self.sync_round(connected, &options.log, run).await;
+            self.0.sync.in_round.set(false);
+            match round {
                 Ok(worked) => {
                     self.set_status(|s| {
                         s.state = "online";
@@ -319,7 +342,10 @@ where
         if !self.running(run) {
             return Ok(pulled);
         }
-        let pushed = self.push_round(client, &state).await?;
+        // What was stored, not what the pull saw: a pull that could not put what it read in place
+        // (the head moved) saw subjects' sequences this log does not hold yet, and a push
+        // expecting them would be stored over commits this device never decided on.
+        let pushed = self.push_round(client, &self.sync_state().await?).await?;
         Ok(pulled || pushed)
     }
 
