@@ -128,6 +128,8 @@ impl Demo {
                 let progress = Progress { task: task.clone(), done: *done, total: *total };
                 self.progress.set((done < total).then_some(progress));
             }
+            // Sync is not in the page yet; a rewound log is read again like any other change.
+            Notice::Rewound { .. } | Notice::Sync | Notice::Rejected { .. } => self.refresh_soon(),
         }
     }
 
