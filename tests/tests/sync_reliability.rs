@@ -8,11 +8,7 @@
 //! every command a device accepted is in it exactly once, or was reported to that device as
 //! rejected after sync (and then is not in it); and no money was made or lost: the balances add
 //! up to what the accepted commands moved. The counts are printed (docs/RELIABILITY.md).
-//!
-//! Ignored in the test command for now: on a fresh server both pass in every run tried, but the
-//! history they leave is not one a fresh device can replay (it refuses some commits that the
-//! devices that wrote them hold), so a later run, or any device that joins later, diverges.
-//! Run them with `-- --include-ignored` against a fresh server (docs/RELIABILITY.md, "Sync").
+
 #![cfg(target_arch = "wasm32")]
 
 use std::collections::HashMap;
@@ -158,7 +154,6 @@ async fn check(devices: &[Runtime], log: &[(String, usize)], accepted: &[Accepte
 }
 
 #[wasm_bindgen_test]
-#[ignore = "finds a divergence not yet fixed (docs/RELIABILITY.md, \"Sync\"): a fresh device refuses commits that the devices which wrote them hold"]
 async fn devices_cut_off_and_restored_converge_with_every_command_once_or_rejected() {
     let t = tag();
     let devices = vec![
@@ -248,7 +243,6 @@ async fn devices_cut_off_and_restored_converge_with_every_command_once_or_reject
 }
 
 #[wasm_bindgen_test]
-#[ignore = "finds a divergence not yet fixed (docs/RELIABILITY.md, \"Sync\"): a fresh device refuses commits that the devices which wrote them hold"]
 async fn a_device_offline_for_a_thousand_commits_comes_back() {
     let t = tag();
     let devices = vec![device(&format!("off-a-{t}")).await, device(&format!("off-b-{t}")).await];

@@ -87,13 +87,19 @@ pub async fn within<T>(ms: u32, what: &str, future: impl std::future::Future<Out
 }
 
 impl Connection {
-    /// Connects to `url` (`ws://…`) as `user`; replies come to `_INBOX_<user>`, the only inbox
-    /// its permissions let it read. `Unreachable`, `Unauthorized` or `Timeout` otherwise.
+    /// Connects to `url` (`ws://…`) as `user`; replies come to `_INBOX_<user>.<random>`: under
+    /// the only inbox its permissions let it read, and apart from every other connection of the
+    /// same user (every device of a log is that log's user: with one inbox for all, each would
+    /// hear the others' replies, and take an answer meant for another when their request
+    /// counters met). `Unreachable`, `Unauthorized` or `Timeout` otherwise.
     pub async fn open(url: &str, user: &str, password: &str) -> Result<Connection, Failure> {
         let socket = WebSocket::new(url).map_err(|e| failure("Unreachable", format!("cannot open {url}: {e:?}")))?;
         socket.set_binary_type(BinaryType::Arraybuffer);
         let (ready, answer) = oneshot::channel();
-        let inbox = format!("_INBOX_{user}");
+        let mut nonce = [0u8; 12];
+        crate::env::random_bytes(&mut nonce);
+        let nonce: String = nonce.iter().map(|b| format!("{b:02x}")).collect();
+        let inbox = format!("_INBOX_{user}.{nonce}");
         let inner = Rc::new(RefCell::new(Inner {
             socket: socket.clone(),
             buffer: Vec::new(),
