@@ -108,6 +108,13 @@ export async function tour(): Promise<void> {
     if (notice.kind === "forgotten") console.log(`redraw what showed ${notice.subject}`);
   });
   unsubscribe();
+  await app.startSync({ url: "ws://127.0.0.1:4280", log: "demo", user: "demo", password: "demo-dev" });
+  const sync = await app.syncStatus();
+  const waiting: number = (await app.pendingCommits()).length + sync.pending;
+  const refused = (await app.rejectedCommands()).map((r) => `${r.commandId}: ${r.code}`);
+  const unread: number = (await app.syncDeadLetters()).length;
+  await app.stopSync();
+  console.log(sync.state, sync.confirmed, waiting, refused, unread);
   await app.reset();
   console.log(name, leads, events.length, reached.position, statuses.length, transfers.length, t1?.status, letters.length, report.head, readModels);
 

@@ -93,6 +93,18 @@ fn all_codes() -> Vec<&'static str> {
         "Unsupported",
         "Panicked",
         "InternalError",
+        // Sync's (`startSync`, `syncStatus().error`, `rejectedCommands()`).
+        "SyncLogMismatch",
+        "NotDecidedAgain",
+        "InvalidLog",
+        "CommitTooLarge",
+        "Unreachable",
+        "Unauthorized",
+        "Forbidden",
+        "Timeout",
+        "NoResponders",
+        "Protocol",
+        "ServerRefused",
     ];
     ERROR_CODES.into_iter().chain(web).collect()
 }

@@ -147,7 +147,58 @@ export type Notice<N extends string = string> =
   | { kind: "reset" }
   /** Someone was forgotten, in this tab or another: redraw whatever showed their details. */
   | { kind: "forgotten"; subject: Id }
-  | { kind: "progress"; task: string; done: number; total: number };
+  | { kind: "progress"; task: string; done: number; total: number }
+  /** Sync put another device's commits before this one's pending ones: read models fold again. */
+  | { kind: "rewound"; position: number }
+  /** Sync's status changed: read it with `syncStatus()`. */
+  | { kind: "sync" }
+  /** A command decided again after sync was refused by the domain. */
+  | { kind: "rejected"; commandId: string; code: string; message: string };
+
+/** Where and as whom to sync. */
+export interface SyncOptions {
+  /** The server's WebSocket, `ws://…` or `wss://…`. */
+  url: string;
+  log: string;
+  user: string;
+  password: string;
+}
+
+export interface SyncStatus {
+  state: "off" | "connecting" | "online" | "offline" | "refused" | "standby";
+  log: string | null;
+  /** The last position of the confirmed prefix. */
+  confirmed: number;
+  serverSequence: number;
+  /** Commits waiting to be confirmed. */
+  pending: number;
+  redecided: number;
+  rejected: number;
+  deadLetters: number;
+  error: { code: string; message: string } | null;
+}
+
+export interface PendingCommit {
+  commandId: string;
+  position: number;
+  streams: string[];
+  events: number;
+}
+
+export interface RejectedCommand {
+  commandId: string;
+  /** The command as it was sent, when this device kept it. */
+  command: string | null;
+  code: string;
+  message: string;
+  details?: unknown;
+}
+
+export interface SyncDeadLetter {
+  sequence: number;
+  code: string;
+  reason: string;
+}
 
 export interface DeadLetter {
   position: number;
@@ -210,7 +261,21 @@ export type ApiErrorCode =
   | "StorageError"
   | "Unsupported"
   | "Panicked"
-  | "InternalError";
+  | "InternalError"
+  /** Sync: another log than this database syncs with. */
+  | "SyncLogMismatch"
+  /** Sync: a command decided before sync started in this page, whose text was not kept. */
+  | "NotDecidedAgain"
+  | "InvalidLog"
+  | "CommitTooLarge"
+  /** Sync's connection: the server is not there, refuses the credentials or the subject. */
+  | "Unreachable"
+  | "Unauthorized"
+  | "Forbidden"
+  | "Timeout"
+  | "NoResponders"
+  | "Protocol"
+  | "ServerRefused";
 
 /** How far an import got before the store refused a batch: the batches before it stay. */
 export interface ImportInterrupted {
@@ -316,8 +381,15 @@ export interface EventlineOf<S extends DomainSchema> {
   importLog(ndjson: string, options?: ProgressOptions): Promise<ImportReport>;
   /** Empties the database, in every tab. */
   reset(): Promise<void>;
-  /** New commits, projection statuses, leadership, forgettings, resets, progress. */
+  /** New commits, projection statuses, leadership, forgettings, resets, progress, sync. */
   subscribe(listener: (notice: Notice<ReadModelOf<S>>) => void): () => void;
+  /** Syncs this database with a log on a sync server (docs/SYNC.md). */
+  startSync(options: SyncOptions): Promise<void>;
+  stopSync(): Promise<void>;
+  syncStatus(): Promise<SyncStatus>;
+  pendingCommits(): Promise<PendingCommit[]>;
+  rejectedCommands(): Promise<RejectedCommand[]>;
+  syncDeadLetters(): Promise<SyncDeadLetter[]>;
 }
 
 /** The class: `Eventline.open(database)`. */

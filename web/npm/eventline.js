@@ -363,6 +363,41 @@ export class Eventline {
   }
 
   /**
+   * Syncs this database with log `log` on a sync server (`{url, log, user, password}`):
+   * commands commit here at once and are pushed when the server is reachable; other devices'
+   * commits are pulled. Runs in the tab that runs the projections. `Unsupported` in a build
+   * without sync.
+   */
+  startSync(options) {
+    return this.#run((h) => h.sync({ ...options, action: "start" }));
+  }
+
+  /** Stops syncing: commands go on committing here, pending. */
+  stopSync() {
+    return this.#run((h) => h.sync({ action: "stop" }));
+  }
+
+  /** Connected or not, confirmed up to where, what waits, what was decided again or rejected. */
+  syncStatus() {
+    return this.#run((h) => h.sync({ action: "status" }));
+  }
+
+  /** The commits waiting for the server, in log order. */
+  pendingCommits() {
+    return this.#run((h) => h.sync({ action: "pending" }));
+  }
+
+  /** Commands decided again after another device's commits came first, and refused then. */
+  rejectedCommands() {
+    return this.#run((h) => h.sync({ action: "rejected" }));
+  }
+
+  /** What the server held that this device refused, with why. */
+  syncDeadLetters() {
+    return this.#run((h) => h.sync({ action: "deadLetters" }));
+  }
+
+  /**
    * Calls `listener` for new commits (from any tab), projection changes (with every
    * projection's status), leadership changes, forgettings, resets and progress. Returns an
    * unsubscribe function. A listener that throws is reported (`reportError`), and the others

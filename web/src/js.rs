@@ -249,6 +249,20 @@ pub trait JsApi {
     fn import_log(&self, ndjson: JsValue, options: JsValue) -> Promise;
     fn reset(&self) -> Promise;
     fn subscribe(&self, listener: Function) -> f64;
+    fn sync(&self, request: JsValue) -> Promise;
+}
+
+/// What `sync` is asked, as JSON: `{action: "start", url, log, user, password}`, or
+/// `{action: "stop" | "status" | "pending" | "rejected" | "deadLetters"}`.
+#[cfg(feature = "sync")]
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SyncRequest {
+    action: String,
+    url: Option<String>,
+    log: Option<String>,
+    user: Option<String>,
+    password: Option<String>,
 }
 
 fn reporter(options: &JsValue) -> impl Fn(u64, u64) {
@@ -376,6 +390,51 @@ where
         promise(async move {
             runtime.reset().await?;
             Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// Sync with a sync server (docs/SYNC.md): one method for its few actions, so that a build
+    /// without sync (feature `sync`) carries one small refusal, `Unsupported`.
+    fn sync(&self, request: JsValue) -> Promise {
+        let runtime = self.clone();
+        promise(async move {
+            #[cfg(feature = "sync")]
+            {
+                let request: SyncRequest = parse(&request, "the sync request")?;
+                let options = match (request.url, request.log, request.user, request.password) {
+                    (Some(url), Some(log), Some(user), Some(password)) => {
+                        Some(crate::runtime::SyncOptions { url, log, user, password })
+                    }
+                    (None, None, None, None) => None,
+                    _ => {
+                        return Err(Failure::new("InvalidArgument", "starting sync takes url, log, user and password"));
+                    }
+                };
+                match (request.action.as_str(), options) {
+                    ("start", Some(options)) => {
+                        runtime.start_sync(options).await?;
+                        Ok(JsValue::UNDEFINED)
+                    }
+                    ("stop", None) => {
+                        runtime.stop_sync();
+                        Ok(JsValue::UNDEFINED)
+                    }
+                    ("status", None) => Ok(to_js(&runtime.sync_status())),
+                    ("pending", None) => Ok(to_js(&runtime.pending_commits().await?)),
+                    ("rejected", None) => Ok(to_js(&runtime.rejected_commands().await?)),
+                    ("deadLetters", None) => Ok(to_js(&runtime.sync_dead_letters().await?)),
+                    _ => Err(Failure::new(
+                        "InvalidArgument",
+                        "sync is {action: 'start', url, log, user, password} or {action: 'stop' | 'status' | \
+                         'pending' | 'rejected' | 'deadLetters'}",
+                    )),
+                }
+            }
+            #[cfg(not(feature = "sync"))]
+            {
+                let _ = (runtime, request);
+                Err(Failure::new("Unsupported", "this build of Eventline has no sync"))
+            }
         })
     }
 
@@ -519,6 +578,10 @@ macro_rules! export_js {
 
             pub fn subscribe(&self, listener: $crate::js::reexport::Function) -> f64 {
                 $crate::js::JsApi::subscribe(&self.runtime, listener)
+            }
+
+            pub fn sync(&self, request: $crate::js::reexport::JsValue) -> $crate::js::reexport::Promise {
+                $crate::js::JsApi::sync(&self.runtime, request)
             }
 
             pub fn unsubscribe(&self, id: f64) {

@@ -68,7 +68,12 @@ pub struct Connection {
 
 impl Drop for Connection {
     fn drop(&mut self) {
-        let _ = self.inner.borrow().socket.close();
+        // The socket outlives this connection (its close and any frame in flight still arrive):
+        // its handlers go first, or it would call closures already dropped.
+        let inner = self.inner.borrow();
+        inner.socket.set_onmessage(None);
+        inner.socket.set_onclose(None);
+        let _ = inner.socket.close();
     }
 }
 
