@@ -1,7 +1,6 @@
 //! The command side: a form for every command. Nothing is checked here: the command goes to the
 //! domain as the user typed it, and the page shows what the domain answered.
 
-use eventline_demo::command::parse_command_value;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde_json::{Map, Value, json};
@@ -154,11 +153,8 @@ fn command_json(command: &str, fields: &[Field], values: &[String]) -> Value {
 async fn submit(demo: Demo, json: Value, outcome: RwSignal<Outcome>) {
     let Some(runtime) = demo.runtime() else { return };
     let saga = json["mode"] == "saga";
-    let request = match parse_command_value(json) {
-        Ok(request) => request,
-        Err(e) => return outcome.set(Outcome::Rejected { code: "InvalidCommand".into(), message: e.message }),
-    };
-    match runtime.execute(request).await {
+    // As text: with sync on, the runtime keeps it to decide the command again after a conflict.
+    match runtime.execute_text(&json.to_string()).await {
         Ok(executed) => {
             let position = executed.receipt.last_position().0;
             if demo.read_your_writes.get_untracked() {

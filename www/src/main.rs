@@ -4,7 +4,7 @@
 //! ([`commands`]) sends commands to the domain; the query side ([`query`]) shows every read model
 //! with how current it is; [`projections`] shows each projection's lag and controls; the
 //! [`timeline`] lists every event, inspects one, and moves the query side through history;
-//! [`data`] generates, exports, imports and resets. Components share signals ([`state`]) and the
+//! [`data`] generates, exports, imports and resets; [`sync`] syncs the log with other devices. Components share signals ([`state`]) and the
 //! browser runtime of `eventline-web`; no rule of the domain is repeated here.
 
 mod commands;
@@ -13,6 +13,7 @@ mod format;
 mod projections;
 mod query;
 mod state;
+mod sync;
 mod timeline;
 
 use leptos::prelude::*;
@@ -48,6 +49,7 @@ fn layout() -> impl IntoView {
             <query::QuerySide />
             <div class="side">
                 <data::DataTools />
+                <sync::SyncPanel />
                 <projections::Projections />
             </div>
             <timeline::Timeline />

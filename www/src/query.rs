@@ -35,6 +35,13 @@ fn badge(demo: Demo, name: &'static str, shown: Option<(u64, Lag)>) -> (String, 
     } else {
         (format!("behind by {} events / {} ms", lag.events, lag.ms), "behind")
     };
+    // With sync on: whether what the answer folded is all confirmed by the server, or includes
+    // this device's commits still waiting for it.
+    let state = match demo.sync.with(|s| (!matches!(s.state, "off" | "")).then_some(s.confirmed)) {
+        Some(confirmed) if position > confirmed => (format!("{} · local", state.0), state.1),
+        Some(_) => (format!("{} · confirmed", state.0), state.1),
+        None => state,
+    };
     let status = demo.statuses.with(|all| all.iter().find(|s| s.name == name).map(|s| (s.status, s.progress)));
     match status {
         Some(("paused", _)) => (format!("paused · {}", state.0), "behind"),

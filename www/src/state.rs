@@ -4,7 +4,7 @@ use std::collections::VecDeque;
 use std::pin::Pin;
 
 use eventline_demo::web::DemoRuntime as Runtime;
-use eventline_web::runtime::{Notice, ProjectionStatus};
+use eventline_web::runtime::{Notice, ProjectionStatus, Rejected, SyncStatus};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -58,6 +58,10 @@ pub struct Demo {
     pub progress: RwSignal<Option<Progress>>,
     /// The event selected in the timeline.
     pub selected: RwSignal<Option<u64>>,
+    /// Sync with a server: off until started in the sync panel.
+    pub sync: RwSignal<SyncStatus>,
+    /// Commands rejected after sync.
+    pub rejected: RwSignal<Vec<Rejected>>,
     refresh_pending: StoredValue<bool>,
 }
 
@@ -77,6 +81,8 @@ impl Demo {
             forgotten: RwSignal::new(0),
             progress: RwSignal::new(None),
             selected: RwSignal::new(None),
+            sync: RwSignal::new(SyncStatus::default()),
+            rejected: RwSignal::new(Vec::new()),
             refresh_pending: StoredValue::new(false),
         }
     }
@@ -128,9 +134,33 @@ impl Demo {
                 let progress = Progress { task: task.clone(), done: *done, total: *total };
                 self.progress.set((done < total).then_some(progress));
             }
-            // Sync is not in the page yet; a rewound log is read again like any other change.
-            Notice::Rewound { .. } | Notice::Sync | Notice::Rejected { .. } => self.refresh_soon(),
+            Notice::Rewound { .. } => {
+                self.selected.set(None);
+                self.refresh_soon();
+            }
+            Notice::Sync => {
+                if let Some(runtime) = self.runtime() {
+                    self.sync.set(runtime.sync_status());
+                }
+                self.refresh_soon();
+            }
+            Notice::Rejected { .. } => self.load_rejected(),
         }
+    }
+
+    /// Reads the commands rejected after sync.
+    pub fn load_rejected(self) {
+        let Some(runtime) = self.runtime() else { return };
+        spawn_local(async move {
+            if let Ok(rejected) = runtime.rejected_commands().await {
+                self.rejected.set(rejected);
+            }
+        });
+    }
+
+    /// Whether position `at` is still only this device's: sync runs and has not confirmed it.
+    pub fn is_local(self, at: u64) -> bool {
+        self.sync.with(|s| !matches!(s.state, "off" | "") && at > s.confirmed)
     }
 
     /// Asks the query side to look again, at most every 150 ms however many notices arrive.

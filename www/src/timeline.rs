@@ -180,6 +180,8 @@ pub fn Timeline() -> impl IntoView {
                     <div class="row" role="option" style:top=format!("{}px", row.index as f64 * ROW)
                         aria-selected=move || (demo.selected.get() == Some(row.position)).to_string()
                         class:selected=move || demo.selected.get() == Some(row.position)
+                        class:pending=move || demo.is_local(row.position)
+                        title=move || if demo.is_local(row.position) { "pending: not confirmed by the sync server yet" } else { "" }.to_string()
                         data-position=row.position
                         on:click=move |_| demo.selected.set(Some(row.position))>
                         <span class="pos">{format!("#{}", row.position)}</span>

@@ -513,6 +513,8 @@ where
     fn committed(&self, position: Position) {
         self.broadcast(&Message { position: Some(position.0), ..Message::of("committed") });
         self.0.wake.notify();
+        #[cfg(feature = "sync")]
+        self.wake_sync();
         self.emit(Notice::Committed { position: position.0, local: true });
     }
 }

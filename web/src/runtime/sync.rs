@@ -247,6 +247,17 @@ where
         Ok(())
     }
 
+    async fn pending_count(&self) -> Result<u64, Failure> {
+        let state = self.sync_state().await?;
+        let head = self.0.store.head().await?;
+        Ok(if head.0 <= state.confirmed { 0 } else { self.tail(state.confirmed, head.0).await?.len() as u64 })
+    }
+
+    /// A commit here: push it now rather than at the next idle look.
+    pub(super) fn wake_sync(&self) {
+        self.0.sync.wake.notify();
+    }
+
     fn set_status(&self, change: impl FnOnce(&mut SyncStatus)) {
         let before = self.0.sync.status.borrow().clone();
         change(&mut self.0.sync.status.borrow_mut());
@@ -276,6 +287,10 @@ where
                 continue;
             }
             let Some(options) = self.0.sync.options.borrow().clone() else { return };
+            // What waits is told offline too: commands commit here whatever the connection.
+            if let Ok(pending) = self.pending_count().await {
+                self.set_status(|s| s.pending = pending);
+            }
             if client.as_ref().is_none_or(|c| c.connection().closed().is_some()) {
                 self.set_status(|s| s.state = "connecting");
                 match LogClient::connect(&options.url, &options.log, &options.user, &options.password).await {
