@@ -6,7 +6,7 @@
 #   scripts/bench-sync.sh           2,000 commits of 10 events (the figures in docs/SYNC.md)
 #   scripts/bench-sync.sh --smoke   20 commits, debug build, Chromium: what the test command runs
 #
-# It starts its own server (sync/nats/server.conf, ports 24222/24280/28222, logs alpha and beta),
+# It starts its own server (sync/nats/server.conf, ports 24222/24280/28222, logs alpha and demo),
 # unless EVENTLINE_SYNC_WS names one already (the test command's). BENCH_BROWSERS as bench-web.sh.
 # Every figure must come out, or the command fails and shows the whole output.
 set -euo pipefail
@@ -29,9 +29,11 @@ if [ -z "${EVENTLINE_SYNC_WS:-}" ]; then
   "${NATS_SERVER:-${EVENTLINE_NATS_HOME:-$HOME/.cache/eventline/nats}/bin/nats-server}" -c sync/nats/server.conf 2>"$dir/server.log" &
   server=$!
   trap 'kill "$server" 2>/dev/null; rm -rf "$dir"' EXIT
-  create_log=(cargo run -q -p eventline-sync --bin eventline-sync -- create-log alpha --server "nats://127.0.0.1:$EL_NATS_PORT")
-  for _ in $(seq 50); do "${create_log[@]}" >/dev/null 2>&1 && break; sleep 0.2; done
-  "${create_log[@]}" >/dev/null || { cat "$dir/server.log" >&2; exit 1; }
+  create_log=(cargo run -q -p eventline-sync --bin eventline-sync -- create-log)
+  for log in alpha demo; do
+    for _ in $(seq 50); do "${create_log[@]}" "$log" --server "nats://127.0.0.1:$EL_NATS_PORT" >/dev/null 2>&1 && break; sleep 0.2; done
+    "${create_log[@]}" "$log" --server "nats://127.0.0.1:$EL_NATS_PORT" >/dev/null || { cat "$dir/server.log" >&2; exit 1; }
+  done
 fi
 
 export WASM_BINDGEN_TEST_TIMEOUT=${WASM_BINDGEN_TEST_TIMEOUT:-600}
@@ -45,7 +47,7 @@ else
 fi
 "${bench[@]}" --no-run
 
-figures=("(p) push" "(f) pull")
+figures=("(p) push" "(f) pull" "(d) devices" "(l) latency")
 log=$(mktemp)
 trap 'rm -f "$log"; [ -n "${server:-}" ] && kill "$server" 2>/dev/null; [ -n "${dir:-}" ] && rm -rf "$dir"; true' EXIT
 for browser in $browsers; do
@@ -64,5 +66,5 @@ for browser in $browsers; do
   for figure in "${figures[@]}"; do
     grep -qF -- "$figure" "$log" || { cat "$log" >&2; echo "bench-sync: $browser printed no \"$figure\" figure" >&2; exit 1; }
   done
-  grep -E '^\s*\((p|f)\)' "$log"
+  grep -E '^\s*\((p|f|d|l)\)' "$log"
 done

@@ -57,13 +57,19 @@ function textIs(page, selector, text, { timeout = 30000, prefix = false } = {}) 
 }
 
 async function connect(page) {
+  // The panel is folded until opened.
+  await page.evaluate(() => {
+    const panel = document.querySelector("details.sync-panel");
+    panel.open = true;
+    panel.scrollIntoView();
+  });
   await page.fill('input[name="sync-url"]', URL_);
   await page.click('button[name="sync-start"]');
-  await page.locator('[data-sync="state"]:text("Connected")').waitFor({ timeout: 20000 });
+  await textIs(page, '[data-sync="state"]', "Connected", { timeout: 20000 });
 }
 
 async function synced(page) {
-  await page.locator('[data-sync="state"]:text("Connected")').waitFor({ timeout: 20000 });
+  await textIs(page, '[data-sync="state"]', "Connected", { timeout: 20000 });
   await textIs(page, '[data-sync="pending"]', "0");
 }
 
@@ -92,7 +98,7 @@ test("two devices: a command appears on the other, a conflict is decided again, 
 
   // Device b goes offline; a withdraws 30.00; b, still seeing 100.00, withdraws 50.00 then 40.00.
   await b.page.click('button[name="sync-stop"]');
-  await b.page.locator('[data-sync="state"]:text("Not syncing")').waitFor();
+  await textIs(b.page, '[data-sync="state"]', "Not syncing");
   await send(a.page, "Withdraw", { account, amount: 3000 });
   await synced(a.page);
   await send(b.page, "Withdraw", { account, amount: 5000 });
@@ -124,7 +130,7 @@ test("while offline, the timeline marks pending events and the badges say local"
   // Stopped is not syncing: badges say nothing of sync then. Start again with the server gone.
   await d.page.fill('input[name="sync-url"]', "ws://127.0.0.1:1");
   await d.page.click('button[name="sync-start"]');
-  await d.page.locator('[data-sync="state"]:text("Offline")').waitFor({ timeout: 20000 });
+  await textIs(d.page, '[data-sync="state"]', "Offline", { timeout: 20000, prefix: true });
   const own = `00000-${Math.random().toString(36).slice(2, 8)}`;
   await send(d.page, "OpenAccount", { account: own });
   await send(d.page, "Deposit", { account: own, amount: 100 });

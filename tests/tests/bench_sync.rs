@@ -5,7 +5,10 @@
 //! each awaited as an outbox would, against the same client sending the same bodies as plain
 //! JetStream publishes, each awaited (no batch headers, no expectations, nothing encoded or
 //! checked); (f) pulling them back as commits (grouped, read and checked) against fetching the
-//! same messages raw. Ratios within one run: the machine is noisy, the ratio much less.
+//! same messages raw; (d) two devices: one pushes its log through its outbox, another pulls it
+//! into its own log, each against the same messages moved raw; (l) the latency from a command on
+//! one device to the other's read model. Ratios within one run: the machine is noisy, the ratio
+//! much less.
 #![cfg(target_arch = "wasm32")]
 
 use std::sync::Arc;
@@ -14,7 +17,10 @@ use eventline_core::envelope::{EventMetadata, RecordedEvent};
 use eventline_core::ids::{EventId, Position, StreamId, StreamVersion, Timestamp};
 use eventline_core::store::CommitReceipt;
 use eventline_core::sync::{Answer, messages};
+use eventline_demo::web::DemoRuntime as Runtime;
+use eventline_web::runtime::SyncOptions;
 use eventline_web::sync::LogClient;
+use eventline_web::tabs::sleep;
 use wasm_bindgen_test::{console_log, wasm_bindgen_test, wasm_bindgen_test_configure};
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -161,14 +167,140 @@ async fn run(commits: u64) {
     );
 }
 
+fn options() -> SyncOptions {
+    SyncOptions { url: server().into(), log: "demo".into(), user: "demo".into(), password: "demo-dev".into() }
+}
+
+/// Polls `done` every few milliseconds until it holds (at most `ms`).
+async fn until(what: &str, ms: f64, mut done: impl AsyncFnMut() -> bool) {
+    let start = now();
+    while !done().await {
+        assert!(now() - start < ms, "timed out waiting for {what}");
+        sleep(2).await;
+    }
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+/// (d) Two devices: device A's log of `commands` generated commands goes to the server, and from
+/// there into device B's log, each against the same messages moved raw from the same page (on
+/// log `alpha`, so that neither device sees them); (l) the latency from a deposit on A to B's
+/// balances read model.
+async fn devices(commands: u64, samples: usize) {
+    let run = format!("d{:x}", (js_sys::Math::random() * 1e12) as u64);
+    let a = Runtime::open(&format!("bench-sync-a-{run}")).await.unwrap();
+    eventline_demo::web::generate(&a, commands, 7, &|_, _| {}).await.unwrap();
+    let events = a.head().await.unwrap().0;
+    let watcher = LogClient::connect(server(), "demo", "demo", "demo-dev").await.unwrap();
+    let base = watcher.last_sequence().await.unwrap();
+
+    // (d) push: from starting sync until nothing waits.
+    let started = now();
+    a.start_sync(options()).await.unwrap();
+    until("device A's push", 600_000.0, async || {
+        let s = a.sync_status();
+        s.state == "online" && s.pending == 0
+    })
+    .await;
+    let pushed = now() - started;
+    let stored = watcher.last_sequence().await.unwrap() - base;
+
+    // Raw: the same messages (as the outbox makes them, 1,000 to a batch), published plainly,
+    // the last of each thousand awaited, on log `alpha`.
+    let raw_client = LogClient::connect(server(), "alpha", "alpha", "alpha-dev").await.unwrap();
+    let mut log = Vec::new();
+    let mut after = Position::ZERO;
+    loop {
+        let page = a.store().read_all_sealed(after, 32_768).await.unwrap();
+        let Some(last) = page.last() else { break };
+        after = last.meta.position;
+        log.extend(page);
+    }
+    let receipts: Vec<CommitReceipt> = log
+        .chunk_by(|x, y| x.meta.command_id == y.meta.command_id)
+        .map(|c| CommitReceipt { command_id: c[0].meta.command_id.clone(), events: c.to_vec(), digest: None })
+        .collect();
+    let mut outgoing = Vec::new();
+    for chunk in receipts.chunks(500) {
+        outgoing.extend(eventline_core::sync::batch_of("alpha", chunk, &|_| 0, "raw").unwrap());
+    }
+    let raw_base = raw_client.last_sequence().await.unwrap();
+    let started = now();
+    for chunk in outgoing.chunks(1000) {
+        let (last, rest) = chunk.split_last().unwrap();
+        for message in rest {
+            raw_client.connection().publish(&message.subject, &[], &message.body).unwrap();
+        }
+        raw_client.connection().request(&last.subject, &[], &last.body).await.unwrap();
+    }
+    let raw_pushed = now() - started;
+
+    // (d) pull: device B, new, from starting sync until it holds what the server holds.
+    let b = Runtime::open(&format!("bench-sync-b-{run}")).await.unwrap();
+    let server_last = watcher.last_sequence().await.unwrap();
+    let started = now();
+    b.start_sync(options()).await.unwrap();
+    until("device B's pull", 600_000.0, async || {
+        let s = b.sync_status();
+        s.server_sequence >= server_last && s.pending == 0
+    })
+    .await;
+    let pulled = now() - started;
+    let held = b.head().await.unwrap().0;
+    let started = now();
+    let raw = raw_client.count_raw(raw_base).await.unwrap();
+    let raw_fetched = now() - started;
+    assert_eq!(raw, outgoing.len() as u64, "the raw fetch read every message");
+
+    // (l) latency: a deposit on A, until B's balances read model shows it.
+    let account = format!("{run}-l");
+    a.execute_text(&serde_json::json!({"type": "OpenAccount", "account": account}).to_string()).await.unwrap();
+    let balance = async |rt: &Runtime| -> u64 {
+        let args = serde_json::json!({ "account": account }).to_string();
+        rt.query("balances", &args).await.ok().and_then(|q| q.value()["balance"].as_u64()).unwrap_or(0)
+    };
+    let mut latencies = Vec::new();
+    for i in 0..samples as u64 {
+        let deposit = serde_json::json!({"type": "Deposit", "account": account, "amount": 1});
+        let started = now();
+        a.execute_text(&deposit.to_string()).await.unwrap();
+        until("the deposit on device B", 30_000.0, async || balance(&b).await == i + 1).await;
+        latencies.push(now() - started);
+    }
+    latencies.sort_by(f64::total_cmp);
+    a.close();
+    b.close();
+
+    let rate = |count: u64, ms: f64| count as f64 / ms * 1000.0;
+    console_log!(
+        "(d) devices: device A pushes its log of {commands} commands ({events} events, {stored} messages) in {pushed:.0} ms = {:.0} events/s; the same messages published raw {raw_pushed:.0} ms = {:.0} events/s; ratio {:.2}x. Device B pulls the server's log into its own ({held} events) in {pulled:.0} ms = {:.0} events/s; fetching the same messages raw {raw_fetched:.0} ms = {:.0} events/s; ratio {:.2}x",
+        rate(events, pushed),
+        rate(events, raw_pushed),
+        raw_pushed / pushed,
+        rate(held, pulled),
+        rate(events, raw_fetched),
+        (raw_fetched / events as f64) / (pulled / held as f64)
+    );
+    console_log!(
+        "(l) latency from a deposit on device A to device B's balances read model, {samples} deposits: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        percentile(&latencies, 0.5),
+        percentile(&latencies, 0.99),
+        latencies[latencies.len() - 1]
+    );
+}
+
 #[wasm_bindgen_test]
 #[ignore = "a benchmark: run by scripts/bench-sync.sh"]
 async fn benchmark_sync() {
     run(2_000).await;
+    devices(80_000, 100).await;
 }
 
 #[wasm_bindgen_test]
 #[ignore = "a benchmark: run by scripts/bench-sync.sh --smoke (the test command)"]
 async fn benchmark_sync_smoke() {
     run(20).await;
+    devices(100, 5).await;
 }

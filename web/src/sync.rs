@@ -120,6 +120,24 @@ impl LogClient {
         Ok(count)
     }
 
+    /// News of every message stored on the log from now on, without its body: a JetStream
+    /// consumer delivering headers only to this connection's inbox. A device waits on it
+    /// instead of looking again every so often, so another device's commit is pulled at once.
+    pub async fn watch(&self) -> Result<futures::channel::mpsc::UnboundedReceiver<crate::nats::Msg>, Failure> {
+        let (inbox, _, news) = self.connection.subscribe("news")?;
+        let stream = sync::stream_name(&self.log);
+        self.api(
+            &format!("$JS.API.CONSUMER.CREATE.{stream}"),
+            json!({"stream_name": stream, "config": {
+                "deliver_subject": inbox, "deliver_policy": "new", "ack_policy": "none",
+                "headers_only": true, "mem_storage": true, "num_replicas": 1,
+                "inactive_threshold": 60_000_000_000u64,
+            }}),
+        )
+        .await?;
+        Ok(news)
+    }
+
     /// The connection, for sending what is not a commit (the benchmark's raw baseline).
     pub fn connection(&self) -> &Connection {
         &self.connection

@@ -49,8 +49,8 @@ fn layout() -> impl IntoView {
             <query::QuerySide />
             <div class="side">
                 <data::DataTools />
-                <sync::SyncPanel />
                 <projections::Projections />
+                <sync::SyncPanel />
             </div>
             <timeline::Timeline />
         </main>

@@ -67,8 +67,9 @@ pub fn SyncPanel() -> impl IntoView {
     let status = move || demo.sync.get();
 
     view! {
-        <section class="panel sync-panel" aria-labelledby="sync-title" data-sync-state=move || status().state.to_string()>
-            <h2 id="sync-title">"Sync"</h2>
+        // Folded until opened: the page's columns keep their places for those who do not sync.
+        <details class="panel sync-panel" data-sync-state=move || status().state.to_string()>
+            <summary><h2 id="sync-title">"Sync"</h2>" "<span class="sync-summary">{move || state_words(status().state).to_string()}</span></summary>
             <p class="hint">"Sync this log with other devices through a NATS JetStream server (scripts/sync-server.sh)."</p>
             <div class="sync-form">
                 {field("Server", "sync-url", url, "text")}
@@ -95,6 +96,6 @@ pub fn SyncPanel() -> impl IntoView {
                     </li>
                 }).collect_view()}
             </ul>
-        </section>
+        </details>
     }
 }

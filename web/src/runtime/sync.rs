@@ -65,7 +65,7 @@ pub struct SyncStatus {
     pub confirmed: u64,
     /// The server's sequence this device has read up to.
     pub server_sequence: u64,
-    /// Commits waiting to be confirmed.
+    /// Events waiting to be confirmed (the pending tail's length).
     pub pending: u64,
     /// Commits decided again after another device wrote their streams first, since the start.
     pub redecided: u64,
@@ -117,6 +117,8 @@ pub(super) struct Syncing {
 }
 
 const STATE: &str = "sync";
+/// Events read at a time when a round reads only the start of the tail.
+const TAIL_PAGE: usize = 4096;
 /// How long an idle device waits before it pulls again without being told of a commit.
 const IDLE_MS: u32 = 250;
 /// How long before connecting again after the server was unreachable, or refused us.
@@ -197,7 +199,7 @@ where
         let state = self.sync_state().await?;
         let head = self.0.store.head().await?;
         Ok(self
-            .tail(state.confirmed, head.0)
+            .tail(state.confirmed, head.0, None)
             .await?
             .iter()
             .map(|c| {
@@ -250,7 +252,7 @@ where
     async fn pending_count(&self) -> Result<u64, Failure> {
         let state = self.sync_state().await?;
         let head = self.0.store.head().await?;
-        Ok(if head.0 <= state.confirmed { 0 } else { self.tail(state.confirmed, head.0).await?.len() as u64 })
+        Ok(head.0.saturating_sub(state.confirmed))
     }
 
     /// A commit here: push it now rather than at the next idle look.
@@ -294,7 +296,20 @@ where
             if client.as_ref().is_none_or(|c| c.connection().closed().is_some()) {
                 self.set_status(|s| s.state = "connecting");
                 match LogClient::connect(&options.url, &options.log, &options.user, &options.password).await {
-                    Ok(connected) => client = Some(connected),
+                    Ok(connected) => {
+                        // Another device's commit wakes this loop at once; without the news
+                        // (an older server, say), the loop still looks every IDLE_MS.
+                        if let Ok(mut news) = connected.watch().await {
+                            let this = self.clone();
+                            wasm_bindgen_futures::spawn_local(async move {
+                                while futures::StreamExt::next(&mut news).await.is_some() {
+                                    this.0.sync.wake.notify();
+                                }
+                            });
+                        }
+                        client = Some(connected);
+                    }
+                    Err(_) if !self.running(run) => return,
                     Err(error) => {
                         let refused = matches!(error.code.as_str(), "Unauthorized" | "Forbidden");
                         self.set_status(|s| {
@@ -316,6 +331,10 @@ where
             self.0.sync.in_round.set(true);
             let round = self.sync_round(connected, &options.log, run).await;
             self.0.sync.in_round.set(false);
+            if !self.running(run) {
+                // Stopped meanwhile: the status says so already.
+                return;
+            }
             match round {
                 Ok(worked) => {
                     self.set_status(|s| {
@@ -365,12 +384,14 @@ where
     }
 
     /// The pending tail after `confirmed`, as commits (their events as stored: personal values
-    /// sealed).
-    async fn tail(&self, confirmed: u64, head: u64) -> Result<VecDeque<CommitReceipt>, Failure> {
+    /// sealed); with `limit`, its first `limit` commits only, read a page at a time, so that a
+    /// round over a long tail reads what it works on, not the whole tail.
+    async fn tail(&self, confirmed: u64, head: u64, limit: Option<usize>) -> Result<VecDeque<CommitReceipt>, Failure> {
         let mut commits: VecDeque<CommitReceipt> = VecDeque::new();
         let mut after = Position(confirmed);
-        while after.0 < head {
-            let page = self.0.store.read_all_sealed(after, BATCH).await?;
+        let page_size = if limit.is_some() { TAIL_PAGE } else { BATCH };
+        while after.0 < head && limit.is_none_or(|limit| commits.len() <= limit) {
+            let page = self.0.store.read_all_sealed(after, page_size).await?;
             let Some(last) = page.last() else { break };
             after = last.meta.position;
             for event in page {
@@ -384,6 +405,10 @@ where
                 }
             }
         }
+        if let Some(limit) = limit {
+            // The commit after the first `limit` may be cut by the page's end.
+            commits.truncate(limit);
+        }
         Ok(commits)
     }
 
@@ -393,7 +418,8 @@ where
         let (pulled, seen) = client.pull_seen(state.server).await?;
         let Some(last) = pulled.last().map(|p| p.seq) else { return Ok(false) };
         let head = self.0.store.head().await?;
-        let mut tail = self.tail(state.confirmed, head.0).await?;
+        // Own commits come back in the tail's order: its first commits are all they can match.
+        let mut tail = self.tail(state.confirmed, head.0, Some(pulled.len())).await?;
         let mut foreign: Vec<(u64, Commit)> = Vec::new();
         let (mut dead, mut done) = (Vec::new(), Vec::new());
         for Pulled { seq, commit } in pulled {
@@ -416,6 +442,8 @@ where
         }
         state.server = last;
         if !foreign.is_empty() {
+            // Another device's commits go before the whole tail.
+            let tail = self.tail(state.confirmed, head.0, None).await?;
             let (admitted, refused) = self.admit(state.confirmed, foreign).await?;
             dead.extend(refused);
             if !self.put_before_tail(state, head, tail, admitted, &mut done).await? {
@@ -427,7 +455,7 @@ where
         let mut puts = dead;
         puts.push((STATE.into(), serde_json::to_string(&*state).expect("sync's state serializes")));
         meta::write(&self.0.store, &puts, &done).await?;
-        let pending = self.tail(state.confirmed, self.0.store.head().await?.0).await?.len() as u64;
+        let pending = self.0.store.head().await?.0.saturating_sub(state.confirmed);
         self.set_status(|s| {
             s.confirmed = state.confirmed;
             s.server_sequence = state.server;
@@ -646,7 +674,7 @@ where
         if head.0 <= state.confirmed {
             return Ok(false);
         }
-        let tail = self.tail(state.confirmed, head.0).await?;
+        let tail = self.tail(state.confirmed, head.0, Some(sync::MAX_PARTS)).await?;
         let (mut batch, mut parts) = (Vec::new(), 0);
         for commit in tail {
             let streams: HashSet<&StreamId> = streams_of(&commit).collect();
@@ -662,7 +690,13 @@ where
         let seen = |stream: &StreamId| state.seen.get(&sync::subject(&state.log, stream)).copied().unwrap_or(0);
         match client.push_all(&batch, &seen, &attempt).await? {
             // The next pull confirms them, in the server's order.
-            Answer::Stored { .. } | Answer::AlreadyStored | Answer::Conflict => Ok(true),
+            Answer::Stored { .. } | Answer::AlreadyStored => Ok(true),
+            // Another device's commit is there, or our own is still being stored: the next
+            // pull shows which, a moment later.
+            Answer::Conflict => {
+                sleep(20).await;
+                Ok(true)
+            }
             Answer::Retry => {
                 sleep(100).await;
                 Ok(true)
