@@ -97,6 +97,7 @@ fn all_codes() -> Vec<&'static str> {
         "SyncLogMismatch",
         "NotDecidedAgain",
         "InvalidLog",
+        "InvalidBatch",
         "CommitTooLarge",
         "Unreachable",
         "Unauthorized",

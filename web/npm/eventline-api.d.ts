@@ -267,6 +267,7 @@ export type ApiErrorCode =
   /** Sync: a command decided before sync started in this page, whose text was not kept. */
   | "NotDecidedAgain"
   | "InvalidLog"
+  | "InvalidBatch"
   | "CommitTooLarge"
   /** Sync's connection: the server is not there, refuses the credentials or the subject. */
   | "Unreachable"

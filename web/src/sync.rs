@@ -55,7 +55,14 @@ impl LogClient {
     ) -> Result<Answer, Failure> {
         let messages =
             sync::batch_of(&self.log, commits, last_seen, attempt).map_err(|e| Failure::new(e.code, e.reason))?;
-        let last = messages.len() - 1;
+        self.push_messages(&messages).await
+    }
+
+    /// Sends the messages of a batch made by [`sync::batch_of`]; the server's answer to it.
+    pub async fn push_messages(&self, messages: &[sync::Outgoing]) -> Result<Answer, Failure> {
+        let Some(last) = messages.len().checked_sub(1) else {
+            return Err(Failure::new("InvalidBatch", "a batch holds at least one message"));
+        };
         for message in &messages[..last] {
             self.connection.publish(&message.subject, &message.headers, &message.body)?;
         }

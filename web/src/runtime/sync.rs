@@ -379,7 +379,11 @@ where
         // What was stored, not what the pull saw: a pull that could not put what it read in place
         // (the head moved) saw subjects' sequences this log does not hold yet, and a push
         // expecting them would be stored over commits this device never decided on.
-        let pushed = self.push_round(client, &self.sync_state().await?).await?;
+        let mut stored = self.sync_state().await?;
+        if stored.log.is_empty() {
+            stored.log = log.to_string();
+        }
+        let pushed = self.push_round(client, &stored).await?;
         Ok(pulled || pushed)
     }
 
@@ -688,7 +692,29 @@ where
         crate::env::random_bytes(&mut attempt);
         let attempt: String = attempt.iter().map(|b| format!("{b:02x}")).collect();
         let seen = |stream: &StreamId| state.seen.get(&sync::subject(&state.log, stream)).copied().unwrap_or(0);
-        match client.push_all(&batch, &seen, &attempt).await? {
+        let messages =
+            sync::batch_of(&state.log, &batch, &seen, &attempt).map_err(|e| Failure::new(e.code, e.reason))?;
+        match client.push_messages(&messages).await? {
+            // Stored right after what this device last read: nothing came between, so the batch
+            // is confirmed where it stands, with no pull to learn it.
+            Answer::Stored { seq } if seq == state.server + messages.len() as u64 => {
+                let mut state = state.clone();
+                state.confirmed = batch.last().map_or(state.confirmed, |c| c.last_position().0);
+                state.server = seq;
+                for (i, message) in messages.iter().enumerate() {
+                    state.seen.insert(message.subject.clone(), seq - (messages.len() - 1 - i) as u64);
+                }
+                let done: Vec<String> = batch.iter().map(|c| outbox_key(c.command_id.as_str())).collect();
+                let json = serde_json::to_string(&state).expect("sync's state serializes");
+                meta::write(&self.0.store, &[(STATE.into(), json)], &done).await?;
+                let pending = head.0.saturating_sub(state.confirmed);
+                self.set_status(|s| {
+                    s.confirmed = state.confirmed;
+                    s.server_sequence = state.server;
+                    s.pending = pending;
+                });
+                Ok(true)
+            }
             // The next pull confirms them, in the server's order.
             Answer::Stored { .. } | Answer::AlreadyStored => Ok(true),
             // Another device's commit is there, or our own is still being stored: the next
