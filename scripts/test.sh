@@ -45,11 +45,11 @@ part() {
 
 # A test's timeout (the runner's default is 20 s): sync's reliability suite waits for three
 # devices to converge after 150 commands and for 1,000 offline commits to come back.
-wasm_suites=(env WASM_BINDGEN_TEST_TIMEOUT=180 cargo test --target wasm32-unknown-unknown -p eventline-core -p eventline-demo -p eventline-tests --no-fail-fast)
+wasm_suites=(env WASM_BINDGEN_TEST_TIMEOUT=600 cargo test --target wasm32-unknown-unknown -p eventline-core -p eventline-demo -p eventline-tests --no-fail-fast)
 # The runner (0.2.130) looks for GECKODRIVER before CHROMEDRIVER, so this wins over the
 # CHROMEDRIVER of .cargo/config.toml. ONLY_WEB: a Node-mode suite, if one is added, runs once.
 firefox_env=(env GECKODRIVER="$(command -v geckodriver || echo geckodriver)" WASM_BINDGEN_TEST_ONLY_WEB=1)
-webkit_env=(env CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER="node $PWD/scripts/webkit-wasm-test.mjs")
+webkit_env=(env WEBKIT_TEST_TIMEOUT_SECONDS=900 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER="node $PWD/scripts/webkit-wasm-test.mjs")
 reliability_elsewhere=(node --test --test-concurrency=1 tests/reliability/) # crash and quota skip
 
 step "native suites"

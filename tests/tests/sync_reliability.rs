@@ -168,7 +168,9 @@ async fn devices_cut_off_and_restored_converge_with_every_command_once_or_reject
         let deposit = json!({"type": "Deposit", "account": account, "amount": 500}).to_string();
         devices[0].execute_text(&deposit).await.unwrap();
     }
-    eventually("the accounts on every device", 20_000, async || {
+    // A new device first reads the whole log the earlier runs left (each browser's run adds to it),
+    // and checks it: in WebKit's debug build that takes a while.
+    eventually("the accounts on every device", 180_000, async || {
         for rt in &devices {
             if balance(rt, &accounts[3]).await != Some(500) {
                 return false;
@@ -248,8 +250,8 @@ async fn a_device_offline_for_a_thousand_commits_comes_back() {
     let devices = vec![device(&format!("off-a-{t}")).await, device(&format!("off-b-{t}")).await];
     let account = format!("{t}-0");
     devices[0].execute_text(&json!({"type": "OpenAccount", "account": account}).to_string()).await.unwrap();
-    eventually("the account on device b", 20_000, async || balance(&devices[1], &account).await == Some(0)).await;
-    eventually("device b in step", 20_000, async || synced(&devices[1]).await).await;
+    eventually("the account on device b", 180_000, async || balance(&devices[1], &account).await == Some(0)).await;
+    eventually("device b in step", 60_000, async || synced(&devices[1]).await).await;
 
     devices[1].stop_sync();
     let mut accepted = Vec::new();
@@ -264,7 +266,7 @@ async fn a_device_offline_for_a_thousand_commits_comes_back() {
     let command = json!({"type": "Deposit", "account": account, "amount": 5, "commandId": id});
     devices[0].execute_text(&command.to_string()).await.unwrap();
     accepted.push(Accepted { id, device: 0, inflow: 5 });
-    eventually("device a confirmed", 20_000, async || synced(&devices[0]).await).await;
+    eventually("device a confirmed", 60_000, async || synced(&devices[0]).await).await;
     assert_eq!(devices[1].pending_commits().await.unwrap().len(), 1_000);
 
     devices[1].start_sync(options()).await.unwrap();

@@ -81,8 +81,8 @@ async fn a_command_on_one_device_reaches_the_other() {
     let account = format!("{t}-1");
     run(&a, json!({"type": "OpenAccount", "account": account})).await;
     run(&a, json!({"type": "Deposit", "account": account, "amount": 100})).await;
-    eventually("the deposit on the other device", 15_000, async || balance(&b, &account).await == Some(100)).await;
-    eventually("device a confirmed", 15_000, async || synced(&a).await).await;
+    eventually("the deposit on the other device", 60_000, async || balance(&b, &account).await == Some(100)).await;
+    eventually("device a confirmed", 60_000, async || synced(&a).await).await;
     let stream = format!("account-{account}");
     assert_eq!(stream_ids(&a, &stream).await, stream_ids(&b, &stream).await, "the same events in the same order");
     assert_eq!(stream_ids(&a, &stream).await.len(), 2);
@@ -98,13 +98,13 @@ async fn a_conflict_is_decided_again_and_a_refusal_is_reported() {
     let account = format!("{t}-2");
     run(&a, json!({"type": "OpenAccount", "account": account})).await;
     run(&a, json!({"type": "Deposit", "account": account, "amount": 100})).await;
-    eventually("the deposit on device b", 15_000, async || balance(&b, &account).await == Some(100)).await;
-    eventually("device b in step", 15_000, async || synced(&b).await).await;
+    eventually("the deposit on device b", 60_000, async || balance(&b, &account).await == Some(100)).await;
+    eventually("device b in step", 60_000, async || synced(&b).await).await;
 
     // Device b goes offline; device a withdraws 30 meanwhile.
     b.stop_sync();
     run(&a, json!({"type": "Withdraw", "account": account, "amount": 30})).await;
-    eventually("device a confirmed", 15_000, async || synced(&a).await).await;
+    eventually("device a confirmed", 60_000, async || synced(&a).await).await;
     // Offline, b withdraws 50 and then 40, both accepted on what it knows (100).
     let (fifty, forty) = (format!("{t}-w50"), format!("{t}-w40"));
     run(&b, json!({"type": "Withdraw", "account": account, "amount": 50, "commandId": fifty})).await;
@@ -120,14 +120,14 @@ async fn a_conflict_is_decided_again_and_a_refusal_is_reported() {
     });
     b.start_sync(options()).await.unwrap();
     // On 70, the 50 is decided again and accepted; the 40 is then refused (20 left).
-    eventually("device b in step again", 20_000, async || synced(&b).await).await;
+    eventually("device b in step again", 60_000, async || synced(&b).await).await;
     let rejected = b.rejected_commands().await.unwrap();
     assert_eq!(rejected.len(), 1, "{rejected:?}");
     assert_eq!((rejected[0].command_id.as_str(), rejected[0].code.as_str()), (forty.as_str(), "InsufficientFunds"));
     assert!(rejected[0].command.as_deref().is_some_and(|c| c.contains("\"amount\":40")), "the command is kept");
     assert_eq!(heard.borrow().len(), 1, "the rejection was told");
     assert!(b.sync_status().redecided >= 1);
-    eventually("both devices at 20", 15_000, async || {
+    eventually("both devices at 20", 60_000, async || {
         balance(&a, &account).await == Some(20) && balance(&b, &account).await == Some(20)
     })
     .await;
@@ -142,21 +142,21 @@ async fn different_streams_never_conflict_and_every_device_holds_the_same_log() 
     let t = tag();
     let (a, b) = (device(&format!("sync-e-{t}")).await, device(&format!("sync-f-{t}")).await);
     let (mine, theirs) = (format!("{t}-3"), format!("{t}-4"));
-    eventually("both devices online", 15_000, async || synced(&a).await && synced(&b).await).await;
+    eventually("both devices online", 60_000, async || synced(&a).await && synced(&b).await).await;
     b.stop_sync();
     run(&b, json!({"type": "OpenAccount", "account": mine})).await;
     run(&b, json!({"type": "Deposit", "account": mine, "amount": 7})).await;
     run(&a, json!({"type": "OpenAccount", "account": theirs})).await;
     run(&a, json!({"type": "Deposit", "account": theirs, "amount": 9})).await;
-    eventually("device a confirmed", 15_000, async || synced(&a).await).await;
+    eventually("device a confirmed", 60_000, async || synced(&a).await).await;
     b.start_sync(options()).await.unwrap();
-    eventually("both accounts on both devices", 20_000, async || {
+    eventually("both accounts on both devices", 60_000, async || {
         balance(&a, &mine).await == Some(7) && balance(&b, &theirs).await == Some(9) && synced(&b).await
     })
     .await;
     assert_eq!(b.sync_status().redecided, 0, "nothing was decided again");
     assert!(b.rejected_commands().await.unwrap().is_empty());
-    eventually("the same log on both devices", 15_000, async || {
+    eventually("the same log on both devices", 60_000, async || {
         synced(&a).await && synced(&b).await && log_ids(&a).await == log_ids(&b).await
     })
     .await;
