@@ -365,6 +365,9 @@ struct Cut {
     expected_head: Position,
 }
 
+/// A rebase's word for "the head moved": nothing was written.
+const MOVED: &str = "the log moved on while it was being rebased";
+
 /// The stores a rebase empties with the log's tail: everything folded from the log (read
 /// models, checkpoints, saga progress, dead letters, snapshots) is folded again.
 const DERIVED: [&str; 4] = [SNAPSHOTS, CHECKPOINTS, DOCUMENTS, DEAD_LETTERS];
@@ -813,9 +816,6 @@ impl EventStore for IdbStore {
 /// for it; a small window keeps that wait short (a few ms), and compaction runs again when idle.
 const COMPACT_WINDOW: u32 = 512;
 /// Fewer events than this on average per chunk and a region is worth merging.
-/// A rebase's word for "the head moved": nothing was written.
-const MOVED: &str = "the log moved on while it was being rebased";
-
 const SMALL_CHUNK: usize = chunk::CHUNK_EVENTS / 4;
 
 impl IdbStore {

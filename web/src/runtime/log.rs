@@ -197,6 +197,8 @@ where
     /// Empties the log, the read models and everything else of this database, in every tab.
     pub async fn reset(&self) -> Result<(), Failure> {
         self.ensure_open()?;
+        // Before: a batch being read now is dropped (the epoch moved); after: nothing folded
+        // while the stores were being emptied survives.
         self.forget_folds();
         self.0.store.clear_all().await?;
         self.forget_folds();
