@@ -19,7 +19,7 @@ use crate::envelope::RecordedEvent;
 use crate::event::Event;
 use crate::handler::{CommandMeta, Environment, Executed};
 use crate::ids::{CommandId, Position, StreamId};
-use crate::import::Refused;
+use crate::import::{GenericChecker, LogChecker, Refused};
 use crate::saga::{Dispatch, ProcessManager, RunReport, SagaError, SagaProgress};
 use crate::slot::Slot;
 use crate::snapshot::{SnapshotPolicy, SnapshotStore};
@@ -84,15 +84,24 @@ pub trait Application: Sized + 'static {
     /// The state of any of its streams (JSON text) as of a point in history, with its version.
     async fn state_at(&self, stream: &StreamId, as_of: AsOf) -> Result<(String, u64), Self::Error>;
 
+    /// The checker of logs from elsewhere: every rule an event a command writes meets, kept
+    /// between the parts of a log that arrives in parts (sync's pulls). Default: the generic
+    /// checks only.
+    fn log_checker() -> Box<dyn LogChecker> {
+        Box::new(GenericChecker::new::<Self::Event>())
+    }
+
     /// Checks the events of a log from elsewhere (`events`, after the part `already` landed by an
-    /// earlier import of it) against every rule an event a command writes meets; `stored(stream)`
-    /// is how many events of `stream` the store holds. Default: the generic checks only.
+    /// earlier import of it) with [`Application::log_checker`]; `stored(stream)` is how many
+    /// events of `stream` the store holds.
     fn check_log(
         already: &[RecordedEvent],
         events: &[RecordedEvent],
         stored: &dyn Fn(&StreamId) -> u64,
     ) -> Result<(), Refused> {
-        crate::import::check_events::<Self::Event>(already, events, stored)
+        let mut checker = Self::log_checker();
+        checker.fold(already)?;
+        checker.check(events, stored)
     }
 
     /// Forgets cached aggregate states, e.g. after the log was replaced by an import.

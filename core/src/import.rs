@@ -185,37 +185,97 @@ impl LogCheck {
     }
 }
 
+/// A check of a log from elsewhere that keeps what it has folded, for a log that arrives in parts
+/// (sync's pulls, each continuing the last): each part is checked on the states the parts before
+/// it left, never from the log's start again. `Application::log_checker` gives a domain's.
+pub trait LogChecker {
+    /// Folds `already`, the log's next events that the store holds (checked when they landed),
+    /// for the states the rest continues from.
+    fn fold(&mut self, already: &[RecordedEvent]) -> Result<(), Refused>;
+
+    /// Checks `events`, the log's next part in whole commits, and folds them. A stream the log
+    /// has not written so far must hold nothing here (`stored(stream)` events, 0 or refused).
+    /// After a refusal the checker is spent: what it holds is no longer any log's state.
+    fn check(&mut self, events: &[RecordedEvent], stored: &dyn Fn(&StreamId) -> u64) -> Result<(), Refused>;
+}
+
 /// The generic checks of a log from elsewhere, for an application with no rules of its own on
 /// top: every event's form, ids and personal data ([`LogCheck`]), its payload exactly as this
 /// version writes it ([`decode_exact`]), and each stream continued from what the store holds
-/// (`stored(stream)` events, which must be this log's own) one version at a time.
+/// (`stored(stream)` events, which must be this log's own) one version at a time. A domain's
+/// checker builds on it.
+pub struct GenericChecker {
+    check: LogCheck,
+    versions: HashMap<StreamId, u64>,
+    /// [`decode_exact`] for the application's event type (a function pointer keeps the checker
+    /// free of the type, so any domain's can be boxed).
+    decodes: fn(&RecordedEvent) -> Result<(), String>,
+}
+
+impl GenericChecker {
+    /// The generic checker of logs of `E`.
+    pub fn new<E: Event>() -> GenericChecker {
+        GenericChecker {
+            check: LogCheck::new(),
+            versions: HashMap::new(),
+            decodes: |event| decode_exact::<E>(event).map(|_| ()),
+        }
+    }
+
+    /// How many events were checked or folded: the number of the last one.
+    pub fn checked(&self) -> usize {
+        self.check.checked()
+    }
+
+    /// Checks and folds the log's next event; `stored` for one that arrives (not yet held).
+    pub fn next(&mut self, event: &RecordedEvent, stored: Option<&dyn Fn(&StreamId) -> u64>) -> Result<(), Refused> {
+        self.check.event(event)?;
+        let stream = &event.meta.stream;
+        let last = match self.versions.get(stream) {
+            Some(&last) => last,
+            None => match stored.map(|stored| stored(stream)) {
+                Some(held) if held != 0 => {
+                    let message = format!("{stream} already holds {held} event(s) here that are not this log's");
+                    return Err(self.check.refuse(event, message));
+                }
+                _ => 0,
+            },
+        };
+        if event.meta.version.0 != last + 1 {
+            let message = format!("{stream} goes from version {last} to {}", event.meta.version.0);
+            return Err(self.check.refuse(event, message));
+        }
+        // Owned keys, cloned once per stream, not per event.
+        match self.versions.get_mut(stream) {
+            Some(version) => *version += 1,
+            None => {
+                self.versions.insert(stream.clone(), 1);
+            }
+        }
+        if !matches!(&*event.event_type, SUBJECT_FORGOTTEN) {
+            (self.decodes)(event).map_err(|m| self.check.refuse(event, m))?;
+        }
+        Ok(())
+    }
+}
+
+impl LogChecker for GenericChecker {
+    fn fold(&mut self, already: &[RecordedEvent]) -> Result<(), Refused> {
+        already.iter().try_for_each(|event| self.next(event, None))
+    }
+
+    fn check(&mut self, events: &[RecordedEvent], stored: &dyn Fn(&StreamId) -> u64) -> Result<(), Refused> {
+        events.iter().try_for_each(|event| self.next(event, Some(stored)))
+    }
+}
+
+/// [`GenericChecker`] over a whole log at once: `already` held, `events` arriving.
 pub fn check_events<E: Event>(
     already: &[RecordedEvent],
     events: &[RecordedEvent],
     stored: &dyn Fn(&StreamId) -> u64,
 ) -> Result<(), Refused> {
-    let mut check = LogCheck::new();
-    let mut versions: HashMap<&StreamId, u64> = HashMap::new();
-    for (index, event) in already.iter().chain(events).enumerate() {
-        check.event(event)?;
-        let stream = &event.meta.stream;
-        let last = match versions.get(stream) {
-            Some(&last) => last,
-            None if index >= already.len() && stored(stream) != 0 => {
-                return Err(check.refuse(
-                    event,
-                    format!("{stream} already holds {} event(s) here that are not this log's", stored(stream)),
-                ));
-            }
-            None => 0,
-        };
-        if event.meta.version.0 != last + 1 {
-            return Err(check.refuse(event, format!("{stream} goes from version {last} to {}", event.meta.version.0)));
-        }
-        versions.insert(stream, last + 1);
-        if !matches!(&*event.event_type, SUBJECT_FORGOTTEN) {
-            decode_exact::<E>(event).map_err(|m| check.refuse(event, m))?;
-        }
-    }
-    Ok(())
+    let mut checker = GenericChecker::new::<E>();
+    checker.fold(already)?;
+    checker.check(events, stored)
 }

@@ -3,12 +3,11 @@
 
 use eventline_core::aggregate::{Aggregate, ErrorCode};
 use eventline_core::app::{Application, Process};
-use eventline_core::envelope::RecordedEvent;
 use eventline_core::forget::ForgetError;
 use eventline_core::handler::{CommandHandler, CommandMeta, Environment, ExecuteError, Executed, LoadError, Loaded};
 use eventline_core::ids::CommandId;
 use eventline_core::ids::StreamId;
-use eventline_core::import::Refused;
+use eventline_core::import::LogChecker;
 use eventline_core::personal::SUBJECT_CATEGORY;
 use eventline_core::saga::{self, Dispatch, DispatchError, Issued, Rejection, RunReport, SagaError, SagaProgress};
 use eventline_core::slot::Slot;
@@ -352,12 +351,8 @@ where
         DemoApp::state_at(self, stream, as_of).await
     }
 
-    fn check_log(
-        already: &[RecordedEvent],
-        events: &[RecordedEvent],
-        stored: &dyn Fn(&StreamId) -> u64,
-    ) -> Result<(), Refused> {
-        crate::import::check_log(already, events, stored)
+    fn log_checker() -> Box<dyn LogChecker> {
+        Box::new(crate::import::Checker::default())
     }
 
     fn clear_caches(&self) {

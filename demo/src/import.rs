@@ -17,7 +17,7 @@ use std::collections::{HashMap, HashSet};
 use eventline_core::aggregate::Aggregate;
 use eventline_core::envelope::RecordedEvent;
 use eventline_core::ids::StreamId;
-use eventline_core::import::{LogCheck, Refused, decode_exact};
+use eventline_core::import::{LogCheck, LogChecker, Refused, decode_exact};
 use eventline_core::personal::SUBJECT_CATEGORY;
 
 use crate::DemoEvent;
@@ -36,42 +36,50 @@ pub fn check_log(
     events: &[RecordedEvent],
     stored: impl Fn(&StreamId) -> u64,
 ) -> Result<(), Refused> {
-    let mut check = Checker::default();
-    for event in already {
-        check.generic.event(event)?;
-        // Checked when it was imported; folded here for the states the rest continues from.
-        let decoded = decode_exact::<DemoEvent>(event).map_err(|m| check.generic.refuse(event, m))?;
-        check.apply(event, &decoded).map_err(|m| check.generic.refuse(event, m))?;
+    let mut checker = Checker::default();
+    checker.fold(already)?;
+    checker.check(events, &stored)
+}
+
+impl LogChecker for Checker {
+    fn fold(&mut self, already: &[RecordedEvent]) -> Result<(), Refused> {
+        for event in already {
+            self.generic.event(event)?;
+            // Checked when it landed; folded here for the states the rest continues from.
+            let decoded = decode_exact::<DemoEvent>(event).map_err(|m| self.generic.refuse(event, m))?;
+            self.apply(event, &decoded).map_err(|m| self.generic.refuse(event, m))?;
+            self.credit(&decoded);
+        }
+        Ok(())
     }
-    for commit in events.chunk_by(|a, b| a.meta.command_id == b.meta.command_id) {
-        let first = check.generic.checked() + 1;
-        let mut decoded = Vec::with_capacity(commit.len());
-        for event in commit {
-            check.generic.event(event)?;
-            let refuse = |m: String| check.generic.refuse(event, m);
-            let stream = &event.meta.stream;
-            if !check.streams.contains_key(stream) && stored(stream) != 0 {
-                return Err(refuse(format!(
-                    "{stream} already holds {} event(s) here that are not this log's",
-                    stored(stream)
-                )));
+
+    fn check(&mut self, events: &[RecordedEvent], stored: &dyn Fn(&StreamId) -> u64) -> Result<(), Refused> {
+        for commit in events.chunk_by(|a, b| a.meta.command_id == b.meta.command_id) {
+            let first = self.generic.checked() + 1;
+            let mut decoded = Vec::with_capacity(commit.len());
+            for event in commit {
+                self.generic.event(event)?;
+                let refuse = |m: String| self.generic.refuse(event, m);
+                let stream = &event.meta.stream;
+                if !self.streams.contains_key(stream) && stored(stream) != 0 {
+                    return Err(refuse(format!(
+                        "{stream} already holds {} event(s) here that are not this log's",
+                        stored(stream)
+                    )));
+                }
+                let this = decode_exact::<DemoEvent>(event).map_err(refuse)?;
+                self.apply(event, &this).map_err(|m| self.generic.refuse(event, m))?;
+                decoded.push(this);
             }
-            let this = decode_exact::<DemoEvent>(event).map_err(refuse)?;
-            check.apply(event, &this).map_err(|m| check.generic.refuse(event, m))?;
-            decoded.push(this);
-        }
-        for (index, (event, this)) in commit.iter().zip(&decoded).enumerate() {
-            if let Err(message) = check.moves_money(commit, &decoded, event, this) {
-                return Err(Refused { event: first + index, position: event.meta.position.0, message });
+            for (index, (event, this)) in commit.iter().zip(&decoded).enumerate() {
+                if let Err(message) = self.moves_money(commit, &decoded, event, this) {
+                    return Err(Refused { event: first + index, position: event.meta.position.0, message });
+                }
             }
+            decoded.iter().for_each(|this| self.credit(this));
         }
-        for this in &decoded {
-            if let DemoEvent::Account(AccountEvent::Received(received)) = this {
-                check.credited.insert(received.transfer_id.to_string());
-            }
-        }
+        Ok(())
     }
-    Ok(())
 }
 
 /// An aggregate's state while a log is checked, with its stream's version.
@@ -83,8 +91,10 @@ enum State {
     Subject,
 }
 
+/// The demo's checker of logs from elsewhere (`DemoApp::log_checker`), kept between a sync's
+/// pulls.
 #[derive(Default)]
-struct Checker {
+pub struct Checker {
     generic: LogCheck,
     streams: HashMap<StreamId, (State, u64)>,
     /// Transfers whose target was credited in the log so far.
@@ -92,6 +102,13 @@ struct Checker {
 }
 
 impl Checker {
+    /// A credit of a transfer's target counts once.
+    fn credit(&mut self, decoded: &DemoEvent) {
+        if let DemoEvent::Account(AccountEvent::Received(received)) = decoded {
+            self.credited.insert(received.transfer_id.to_string());
+        }
+    }
+
     /// Moves `event`'s stream on: the next version, on its own aggregate, admitted by its state.
     fn apply(&mut self, event: &RecordedEvent, decoded: &DemoEvent) -> Result<(), String> {
         let stream = &event.meta.stream;

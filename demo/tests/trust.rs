@@ -7,6 +7,7 @@ mod common;
 use common::{app, command, execute, run, run_ready};
 use eventline_core::handler::CommandMeta;
 use eventline_core::ids::{EventId, Position, StreamId, StreamVersion, Timestamp};
+use eventline_core::import::LogChecker;
 use eventline_core::memory::InMemoryStore;
 use eventline_core::personal::check_spelling;
 use eventline_core::projection::Projection;
@@ -16,7 +17,7 @@ use eventline_core::testing::TestEnv;
 use eventline_core::version::ExpectedVersion;
 use eventline_core::{ErrorCode, NewEvent, RecordedEvent};
 use eventline_demo::app::AppError;
-use eventline_demo::import::check_log;
+use eventline_demo::import::{Checker, check_log};
 use eventline_demo::read_models::AccountBalances;
 use wasm_bindgen_test::wasm_bindgen_test;
 
@@ -352,4 +353,35 @@ fn a_log_continues_only_its_own_streams() {
     // Another log's events on one of its streams here: refused, not interleaved.
     let refused = check_log(&[], &log, |s| u64::from(s.as_str() == "account-b")).unwrap_err();
     assert!(refused.message.contains("account-b already holds 1 event(s) here"), "{refused}");
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_log_arriving_in_parts_is_checked_part_by_part_as_it_is_whole() {
+    let log = real_log();
+    let commits: Vec<&[RecordedEvent]> = log.chunk_by(|a, b| a.meta.command_id == b.meta.command_id).collect();
+    // Cut at every commit: what is held is folded, the rest checked on it (a saga's credit held,
+    // its settlement arriving, among them).
+    let mut cut = 0;
+    for commit in &commits {
+        let (already, rest) = log.split_at(cut);
+        assert_eq!(check_log(already, rest, |_| 0), Ok(()), "cut after {cut} events");
+        cut += commit.len();
+    }
+    // One checker kept across the parts, as sync keeps it between pulls: each commit checked on
+    // what the ones before left.
+    let mut checker = Checker::default();
+    for commit in &commits {
+        assert_eq!(checker.check(commit, &|_| 0), Ok(()));
+    }
+    // And what would not pass whole does not pass in parts: the same settlement a second time,
+    // in a commit of its own that continues its stream.
+    let settled = log.iter().position(|e| &*e.event_type == "TransferSettled").unwrap();
+    let stream = log[settled].meta.stream.clone();
+    let mut again = log[settled].clone();
+    again.meta.event_id = EventId::v7(Timestamp(1_800_000_000_000), [7; 10]);
+    again.meta.command_id = "settled-again".into();
+    again.meta.position = Position(log.len() as u64 + 1);
+    again.meta.version = StreamVersion(log.iter().filter(|e| e.meta.stream == stream).count() as u64 + 1);
+    let refused = checker.check(&[again], &|_| 0).unwrap_err();
+    assert!(refused.message.contains("t-saga"), "{refused}");
 }

@@ -11,7 +11,7 @@ use eventline_core::event::Event;
 use eventline_core::forget::{ForgetError, forget};
 use eventline_core::handler::{CommandHandler, CommandMeta, Environment, ExecuteError, Executed, LoadError, Loaded};
 use eventline_core::ids::{CommandId, StreamId};
-use eventline_core::import::Refused;
+use eventline_core::import::{GenericChecker, LogChecker, Refused};
 use eventline_core::personal::SUBJECT_CATEGORY;
 use eventline_core::saga::{Dispatch, DispatchError, Issued, Rejection, SagaProgress};
 use eventline_core::slot::Slot;
@@ -281,34 +281,50 @@ where
         }
     }
 
-    /// The generic checks, then each stream folded by its own aggregate, which admits every
-    /// event or refuses the log: no import can make stock that nobody received.
-    fn check_log(
-        already: &[RecordedEvent],
-        events: &[RecordedEvent],
-        stored: &dyn Fn(&StreamId) -> u64,
-    ) -> Result<(), Refused> {
-        eventline_core::import::check_events::<InventoryEvent>(already, events, stored)?;
-        let mut items: HashMap<&StreamId, Item> = HashMap::new();
-        let mut reservations: HashMap<&StreamId, Reservation> = HashMap::new();
-        for (index, event) in already.iter().chain(events).enumerate() {
-            let stream = &event.meta.stream;
-            let folded = match stream.category() {
-                Item::CATEGORY => advance(items.entry(stream).or_insert_with(Item::initial), event),
-                Reservation::CATEGORY => {
-                    advance(reservations.entry(stream).or_insert_with(Reservation::initial), event)
-                }
-                SUBJECT_CATEGORY => Ok(()),
-                other => Err(format!("no aggregate keeps {other}- streams")),
-            };
-            folded.map_err(|message| Refused { event: index + 1, position: event.meta.position.0, message })?;
-        }
-        Ok(())
+    fn log_checker() -> Box<dyn LogChecker> {
+        Box::new(Checker::default())
     }
 
     fn clear_caches(&self) {
         self.items.clear_cache();
         self.reservations.clear_cache();
+    }
+}
+
+/// The inventory's checker of logs from elsewhere: the generic checks, then each stream folded
+/// by its own aggregate, which admits every event or refuses the log: no import can make stock
+/// that nobody received.
+#[derive(Default)]
+struct Checker {
+    generic: Option<GenericChecker>,
+    items: HashMap<StreamId, Item>,
+    reservations: HashMap<StreamId, Reservation>,
+}
+
+impl Checker {
+    fn next(&mut self, event: &RecordedEvent, stored: Option<&dyn Fn(&StreamId) -> u64>) -> Result<(), Refused> {
+        let generic = self.generic.get_or_insert_with(GenericChecker::new::<InventoryEvent>);
+        generic.next(event, stored)?;
+        let stream = &event.meta.stream;
+        let folded = match stream.category() {
+            Item::CATEGORY => advance(self.items.entry(stream.clone()).or_insert_with(Item::initial), event),
+            Reservation::CATEGORY => {
+                advance(self.reservations.entry(stream.clone()).or_insert_with(Reservation::initial), event)
+            }
+            SUBJECT_CATEGORY => Ok(()),
+            other => Err(format!("no aggregate keeps {other}- streams")),
+        };
+        folded.map_err(|message| Refused { event: generic.checked(), position: event.meta.position.0, message })
+    }
+}
+
+impl LogChecker for Checker {
+    fn fold(&mut self, already: &[RecordedEvent]) -> Result<(), Refused> {
+        already.iter().try_for_each(|event| self.next(event, None))
+    }
+
+    fn check(&mut self, events: &[RecordedEvent], stored: &dyn Fn(&StreamId) -> u64) -> Result<(), Refused> {
+        events.iter().try_for_each(|event| self.next(event, Some(stored)))
     }
 }
 
