@@ -73,6 +73,16 @@ pub fn key_bucket(log: &str) -> String {
     format!("elkeys_{log}")
 }
 
+/// The JetStream stream under log `log`'s key bucket.
+pub fn key_stream(log: &str) -> String {
+    format!("KV_{}", key_bucket(log))
+}
+
+/// The subject data subject `subject`'s key is stored on in log `log`'s key bucket.
+pub fn key_subject(log: &str, subject: &str) -> String {
+    format!("$KV.{}.{}", key_bucket(log), key_name(subject))
+}
+
 /// Every subject of log `log`: what its JetStream stream stores and its users may write.
 pub fn subjects(log: &str) -> String {
     format!("el.{log}.s.>")

@@ -7,7 +7,9 @@
 //! command decided offline on a stream another device wrote meanwhile is decided again on what
 //! the server holds, and one the domain now refuses is reported as rejected after sync, with the
 //! domain's code, never lost silently; commands on different streams never conflict; and every
-//! device ends with the same log, in the same order.
+//! device ends with the same log, in the same order; a customer's personal data reaches the
+//! other device readable while the server holds it sealed, and forgetting them erases their key
+//! on the server and on every device.
 #![cfg(target_arch = "wasm32")]
 
 use std::cell::RefCell;
@@ -16,6 +18,7 @@ use std::rc::Rc;
 use eventline_demo::web::DemoRuntime as Runtime;
 use eventline_web::idb;
 use eventline_web::runtime::{EventFilter, Notice, SyncOptions};
+use eventline_web::sync::{LogClient, ServerKey};
 use eventline_web::tabs::sleep;
 use serde_json::{Value, json};
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
@@ -160,6 +163,95 @@ async fn different_streams_never_conflict_and_every_device_holds_the_same_log() 
         synced(&a).await && synced(&b).await && log_ids(&a).await == log_ids(&b).await
     })
     .await;
+    a.close();
+    b.close();
+}
+
+/// The payloads of `stream`'s events on a device, opened as its reader sees them.
+async fn payloads(rt: &Runtime, stream: &str) -> Vec<String> {
+    let filter = EventFilter { stream: Some(stream.into()), limit: Some(10_000), ..EventFilter::default() };
+    rt.events(&filter).await.unwrap().iter().map(|e| e.payload.to_string()).collect()
+}
+
+async fn reads(rt: &Runtime, stream: &str, text: &str) -> bool {
+    payloads(rt, stream).await.iter().any(|p| p.contains(text))
+}
+
+/// The server as its operator sees it: every message body of the log, and the key bucket.
+async fn server() -> LogClient {
+    let o = options();
+    LogClient::connect(&o.url, &o.log, &o.user, &o.password).await.expect("the test connects")
+}
+
+async fn server_bodies() -> String {
+    let pulled = server().await.pull(0).await.expect("the log can be read");
+    let mut all = String::new();
+    for commit in pulled.into_iter().filter_map(|p| p.commit.ok()) {
+        for event in commit.writes.iter().flat_map(|w| &w.events) {
+            all.push_str(&event.payload);
+        }
+    }
+    all
+}
+
+#[wasm_bindgen_test]
+async fn personal_data_reaches_the_other_device_and_forgetting_erases_its_key_everywhere() {
+    let t = tag();
+    let (a, b) = (device(&format!("sync-g-{t}")).await, device(&format!("sync-h-{t}")).await);
+    let (account, customer, name) = (format!("{t}-5"), format!("c-{t}"), format!("Ada {t}"));
+    let holder = json!({"customer": customer, "name": name, "email": format!("{t}@example.org")});
+    run(&a, json!({"type": "OpenAccount", "account": account, "holder": holder})).await;
+    let stream = format!("account-{account}");
+    eventually("the holder's name readable on device b", 60_000, async || reads(&b, &stream, &name).await).await;
+    eventually("device a confirmed", 60_000, async || synced(&a).await).await;
+    let bodies = server_bodies().await;
+    assert!(bodies.contains(&format!(r#"{{"$personal":"{customer}","sealed":"#)), "the server holds it sealed");
+    assert!(!bodies.contains(&name), "the server never holds the name readable");
+    assert!(matches!(server().await.key(&customer).await.unwrap(), ServerKey::Held { .. }));
+
+    a.forget(&customer, None).await.expect("device a forgets the customer");
+    eventually("the key erased on the server", 60_000, async || {
+        server().await.key(&customer).await.unwrap() == ServerKey::Forgotten
+    })
+    .await;
+    eventually("forgotten on device b", 60_000, async || {
+        !reads(&b, &stream, &name).await && reads(&b, &stream, "forgotten").await
+    })
+    .await;
+    assert!(!reads(&a, &stream, &name).await && reads(&a, &stream, "forgotten").await);
+    a.close();
+    b.close();
+}
+
+#[wasm_bindgen_test]
+async fn two_devices_that_each_made_a_key_for_someone_both_read_them() {
+    let t = tag();
+    let (a, b) = (device(&format!("sync-i-{t}")).await, device(&format!("sync-j-{t}")).await);
+    eventually("both devices online", 60_000, async || synced(&a).await && synced(&b).await).await;
+    a.stop_sync();
+    b.stop_sync();
+    // Offline, each opens an account for the same customer: each device makes a key of its own.
+    let customer = format!("c-{t}-both");
+    let (on_a, on_b) = (format!("{t}-6"), format!("{t}-7"));
+    let (name_a, name_b) = (format!("Grace {t}"), format!("Grace H. {t}"));
+    let holder = |name: &str| json!({"customer": customer, "name": name, "email": format!("{t}@example.org")});
+    run(&a, json!({"type": "OpenAccount", "account": on_a, "holder": holder(&name_a)})).await;
+    run(&b, json!({"type": "OpenAccount", "account": on_b, "holder": holder(&name_b)})).await;
+    a.start_sync(options()).await.unwrap();
+    eventually("device a confirmed", 60_000, async || synced(&a).await).await;
+    b.start_sync(options()).await.unwrap();
+    let (stream_a, stream_b) = (format!("account-{on_a}"), format!("account-{on_b}"));
+    eventually("both holders readable on both devices", 60_000, async || {
+        reads(&a, &stream_b, &name_b).await
+            && reads(&b, &stream_a, &name_a).await
+            && reads(&a, &stream_a, &name_a).await
+            && reads(&b, &stream_b, &name_b).await
+    })
+    .await;
+    let ServerKey::Held { keys, .. } = server().await.key(&customer).await.unwrap() else {
+        panic!("the server holds the customer's keys")
+    };
+    assert_eq!(keys.len(), 64, "both devices' keys, 32 bytes each");
     a.close();
     b.close();
 }

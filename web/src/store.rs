@@ -48,7 +48,7 @@ use crate::idb::{
     self, BY_COMMAND, BY_STREAM, CHECKPOINTS, DEAD_LETTERS, DOCUMENTS, KEYS, LEGACY_COMMANDS, LEGACY_LOG,
     LEGACY_SEGMENTS, LEGACY_STREAMS, LOG, META, SNAPSHOTS, delete_range, entries, get, get_all, put, store_error,
 };
-use crate::vault::Vault;
+use crate::vault::{HeldKey, Vault};
 use crate::{chunk, record, timings};
 
 /// The event log of one IndexedDB database.
@@ -809,6 +809,51 @@ impl EventStore for IdbStore {
         let tx = Self::transaction(&db, &[KEYS], TransactionMode::Readonly)?;
         let keys = tx.object_store(KEYS).map_err(store_error)?;
         self.vault.status(&keys, subject).await
+    }
+}
+
+/// Subjects' keys between devices (sync, docs/SYNC.md "Personal data"): what this device holds to
+/// share, and keys from elsewhere taken in beside its own.
+impl IdbStore {
+    /// This device's key records for `subjects` (those it holds or forgot; others are absent).
+    pub async fn held_keys(&self, subjects: &[String]) -> Result<Vec<(String, HeldKey)>, StoreError> {
+        if !self.vault.enabled() || subjects.is_empty() {
+            return Ok(Vec::new());
+        }
+        let db = self.database()?;
+        let tx = Self::transaction(&db, &[KEYS], TransactionMode::Readonly)?;
+        let keys = tx.object_store(KEYS).map_err(store_error)?;
+        self.vault.held(&keys, subjects).await
+    }
+
+    /// Takes in keys from another device (32 bytes each), beside this device's own: a subject
+    /// forgotten here stays forgotten. Whether anything changed.
+    pub async fn merge_keys(&self, from: &[(String, Vec<u8>)]) -> Result<bool, StoreError> {
+        if !self.vault.enabled() || from.is_empty() {
+            return Ok(false);
+        }
+        let db = self.database()?;
+        let tx = Self::transaction(&db, &[KEYS], TransactionMode::Readwrite)?;
+        let keys = tx.object_store(KEYS).map_err(store_error)?;
+        let changed = self.vault.merge(&keys, from).await?;
+        idb::commit(tx).await.map_err(store_error)?;
+        if changed {
+            self.vault.after_merge();
+        }
+        Ok(changed)
+    }
+
+    /// The subjects of sealed values in `texts` that no key of this device opens (and that it
+    /// did not forget): whose keys are to be fetched from another device.
+    pub async fn unopened_subjects(&self, texts: &[&str]) -> Result<Vec<String>, StoreError> {
+        if !self.vault.enabled() || !texts.iter().any(|t| personal::holds_personal(t)) {
+            return Ok(Vec::new());
+        }
+        let db = self.database()?;
+        let tx = Self::transaction(&db, &[KEYS], TransactionMode::Readonly)?;
+        let keys = tx.object_store(KEYS).map_err(store_error)?;
+        self.vault.load_for(&keys, texts.iter().copied()).await?;
+        Ok(self.vault.unopened(texts.iter().copied()))
     }
 }
 

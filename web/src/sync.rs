@@ -13,6 +13,17 @@ use crate::nats::{Connection, TIMEOUT_MS, next};
 /// Messages asked for per pull request.
 const PULL_BATCH: u64 = 1000;
 
+/// A data subject's keys as a log's key bucket holds them.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ServerKey {
+    /// No device shared a key for the subject.
+    Absent,
+    /// Forgotten: erased, and a tombstone left so that no device shares a key again.
+    Forgotten,
+    /// The subject's keys (32 bytes each), in the message with server sequence `seq`.
+    Held { seq: u64, keys: Vec<u8> },
+}
+
 /// A connection to a sync server as the user of one log.
 pub struct LogClient {
     pub log: String,
@@ -78,6 +89,67 @@ impl LogClient {
         match api_error(subject, &value) {
             Some(error) => Err(error),
             None => Ok(value),
+        }
+    }
+
+    /// Data subject `subject`'s keys in the log's key bucket.
+    pub async fn key(&self, subject: &str) -> Result<ServerKey, Failure> {
+        let get =
+            format!("$JS.API.DIRECT.GET.{}.{}", sync::key_stream(&self.log), sync::key_subject(&self.log, subject));
+        let reply = self.connection.request(&get, &[], b"").await?;
+        match reply.status {
+            404 => Ok(ServerKey::Absent),
+            0 if matches!(reply.header("KV-Operation"), Some("DEL" | "PURGE")) => Ok(ServerKey::Forgotten),
+            0 => {
+                let seq = reply
+                    .header("Nats-Sequence")
+                    .and_then(|s| s.parse().ok())
+                    .ok_or_else(|| Failure::new("Protocol", format!("{subject}'s key came without its sequence")))?;
+                Ok(ServerKey::Held { seq, keys: reply.data })
+            }
+            status => Err(Failure::new("ServerRefused", format!("reading {subject}'s key: status {status}"))),
+        }
+    }
+
+    /// Stores `keys` as data subject `subject`'s, if the last message of its key is still the one
+    /// with sequence `expected` (0: none). False if another device's came first.
+    pub async fn put_key(&self, subject: &str, keys: &[u8], expected: u64) -> Result<bool, Failure> {
+        let headers = [(sync::EXPECTED_LAST_SUBJECT_SEQUENCE, expected.to_string())];
+        let reply = self.connection.request(&sync::key_subject(&self.log, subject), &headers, keys).await?;
+        match sync::answer(&reply.data) {
+            Answer::Stored { .. } => Ok(true),
+            Answer::Conflict | Answer::Retry | Answer::AlreadyStored => Ok(false),
+            Answer::Refused(why) => Err(Failure::new("ServerRefused", format!("putting {subject}'s key: {why}"))),
+        }
+    }
+
+    /// Erases the message with sequence `seq` from the key bucket: its bytes are overwritten in
+    /// the server's files, which a key-value delete, a purge or a newer value alone leave there.
+    pub async fn erase_key_message(&self, seq: u64) -> Result<(), Failure> {
+        let stream = sync::key_stream(&self.log);
+        let erased = self.api(&format!("$JS.API.STREAM.MSG.DELETE.{stream}"), json!({ "seq": seq })).await;
+        match erased {
+            // Gone already (erased by another device meanwhile).
+            Err(e) if e.message.contains("no message found") => Ok(()),
+            other => other.map(|_| ()),
+        }
+    }
+
+    /// Forgets data subject `subject` on the server: its stored keys erased
+    /// ([`LogClient::erase_key_message`]), then a tombstone in their place, so that every device
+    /// learns it and none shares a key for the subject again.
+    pub async fn forget_key(&self, subject: &str) -> Result<(), Failure> {
+        if let ServerKey::Held { seq, .. } = self.key(subject).await? {
+            self.erase_key_message(seq).await?;
+        }
+        let headers = [("KV-Operation", "PURGE".to_string()), ("Nats-Rollup", "sub".to_string())];
+        let reply = self.connection.request(&sync::key_subject(&self.log, subject), &headers, b"").await?;
+        match sync::answer(&reply.data) {
+            Answer::Stored { .. } | Answer::AlreadyStored => Ok(()),
+            Answer::Conflict | Answer::Retry => {
+                Err(Failure::new("Timeout", format!("forgetting {subject}: try again")))
+            }
+            Answer::Refused(why) => Err(Failure::new("ServerRefused", format!("forgetting {subject}: {why}"))),
         }
     }
 

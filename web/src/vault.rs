@@ -46,9 +46,16 @@ const BULK_LOAD: usize = 16;
 /// At most this many keys read per key wanted, for the ranged read to be worth it.
 const RANGE_SPREAD: usize = 8;
 
+/// A subject's keys: the first seals, every one opens. A subject has more than one only when two
+/// devices each made one before either had seen the other's (sync merges them, `Vault::merge`).
+type Keyring = Rc<Vec<Aes256Gcm>>;
+
+/// A subject's key record as bytes: its keys, 32 bytes each, the sealing one first.
+const KEY_BYTES: usize = 32;
+
 #[derive(Clone)]
 enum Key {
-    Live(Rc<Aes256Gcm>),
+    Live(Keyring),
     Forgotten,
     /// A record that is not a key (damaged storage): that subject's values read as unavailable,
     /// nothing new can be sealed for them, and everyone else's stay readable.
@@ -138,12 +145,8 @@ impl Vault {
                     cache.insert(subject, Key::Forgotten);
                 }
                 Some(value) => {
-                    let cipher = value
-                        .dyn_into::<Uint8Array>()
-                        .ok()
-                        .and_then(|bytes| Aes256Gcm::new_from_slice(&bytes.to_vec()).ok())
-                        .map_or(Key::Damaged, |cipher| Key::Live(Rc::new(cipher)));
-                    cache.insert(subject, cipher);
+                    let keyring = value.dyn_into::<Uint8Array>().ok().and_then(|bytes| keyring(&bytes.to_vec()));
+                    cache.insert(subject, keyring.map_or(Key::Damaged, Key::Live));
                 }
                 None => {}
             }
@@ -204,7 +207,7 @@ impl Vault {
                 crate::env::random_bytes(&mut bytes);
                 put(keys, JsValue::from_str(&subject), Uint8Array::from(&bytes[..]).into())?;
                 let cipher = Aes256Gcm::new_from_slice(&bytes).expect("32 bytes make a key");
-                changes.added.insert(subject, Key::Live(Rc::new(cipher)));
+                changes.added.insert(subject, Key::Live(Rc::new(vec![cipher])));
             }
         }
         Ok(changes)
@@ -260,15 +263,15 @@ impl Vault {
         personal::rewrite(text, |subject, found| -> Result<Option<String>, StoreError> {
             let Found::Value(value) = found else { return Ok(None) };
             let staged = changes.added.get(subject).cloned();
-            let cipher = match staged.or_else(|| self.key(subject)) {
-                Some(Key::Live(cipher)) => cipher,
+            let keyring = match staged.or_else(|| self.key(subject)) {
+                Some(Key::Live(keyring)) => keyring,
                 Some(Key::Damaged) => return Err(corrupt(subject)),
                 // Forgotten (appends of such values were refused before): what is left is the
                 // marker, never the value.
                 _ => return Ok(Some(personal::redacted_json(subject, Redaction::Forgotten))),
             };
             let nonce = self.nonce();
-            let sealed = cipher
+            let sealed = keyring[0]
                 .encrypt(Nonce::from_slice(&nonce), Payload { msg: value.as_bytes(), aad: subject.as_bytes() })
                 .map_err(|_| StoreError::Backend { message: "sealing a personal value failed".into() })?;
             let mut bytes = Vec::with_capacity(NONCE + sealed.len());
@@ -296,24 +299,10 @@ impl Vault {
         }
         personal::rewrite::<()>(text, |subject, found| {
             let Found::Sealed(sealed) = found else { return Ok(None) };
-            let opened = match self.key(subject) {
-                Some(Key::Live(cipher)) => BASE64
-                    .decode(sealed)
-                    .ok()
-                    .filter(|bytes| bytes.len() > NONCE)
-                    .and_then(|bytes| {
-                        let (nonce, ciphertext) = bytes.split_at(NONCE);
-                        cipher
-                            .decrypt(Nonce::from_slice(nonce), Payload { msg: ciphertext, aad: subject.as_bytes() })
-                            .ok()
-                    })
-                    .and_then(|plain| String::from_utf8(plain).ok())
-                    .map(|value| {
-                        let subject = serde_json::to_string(subject).expect("a string serializes");
-                        format!(r#"{{"$personal":{subject},"value":{value}}}"#)
-                    }),
-                _ => None,
-            };
+            let opened = self.open_value(subject, sealed).map(|value| {
+                let subject = serde_json::to_string(subject).expect("a string serializes");
+                format!(r#"{{"$personal":{subject},"value":{value}}}"#)
+            });
             Ok(Some(opened.unwrap_or_else(|| {
                 // No key here: forgotten (a tombstone) or never held (sealed elsewhere), or a
                 // value that does not open with it. Either way, unreadable.
@@ -326,6 +315,38 @@ impl Vault {
             })))
         })
         .unwrap_or(None)
+    }
+
+    /// One sealed value of `subject`, opened with the keys cached for it (loaded before), or
+    /// `None`: no key here, or none of them sealed it.
+    fn open_value(&self, subject: &str, sealed: &str) -> Option<String> {
+        let Some(Key::Live(keyring)) = self.key(subject) else { return None };
+        let bytes = BASE64.decode(sealed).ok().filter(|bytes| bytes.len() > NONCE)?;
+        let (nonce, ciphertext) = bytes.split_at(NONCE);
+        // GCM's tag tells the key that sealed it: the others fail at once.
+        let plain = keyring.iter().find_map(|cipher| {
+            cipher.decrypt(Nonce::from_slice(nonce), Payload { msg: ciphertext, aad: subject.as_bytes() }).ok()
+        })?;
+        String::from_utf8(plain).ok()
+    }
+
+    /// The subjects of sealed values in `texts` that no key here opens, except those forgotten
+    /// here: whose keys another device holds. Keys must have been loaded ([`Vault::load_for`]).
+    pub(crate) fn unopened<'a>(&self, texts: impl Iterator<Item = &'a str>) -> Vec<String> {
+        let mut found: Vec<String> = Vec::new();
+        for text in texts.filter(|t| personal::holds_personal(t)) {
+            let _ = personal::rewrite::<()>(text, |subject, form| {
+                if let Found::Sealed(sealed) = form
+                    && !found.iter().any(|s| s == subject)
+                    && !matches!(self.key(subject), Some(Key::Forgotten))
+                    && self.open_value(subject, sealed).is_none()
+                {
+                    found.push(subject.to_string());
+                }
+                Ok(None)
+            });
+        }
+        found
     }
 
     /// Opens the payloads of `events` in place.
@@ -353,6 +374,98 @@ impl Vault {
             Some(Key::Live(_) | Key::Damaged) => SubjectStatus::Known,
             Some(Key::Forgotten) => SubjectStatus::Forgotten,
         })
+    }
+}
+
+/// The keys of a key record, or `None` if it is no whole number of keys.
+fn keyring(bytes: &[u8]) -> Option<Keyring> {
+    if bytes.is_empty() || !bytes.len().is_multiple_of(KEY_BYTES) {
+        return None;
+    }
+    let keys = bytes.chunks(KEY_BYTES).map(|key| Aes256Gcm::new_from_slice(key).expect("32 bytes make a key"));
+    Some(Rc::new(keys.collect()))
+}
+
+/// What a device holds of a subject's keys, to share or to merge with another's.
+#[derive(Clone, Debug, PartialEq)]
+pub enum HeldKey {
+    /// The subject's keys, 32 bytes each, the sealing one first.
+    Keys(Vec<u8>),
+    /// Forgotten here: nothing to share, and nothing is taken in again.
+    Forgotten,
+}
+
+/// `held` with every key of `other` it lacks added after its own, or `None` if it has them all.
+pub fn merged(held: &[u8], other: &[u8]) -> Option<Vec<u8>> {
+    let mut all = held.to_vec();
+    for key in other.chunks_exact(KEY_BYTES) {
+        if !all.chunks_exact(KEY_BYTES).any(|k| k == key) {
+            all.extend_from_slice(key);
+        }
+    }
+    (all.len() > held.len()).then_some(all)
+}
+
+impl Vault {
+    /// The key records of `subjects` (those this device holds or forgot), read in `keys`'s
+    /// transaction.
+    pub(crate) async fn held(
+        &self,
+        keys: &ObjectStore<'_>,
+        subjects: &[String],
+    ) -> Result<Vec<(String, HeldKey)>, StoreError> {
+        let records = futures::future::try_join_all(subjects.iter().map(|s| get(keys, JsValue::from_str(s)))).await?;
+        Ok(subjects
+            .iter()
+            .zip(records)
+            .filter_map(|(subject, record)| {
+                let record = record?;
+                if record.as_string().as_deref() == Some(TOMBSTONE) {
+                    return Some((subject.clone(), HeldKey::Forgotten));
+                }
+                let bytes = record.dyn_into::<Uint8Array>().ok()?.to_vec();
+                keyring(&bytes).map(|_| (subject.clone(), HeldKey::Keys(bytes)))
+            })
+            .collect())
+    }
+
+    /// Adds keys from another device to `keys` (whole records, 32 bytes a key) within the
+    /// caller's transaction: a subject forgotten here stays forgotten, a damaged record is left
+    /// as it is, and the keys this device seals with stay first. Whether anything changed; if
+    /// so, the generation moves on in the same transaction, so that every tab reads the keys
+    /// again ([`Vault::after_merge`] once it committed).
+    pub(crate) async fn merge(&self, keys: &ObjectStore<'_>, from: &[(String, Vec<u8>)]) -> Result<bool, StoreError> {
+        let subjects: Vec<String> = from.iter().map(|(s, _)| s.clone()).collect();
+        let records = futures::future::try_join_all(subjects.iter().map(|s| get(keys, JsValue::from_str(s)))).await?;
+        let mut changed = false;
+        for ((subject, other), record) in from.iter().zip(records) {
+            if keyring(other).is_none() {
+                continue;
+            }
+            let write = match record {
+                None => Some(other.clone()),
+                Some(record) => match record.dyn_into::<Uint8Array>().ok().map(|b| b.to_vec()) {
+                    Some(held) if keyring(&held).is_some() => merged(&held, other),
+                    // A tombstone, or damaged: neither is mended from elsewhere.
+                    _ => None,
+                },
+            };
+            if let Some(bytes) = write {
+                put(keys, JsValue::from_str(subject), Uint8Array::from(&bytes[..]).into())?;
+                changed = true;
+            }
+        }
+        if changed {
+            let generation = get(keys, JsValue::from_str(GENERATION)).await?.and_then(|v| v.as_f64()).unwrap_or(0.0);
+            put(keys, JsValue::from_str(GENERATION), JsValue::from_f64(generation + 1.0))?;
+        }
+        Ok(changed)
+    }
+
+    /// A merge that changed keys committed: what this tab cached is read again.
+    pub(crate) fn after_merge(&self) {
+        self.keys.borrow_mut().clear();
+        self.generation.set(-1.0);
     }
 }
 

@@ -86,6 +86,8 @@ mod runner;
 mod signal;
 #[cfg(feature = "sync")]
 mod sync;
+#[cfg(feature = "sync")]
+mod sync_keys;
 
 pub use queries::{DocumentChange, History, Inspection, QueryPosition};
 use runner::{Runner, fresh_runner};

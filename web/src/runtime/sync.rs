@@ -22,6 +22,7 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
+use eventline_core::import::LogChecker;
 use eventline_core::store::CommitReceipt;
 use eventline_core::sync::{self, Answer, Pulled};
 
@@ -114,6 +115,26 @@ pub(super) struct Syncing {
     /// Whether a round runs: a loop of an earlier start may still be in one when a new start's
     /// loop begins, and two rounds at once would cut the same tail twice.
     in_round: Cell<bool>,
+    /// The checker of logs from elsewhere, folded up to the confirmed prefix, kept between pulls.
+    checker: RefCell<Option<Kept>>,
+    /// Subjects whose keys the server was seen to hold this session (`sync_keys.rs`).
+    pub(super) shared: RefCell<HashSet<String>>,
+}
+
+/// A checker kept between pulls: folded up to position `confirmed` of the log as it was in
+/// `epoch` (a reset or a rebase starts a new one).
+struct Kept {
+    epoch: u64,
+    confirmed: u64,
+    checker: Box<dyn LogChecker>,
+}
+
+/// What a pull can put in the log: the commits admitted, dead letters for the others, and the
+/// checker that folded the admitted ones.
+struct Admitted {
+    commits: Vec<Commit>,
+    dead: Vec<(String, String)>,
+    checker: Box<dyn LogChecker>,
 }
 
 const STATE: &str = "sync";
@@ -426,6 +447,8 @@ where
         let mut tail = self.tail(state.confirmed, head.0, Some(pulled.len())).await?;
         let mut foreign: Vec<(u64, Commit)> = Vec::new();
         let (mut dead, mut done) = (Vec::new(), Vec::new());
+        let before = state.confirmed;
+        let mut mine_events: Vec<RecordedEvent> = Vec::new();
         for Pulled { seq, commit } in pulled {
             match commit {
                 Err(refused) => dead.push(dead_letter(seq, refused.code, &refused.reason)),
@@ -434,12 +457,14 @@ where
                         let mine = tail.pop_front().expect("just looked");
                         state.confirmed = mine.last_position().0;
                         done.push(outbox_key(mine.command_id.as_str()));
+                        mine_events.extend(mine.events);
                     } else {
                         foreign.push((seq, commit));
                     }
                 }
             }
         }
+        self.checker_confirms(before, &mine_events);
         for (subject, seq) in seen {
             let last = state.seen.entry(subject).or_default();
             *last = (*last).max(seq);
@@ -448,12 +473,20 @@ where
         if !foreign.is_empty() {
             // Another device's commits go before the whole tail.
             let tail = self.tail(state.confirmed, head.0, None).await?;
-            let (admitted, refused) = self.admit(state.confirmed, foreign).await?;
+            let Some(Admitted { commits, dead: refused, checker }) =
+                self.admit(state.confirmed, head, &tail, foreign).await?
+            else {
+                // A command landed meanwhile: nothing was written; the next round reads again.
+                return Ok(true);
+            };
             dead.extend(refused);
-            if !self.put_before_tail(state, head, tail, admitted, &mut done).await? {
+            // Their keys first, so that what is folded from them reads the values.
+            self.fetch_keys(client, &commits).await?;
+            if !self.put_before_tail(state, head, tail, commits, &mut done).await? {
                 // A command landed meanwhile: nothing was written; the next round reads again.
                 return Ok(true);
             }
+            self.keep_checker(state.confirmed, checker);
         }
         let dead_count = dead.len() as u64;
         let mut puts = dead;
@@ -469,80 +502,122 @@ where
         Ok(true)
     }
 
-    /// The server's commits this log can take after its confirmed prefix, and dead letters for
-    /// the others: each must continue its streams from the confirmed prefix's versions and
-    /// pass the application's rules for a log from elsewhere, checked over the confirmed prefix.
+    /// The checker of logs from elsewhere folded up to `confirmed`: the one kept from the last
+    /// pull if it is there, or one folded from the log's start (once a session, or after a
+    /// refusal or a reset).
+    async fn checker_at(&self, confirmed: u64) -> Result<Box<dyn LogChecker>, Failure> {
+        let kept = self.0.sync.checker.borrow_mut().take();
+        if let Some(kept) = kept
+            && kept.epoch == self.0.epoch.get()
+            && kept.confirmed == confirmed
+        {
+            return Ok(kept.checker);
+        }
+        let mut checker = A::log_checker();
+        let mut after = Position::ZERO;
+        while after.0 < confirmed {
+            let mut page = self.0.store.read_all_sealed(after, BATCH).await?;
+            let Some(last) = page.last() else { break };
+            after = last.meta.position;
+            page.retain(|e| e.meta.position.0 <= confirmed);
+            checker.fold(&page).map_err(|why| corrupt("the confirmed log", why))?;
+        }
+        Ok(checker)
+    }
+
+    /// Keeps `checker`, folded up to `confirmed`, for the next pull.
+    fn keep_checker(&self, confirmed: u64, checker: Box<dyn LogChecker>) {
+        *self.0.sync.checker.borrow_mut() = Some(Kept { epoch: self.0.epoch.get(), confirmed, checker });
+    }
+
+    /// The confirmed prefix grew from `from` by this device's own `events`: the kept checker
+    /// folds them too, if it was at `from`.
+    fn checker_confirms(&self, from: u64, events: &[RecordedEvent]) {
+        let kept = self.0.sync.checker.borrow_mut().take();
+        if let Some(mut kept) = kept
+            && kept.epoch == self.0.epoch.get()
+            && kept.confirmed == from
+            && kept.checker.fold(events).is_ok()
+        {
+            kept.confirmed = events.last().map_or(from, |e| e.meta.position.0);
+            *self.0.sync.checker.borrow_mut() = Some(kept);
+        }
+    }
+
+    /// The server's commits this log can take after its confirmed prefix, with the checker that
+    /// folded them, and dead letters for the others: each must continue its streams from the
+    /// confirmed prefix's versions and pass the application's rules for a log from elsewhere
+    /// (`Application::log_checker`, kept between pulls, so a pull's cost is what it brings).
+    /// `None` if the head moved from `head` (the tail is read at it) meanwhile.
     async fn admit(
         &self,
         confirmed: u64,
+        head: Position,
+        tail: &VecDeque<CommitReceipt>,
         foreign: Vec<(u64, Commit)>,
-    ) -> Result<(Vec<Commit>, Vec<(String, String)>), Failure> {
-        let mut already = Vec::new();
-        let mut after = Position::ZERO;
-        while after.0 < confirmed {
-            let page = self.0.store.read_all_sealed(after, BATCH).await?;
-            let Some(last) = page.last() else { break };
-            after = last.meta.position;
-            already.extend(page.into_iter().filter(|e| e.meta.position.0 <= confirmed));
+    ) -> Result<Option<Admitted>, Failure> {
+        let mut checker = self.checker_at(confirmed).await?;
+        // Versions at the confirmed prefix: the store's, less what the pending tail wrote.
+        let streams: Vec<StreamId> = {
+            let mut all: Vec<StreamId> =
+                foreign.iter().flat_map(|(_, c)| c.writes.iter().map(|w| w.stream.clone())).collect();
+            all.sort();
+            all.dedup();
+            all
+        };
+        let held = self.0.store.stream_versions(&streams).await?;
+        if self.0.store.head().await? != head {
+            self.keep_checker(confirmed, checker);
+            return Ok(None);
         }
-        let mut versions: HashMap<StreamId, u64> = HashMap::new();
-        for event in &already {
-            versions.insert(event.meta.stream.clone(), event.meta.version.0);
-        }
-        let (head, head_at) = already
-            .last()
-            .map_or((Position::ZERO, eventline_core::ids::Timestamp(0)), |e| (e.meta.position, e.meta.recorded_at));
-        let mut dead = Vec::new();
-        let mut foreign = foreign;
-        // Recorded as they would be appended; a commit refused is dropped and the rest recorded
-        // again (what follows it moves up).
-        loop {
-            let (mut at, mut position, mut versions) = (head_at, head, versions.clone());
-            let mut events: Vec<RecordedEvent> = Vec::new();
-            let mut owner: Vec<usize> = Vec::new();
-            let mut refused = None;
-            for (index, (seq, commit)) in foreign.iter().enumerate() {
-                // A commit must continue its streams where the confirmed prefix and the commits
-                // before it left them.
-                match commit.record(position, at, |s| StreamVersion(versions.get(s).copied().unwrap_or(0))) {
-                    Ok(recorded) => {
-                        for event in &recorded {
-                            versions.insert(event.meta.stream.clone(), event.meta.version.0);
-                        }
-                        let last = &recorded[recorded.len() - 1].meta;
-                        (position, at) = (last.position, last.recorded_at);
-                        owner.extend(std::iter::repeat_n(index, recorded.len()));
-                        events.extend(recorded);
-                    }
-                    Err(error) => {
-                        refused = Some((
-                            index,
-                            dead_letter(*seq, "ForeignMessage", &format!("commit {}: {error}", commit.command_id)),
-                        ));
-                        break;
-                    }
-                }
+        let mut versions: HashMap<StreamId, u64> = streams.into_iter().zip(held).collect();
+        for event in tail.iter().flat_map(|c| &c.events) {
+            if let Some(version) = versions.get_mut(&event.meta.stream) {
+                *version = version.saturating_sub(1);
             }
-            if refused.is_none()
-                && let Err(why) = A::check_log(&already, &events, &|_: &StreamId| 0)
-            {
-                let index = owner[(why.event - 1).saturating_sub(already.len()).min(owner.len() - 1)];
-                let (seq, commit) = &foreign[index];
-                refused = Some((
-                    index,
-                    dead_letter(*seq, "ForeignMessage", &format!("commit {}: {}", commit.command_id, why.message)),
+        }
+        let mut position = Position(confirmed);
+        let mut at = match confirmed {
+            0 => eventline_core::ids::Timestamp(0),
+            _ => self
+                .0
+                .store
+                .read_all_sealed(Position(confirmed - 1), 1)
+                .await?
+                .first()
+                .map_or(eventline_core::ids::Timestamp(0), |e| e.meta.recorded_at),
+        };
+        let (mut admitted, mut admitted_events, mut dead) = (Vec::new(), Vec::new(), Vec::new());
+        for (seq, commit) in foreign {
+            // A commit must continue its streams where the confirmed prefix and the commits
+            // admitted before it left them.
+            let recorded = match commit.record(position, at, |s| StreamVersion(versions.get(s).copied().unwrap_or(0))) {
+                Ok(recorded) => recorded,
+                Err(error) => {
+                    dead.push(dead_letter(seq, "ForeignMessage", &format!("commit {}: {error}", commit.command_id)));
+                    continue;
+                }
+            };
+            if let Err(why) = checker.check(&recorded, &|_: &StreamId| 0) {
+                dead.push(dead_letter(
+                    seq,
+                    "ForeignMessage",
+                    &format!("commit {}: {}", commit.command_id, why.message),
                 ));
+                // Spent by the refusal: folded again, up to the commits admitted before it.
+                checker = self.checker_at(confirmed).await?;
+                checker.fold(&admitted_events).map_err(|why| corrupt("an admitted commit", why))?;
+                continue;
             }
-            match refused {
-                Some((index, letter)) => {
-                    dead.push(letter);
-                    foreign.remove(index);
-                }
-                None => break,
+            for event in &recorded {
+                versions.insert(event.meta.stream.clone(), event.meta.version.0);
             }
+            let last = &recorded[recorded.len() - 1].meta;
+            (position, at) = (last.position, last.recorded_at);
+            admitted_events.extend(recorded);
+            admitted.push(commit);
         }
-        let admitted = foreign.into_iter().map(|(_, commit)| commit).collect();
-        Ok((admitted, dead))
+        Ok(Some(Admitted { commits: admitted, dead, checker }))
     }
 
     /// Puts the server's `commits` after the confirmed prefix and the pending `tail` after
@@ -688,6 +763,7 @@ where
             parts += streams.len();
             batch.push(commit);
         }
+        self.share_keys(client, &batch).await?;
         let mut attempt = [0u8; 16];
         crate::env::random_bytes(&mut attempt);
         let attempt: String = attempt.iter().map(|b| format!("{b:02x}")).collect();
@@ -699,6 +775,8 @@ where
             // is confirmed where it stands, with no pull to learn it.
             Answer::Stored { seq } if seq == state.server + messages.len() as u64 => {
                 let mut state = state.clone();
+                let events: Vec<RecordedEvent> = batch.iter().flat_map(|c| c.events.iter().cloned()).collect();
+                self.checker_confirms(state.confirmed, &events);
                 state.confirmed = batch.last().map_or(state.confirmed, |c| c.last_position().0);
                 state.server = seq;
                 for (i, message) in messages.iter().enumerate() {
