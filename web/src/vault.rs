@@ -414,19 +414,18 @@ impl Vault {
         keys: &ObjectStore<'_>,
         subjects: &[String],
     ) -> Result<Vec<(String, HeldKey)>, StoreError> {
-        let records = futures::future::try_join_all(subjects.iter().map(|s| get(keys, JsValue::from_str(s)))).await?;
-        Ok(subjects
-            .iter()
-            .zip(records)
-            .filter_map(|(subject, record)| {
-                let record = record?;
-                if record.as_string().as_deref() == Some(TOMBSTONE) {
-                    return Some((subject.clone(), HeldKey::Forgotten));
-                }
-                let bytes = record.dyn_into::<Uint8Array>().ok()?.to_vec();
-                keyring(&bytes).map(|_| (subject.clone(), HeldKey::Keys(bytes)))
-            })
-            .collect())
+        let mut held = Vec::new();
+        for subject in subjects {
+            let Some(record) = get(keys, JsValue::from_str(subject)).await? else { continue };
+            if record.as_string().as_deref() == Some(TOMBSTONE) {
+                held.push((subject.clone(), HeldKey::Forgotten));
+            } else if let Some(bytes) = record.dyn_into::<Uint8Array>().ok().map(|b| b.to_vec())
+                && keyring(&bytes).is_some()
+            {
+                held.push((subject.clone(), HeldKey::Keys(bytes)));
+            }
+        }
+        Ok(held)
     }
 
     /// Adds keys from another device to `keys` (whole records, 32 bytes a key) within the
@@ -435,13 +434,12 @@ impl Vault {
     /// so, the generation moves on in the same transaction, so that every tab reads the keys
     /// again ([`Vault::after_merge`] once it committed).
     pub(crate) async fn merge(&self, keys: &ObjectStore<'_>, from: &[(String, Vec<u8>)]) -> Result<bool, StoreError> {
-        let subjects: Vec<String> = from.iter().map(|(s, _)| s.clone()).collect();
-        let records = futures::future::try_join_all(subjects.iter().map(|s| get(keys, JsValue::from_str(s)))).await?;
         let mut changed = false;
-        for ((subject, other), record) in from.iter().zip(records) {
+        for (subject, other) in from {
             if keyring(other).is_none() {
                 continue;
             }
+            let record = get(keys, JsValue::from_str(subject)).await?;
             let write = match record {
                 None => Some(other.clone()),
                 Some(record) => match record.dyn_into::<Uint8Array>().ok().map(|b| b.to_vec()) {

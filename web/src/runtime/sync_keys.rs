@@ -45,14 +45,11 @@ where
             .collect();
         named.sort();
         named.dedup();
-        let held = self.0.store.held_keys(&named).await?;
-        let shared = held.iter().map(|(subject, held)| async move {
-            match held {
-                HeldKey::Keys(mine) => self.share_key(client, subject, mine).await,
-                HeldKey::Forgotten => Ok(()),
+        for (subject, held) in self.0.store.held_keys(&named).await? {
+            if let HeldKey::Keys(mine) = held {
+                self.share_key(client, &subject, &mine).await?;
             }
-        });
-        futures::future::try_join_all(shared).await?;
+        }
         self.0.sync.shared.borrow_mut().extend(named);
         Ok(())
     }
@@ -86,15 +83,12 @@ where
         let texts: Vec<&str> =
             commits.iter().flat_map(|c| &c.writes).flat_map(|w| &w.events).map(|e| &*e.payload).collect();
         let wanted = self.0.store.unopened_subjects(&texts).await?;
-        let fetched = futures::future::try_join_all(wanted.iter().map(|s| client.key(s))).await?;
-        let found: Vec<(String, Vec<u8>)> = wanted
-            .into_iter()
-            .zip(fetched)
-            .filter_map(|(subject, key)| match key {
-                ServerKey::Held { keys, .. } => Some((subject, keys)),
-                ServerKey::Absent | ServerKey::Forgotten => None,
-            })
-            .collect();
+        let mut found: Vec<(String, Vec<u8>)> = Vec::new();
+        for subject in wanted {
+            if let ServerKey::Held { keys, .. } = client.key(&subject).await? {
+                found.push((subject, keys));
+            }
+        }
         self.0.store.merge_keys(&found).await?;
         Ok(())
     }
