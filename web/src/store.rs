@@ -365,9 +365,6 @@ struct Cut {
     expected_head: Position,
 }
 
-/// A rebase's word for "the head moved": nothing was written.
-const MOVED: &str = "the log moved on while it was being rebased";
-
 /// The stores a rebase empties with the log's tail: everything folded from the log (read
 /// models, checkpoints, saga progress, dead letters, snapshots) is folded again.
 const DERIVED: [&str; 4] = [SNAPSHOTS, CHECKPOINTS, DOCUMENTS, DEAD_LETTERS];
@@ -385,23 +382,22 @@ impl IdbStore {
         expected_head: Position,
         commits: Vec<Commit>,
     ) -> Result<Option<Vec<CommitReceipt>>, AppendError> {
-        match self.append_all_after(commits, Some(Cut { after, expected_head })).await {
-            Err(AppendError::Store(StoreError::Backend { message })) if message == MOVED => Ok(None),
-            other => other.map(Some),
-        }
+        self.append_all_after(commits, Some(Cut { after, expected_head })).await
     }
 
     async fn append_all(&self, commits: Vec<Commit>) -> Result<Vec<CommitReceipt>, AppendError> {
-        self.append_all_after(commits, None).await
+        // Without a cut, nothing can have moved.
+        Ok(self.append_all_after(commits, None).await?.unwrap_or_default())
     }
 
     /// Cuts the log after `cut.after` within `tx`: chunks ending after it are deleted, and the
     /// one holding it is rewritten with its commits up to it (chunks hold whole commits, and a
-    /// rebase cuts between commits). The compaction marker does not stay beyond the cut.
-    async fn cut(&self, log: &ObjectStore<'_>, meta: &ObjectStore<'_>, cut: Cut) -> Result<(), AppendError> {
+    /// rebase cuts between commits). The compaction marker does not stay beyond the cut. False,
+    /// with nothing done, if the head is not `cut.expected_head`.
+    async fn cut(&self, log: &ObjectStore<'_>, meta: &ObjectStore<'_>, cut: Cut) -> Result<bool, AppendError> {
         let (head, _) = head_of(log).await?;
         if head != cut.expected_head {
-            return Err(StoreError::Backend { message: MOVED.into() }.into());
+            return Ok(false);
         }
         let first_gone = cut.after.0 + 1;
         let holding = chunk_holding(log, first_gone).await?;
@@ -422,21 +418,23 @@ impl IdbStore {
         if marker > cut.after.0 as f64 {
             put(meta, JsValue::from_str("compacted"), JsValue::from_f64(cut.after.0 as f64))?;
         }
-        Ok(())
+        Ok(true)
     }
 
+    /// Appends `commits` after the head, or, with `cut`, after `cut.after`; `None` when the cut
+    /// found the head moved (nothing written).
     async fn append_all_after(
         &self,
         commits: Vec<Commit>,
         cut: Option<Cut>,
-    ) -> Result<Vec<CommitReceipt>, AppendError> {
+    ) -> Result<Option<Vec<CommitReceipt>>, AppendError> {
         let started = timings::now();
         for commit in &commits {
             commit.validate()?;
         }
         timings::add("check commits", started);
         if commits.is_empty() && cut.is_none() {
-            return Ok(Vec::new());
+            return Ok(Some(Vec::new()));
         }
         let db = self.database()?;
         let mut options = TransactionOptions::new();
@@ -459,16 +457,23 @@ impl IdbStore {
         let log = tx.object_store(LOG).map_err(store_error)?;
         if let Some(cut) = cut {
             let meta = tx.object_store(META).map_err(store_error)?;
-            if let Err(error) = self.cut(&log, &meta, cut).await {
-                let _ = tx.abort().await;
-                return Err(error);
+            match self.cut(&log, &meta, cut).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    let _ = tx.abort().await;
+                    return Ok(None);
+                }
+                Err(error) => {
+                    let _ = tx.abort().await;
+                    return Err(error);
+                }
             }
             for name in &stores[2..] {
                 tx.object_store(name).map_err(store_error)?.clear().map_err(store_error)?;
             }
             if commits.is_empty() {
                 idb::commit(tx).await.map_err(store_error)?;
-                return Ok(Vec::new());
+                return Ok(Some(Vec::new()));
             }
         }
         let by_stream = log.index(BY_STREAM).map_err(store_error)?;
@@ -616,11 +621,13 @@ impl IdbStore {
         timings::add_waiting("writing and committing", waiting);
         self.vault.committed(key_changes);
 
-        Ok(commits
-            .into_iter()
-            .zip(staged)
-            .map(|(c, events)| CommitReceipt { command_id: c.command_id, events, digest: c.digest })
-            .collect())
+        Ok(Some(
+            commits
+                .into_iter()
+                .zip(staged)
+                .map(|(c, events)| CommitReceipt { command_id: c.command_id, events, digest: c.digest })
+                .collect(),
+        ))
     }
 }
 
