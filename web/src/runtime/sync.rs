@@ -6,7 +6,7 @@
 //!
 //! - A round pulls first. A pulled commit that is the tail's first (same command, same events)
 //!   is confirmed where it stands. Any other is another device's: it is checked as an import is
-//!   (`Application::check_log` over the confirmed prefix), and the server's commits are put
+//!   (the application's checker, kept between pulls), and the server's commits are put
 //!   after the confirmed prefix and the tail after them, in one transaction
 //!   (`IdbStore::rebase`). A pending commit whose streams the server's commits wrote is
 //!   decided again from its command's text (kept in the outbox); if the domain now refuses it,
@@ -50,7 +50,10 @@ struct SyncState {
     confirmed: u64,
     /// The server's sequence read up to.
     server: u64,
-    /// The last server sequence seen on each subject.
+    /// Where the last server sequence seen on each subject was kept before it moved to `seen:`
+    /// entries of its own (a record rewritten whole on every round grew with the log's
+    /// streams); taken from here once, never written here again.
+    #[serde(default, skip_serializing_if = "HashMap::is_empty")]
     seen: HashMap<String, u64>,
 }
 
@@ -117,8 +120,19 @@ pub(super) struct Syncing {
     in_round: Cell<bool>,
     /// The checker of logs from elsewhere, folded up to the confirmed prefix, kept between pulls.
     checker: RefCell<Option<Kept>>,
+    /// What each subject was last seen at, once read.
+    seen: RefCell<Option<Seen>>,
     /// Subjects whose keys the server was seen to hold this session (`sync_keys.rs`).
     pub(super) shared: RefCell<HashSet<String>>,
+}
+
+/// The last server sequence seen on each subject, as `seen:{subject}` in `meta` holds it, read
+/// once while the log stays in `epoch` and sync's saved state stays at server sequence `server`
+/// (another tab leading sync meanwhile moves it, and what this tab held is stale).
+struct Seen {
+    epoch: u64,
+    server: u64,
+    map: HashMap<String, u64>,
 }
 
 /// A checker kept between pulls: folded up to position `confirmed` of the log as it was in
@@ -138,6 +152,8 @@ struct Admitted {
 }
 
 const STATE: &str = "sync";
+/// The `meta` prefix of the last server sequence seen on a subject.
+const SEEN: &str = "seen:";
 /// Events read at a time when a round reads only the start of the tail.
 const TAIL_PAGE: usize = 4096;
 /// How long an idle device waits before it pulls again without being told of a commit.
@@ -296,6 +312,60 @@ where
         }
     }
 
+    /// Reads what each subject was last seen at, unless it is held already (a reset, here or in
+    /// another tab, starts a new epoch; a round led by another tab moves the saved server
+    /// sequence); takes in what an older record of `state` kept.
+    async fn load_seen(&self, state: &mut SyncState) -> Result<(), Failure> {
+        let epoch = self.0.epoch.get();
+        let held = |s: &Seen| s.epoch == epoch && s.server == state.server;
+        if state.seen.is_empty() && self.0.sync.seen.borrow().as_ref().is_some_and(held) {
+            return Ok(());
+        }
+        let mut map: HashMap<String, u64> = HashMap::new();
+        for (key, value) in meta::with_prefix(&self.0.store, SEEN).await? {
+            let seq = value.parse().map_err(|e| corrupt("a subject's last sequence", e))?;
+            map.insert(key[SEEN.len()..].to_string(), seq);
+        }
+        if !state.seen.is_empty() {
+            let older: Vec<(String, u64)> = state.seen.drain().collect();
+            self.save(state, &older, Vec::new(), &[]).await?;
+            for (subject, seq) in older {
+                let last = map.entry(subject).or_default();
+                *last = (*last).max(seq);
+            }
+        }
+        *self.0.sync.seen.borrow_mut() = Some(Seen { epoch, server: state.server, map });
+        Ok(())
+    }
+
+    /// The last server sequence seen on `subject` (0: never).
+    fn seen(&self, subject: &str) -> u64 {
+        self.0.sync.seen.borrow().as_ref().and_then(|s| s.map.get(subject).copied()).unwrap_or(0)
+    }
+
+    /// Saves sync's progress in one write: `state`, the subjects `seen` at new sequences, `more`
+    /// puts, and `done` deleted; what is held of `seen` follows once it is written.
+    async fn save(
+        &self,
+        state: &SyncState,
+        seen: &[(String, u64)],
+        more: Vec<(String, String)>,
+        done: &[String],
+    ) -> Result<(), Failure> {
+        let mut puts = more;
+        puts.push((STATE.into(), serde_json::to_string(state).expect("sync's state serializes")));
+        puts.extend(seen.iter().map(|(subject, seq)| (format!("{SEEN}{subject}"), seq.to_string())));
+        meta::write(&self.0.store, &puts, done).await?;
+        if let Some(held) = self.0.sync.seen.borrow_mut().as_mut() {
+            held.server = state.server;
+            for (subject, seq) in seen {
+                let last = held.map.entry(subject.clone()).or_default();
+                *last = (*last).max(*seq);
+            }
+        }
+        Ok(())
+    }
+
     fn running(&self, run: u64) -> bool {
         self.0.sync.run.get() == run && !self.0.closed.get()
     }
@@ -393,6 +463,7 @@ where
         if state.log.is_empty() {
             state.log = log.to_string();
         }
+        self.load_seen(&mut state).await?;
         let pulled = self.pull_round(client, &mut state).await?;
         if !self.running(run) {
             return Ok(pulled);
@@ -465,10 +536,7 @@ where
             }
         }
         self.checker_confirms(before, &mine_events);
-        for (subject, seq) in seen {
-            let last = state.seen.entry(subject).or_default();
-            *last = (*last).max(seq);
-        }
+        let seen: Vec<(String, u64)> = seen.into_iter().filter(|(subject, seq)| *seq > self.seen(subject)).collect();
         state.server = last;
         if !foreign.is_empty() {
             // Another device's commits go before the whole tail.
@@ -482,16 +550,14 @@ where
             dead.extend(refused);
             // Their keys first, so that what is folded from them reads the values.
             self.fetch_keys(client, &commits).await?;
-            if !self.put_before_tail(state, head, tail, commits, &mut done).await? {
+            if !self.put_before_tail(state, &seen, head, tail, commits, &mut done).await? {
                 // A command landed meanwhile: nothing was written; the next round reads again.
                 return Ok(true);
             }
             self.keep_checker(state.confirmed, checker);
         }
         let dead_count = dead.len() as u64;
-        let mut puts = dead;
-        puts.push((STATE.into(), serde_json::to_string(&*state).expect("sync's state serializes")));
-        meta::write(&self.0.store, &puts, &done).await?;
+        self.save(state, &seen, dead, &done).await?;
         let pending = self.0.store.head().await?.0.saturating_sub(state.confirmed);
         self.set_status(|s| {
             s.confirmed = state.confirmed;
@@ -627,6 +693,7 @@ where
     async fn put_before_tail(
         &self,
         state: &mut SyncState,
+        seen: &[(String, u64)],
         head: Position,
         tail: VecDeque<CommitReceipt>,
         commits: Vec<Commit>,
@@ -655,6 +722,10 @@ where
         writes.extend(exchange::commits_from_events(&kept_events)?);
         if cuts {
             self.forget_folds();
+            // What subjects were seen at is not folded from the log: it stays held.
+            if let Some(held) = self.0.sync.seen.borrow_mut().as_mut() {
+                held.epoch = self.0.epoch.get();
+            }
         }
         let Some(_) = self.0.store.rebase(Position(state.confirmed), head, writes).await.map_err(|e| {
             self.0.app.clear_caches();
@@ -667,12 +738,7 @@ where
         let rewound_from = state.confirmed;
         state.confirmed += arrived as u64;
         // Saved before deciding again: the commits put in place are confirmed whatever follows.
-        meta::write(
-            &self.0.store,
-            &[(STATE.into(), serde_json::to_string(&*state).expect("sync's state serializes"))],
-            &[],
-        )
-        .await?;
+        self.save(state, seen, Vec::new(), &[]).await?;
         if cuts {
             self.broadcast(&Message { position: Some(rewound_from), ..Message::of("rewound") });
             self.emit(Notice::Rewound { position: rewound_from });
@@ -767,7 +833,7 @@ where
         let mut attempt = [0u8; 16];
         crate::env::random_bytes(&mut attempt);
         let attempt: String = attempt.iter().map(|b| format!("{b:02x}")).collect();
-        let seen = |stream: &StreamId| state.seen.get(&sync::subject(&state.log, stream)).copied().unwrap_or(0);
+        let seen = |stream: &StreamId| self.seen(&sync::subject(&state.log, stream));
         let messages =
             sync::batch_of(&state.log, &batch, &seen, &attempt).map_err(|e| Failure::new(e.code, e.reason))?;
         match client.push_messages(&messages).await? {
@@ -779,12 +845,13 @@ where
                 self.checker_confirms(state.confirmed, &events);
                 state.confirmed = batch.last().map_or(state.confirmed, |c| c.last_position().0);
                 state.server = seq;
-                for (i, message) in messages.iter().enumerate() {
-                    state.seen.insert(message.subject.clone(), seq - (messages.len() - 1 - i) as u64);
-                }
+                let seen: Vec<(String, u64)> = messages
+                    .iter()
+                    .enumerate()
+                    .map(|(i, message)| (message.subject.clone(), seq - (messages.len() - 1 - i) as u64))
+                    .collect();
                 let done: Vec<String> = batch.iter().map(|c| outbox_key(c.command_id.as_str())).collect();
-                let json = serde_json::to_string(&state).expect("sync's state serializes");
-                meta::write(&self.0.store, &[(STATE.into(), json)], &done).await?;
+                self.save(&state, &seen, Vec::new(), &done).await?;
                 let pending = head.0.saturating_sub(state.confirmed);
                 self.set_status(|s| {
                     s.confirmed = state.confirmed;
