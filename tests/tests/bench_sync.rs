@@ -21,6 +21,7 @@ use eventline_demo::web::DemoRuntime as Runtime;
 use eventline_web::runtime::SyncOptions;
 use eventline_web::sync::LogClient;
 use eventline_web::tabs::sleep;
+use eventline_web::timings;
 use wasm_bindgen_test::{console_log, wasm_bindgen_test, wasm_bindgen_test_configure};
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -180,6 +181,15 @@ async fn until(what: &str, ms: f64, mut done: impl AsyncFnMut() -> bool) {
     }
 }
 
+/// Each phase's milliseconds (the sync round's spans and the store's and the runner's inside
+/// them, `eventline_web::timings`), and what they leave of `total_ms`.
+fn breakdown(phases: &[(&'static str, f64)], total_ms: f64) -> String {
+    let mut parts: Vec<String> = phases.iter().map(|(name, ms)| format!("{name} {ms:.0} ms")).collect();
+    let claimed: f64 = phases.iter().map(|(_, ms)| ms).sum();
+    parts.push(format!("the rest (waits between rounds, the event loop) {:.0} ms", (total_ms - claimed).max(0.0)));
+    format!("{} (of {total_ms:.0} ms)", parts.join(", "))
+}
+
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
@@ -197,6 +207,7 @@ async fn devices(commands: u64, samples: usize) {
     let base = watcher.last_sequence().await.unwrap();
 
     // (d) push: from starting sync until nothing waits.
+    timings::take();
     let started = now();
     a.start_sync(options()).await.unwrap();
     until("device A's push", 600_000.0, async || {
@@ -205,6 +216,7 @@ async fn devices(commands: u64, samples: usize) {
     })
     .await;
     let pushed = now() - started;
+    let push_phases = timings::take();
     let stored = watcher.last_sequence().await.unwrap() - base;
 
     // Raw: the same messages (as the outbox makes them, 1,000 to a batch), published plainly,
@@ -240,6 +252,7 @@ async fn devices(commands: u64, samples: usize) {
     // (d) pull: device B, new, from starting sync until it holds what the server holds.
     let b = Runtime::open(&format!("bench-sync-b-{run}")).await.unwrap();
     let server_last = watcher.last_sequence().await.unwrap();
+    timings::take();
     let started = now();
     b.start_sync(options()).await.unwrap();
     until("device B's pull", 600_000.0, async || {
@@ -248,6 +261,7 @@ async fn devices(commands: u64, samples: usize) {
     })
     .await;
     let pulled = now() - started;
+    let pull_phases = timings::take();
     let held = b.head().await.unwrap().0;
     let started = now();
     let raw = raw_client.count_raw(raw_base).await.unwrap();
@@ -262,6 +276,7 @@ async fn devices(commands: u64, samples: usize) {
         rt.query("balances", &args).await.ok().and_then(|q| q.value()["balance"].as_u64()).unwrap_or(0)
     };
     let mut latencies = Vec::new();
+    timings::take();
     for i in 0..samples as u64 {
         let deposit = serde_json::json!({"type": "Deposit", "account": account, "amount": 1});
         let started = now();
@@ -269,6 +284,7 @@ async fn devices(commands: u64, samples: usize) {
         until("the deposit on device B", 30_000.0, async || balance(&b).await == i + 1).await;
         latencies.push(now() - started);
     }
+    let latency_phases = timings::take();
     latencies.sort_by(f64::total_cmp);
     a.close();
     b.close();
@@ -283,12 +299,16 @@ async fn devices(commands: u64, samples: usize) {
         rate(events, raw_fetched),
         (raw_fetched / events as f64) / (pulled / held as f64)
     );
+    console_log!("(d) where device A's push goes: {}", breakdown(&push_phases, pushed));
+    console_log!("(d) where device B's pull goes: {}", breakdown(&pull_phases, pulled));
     console_log!(
         "(l) latency from a deposit on device A to device B's balances read model, {samples} deposits: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
         percentile(&latencies, 0.5),
         percentile(&latencies, 0.99),
         latencies[latencies.len() - 1]
     );
+    let total: f64 = latencies.iter().sum();
+    console_log!("(l) where the deposits' time goes, both devices: {}", breakdown(&latency_phases, total));
 }
 
 #[wasm_bindgen_test]

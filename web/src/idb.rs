@@ -239,19 +239,24 @@ pub(crate) async fn get_all(store: &ObjectStore<'_>, range: KeyRange<JsValue>) -
     values.collect::<Result<Vec<_>, _>>().map_err(store_error)
 }
 
+/// The keys in a key range, in key order.
+pub(crate) async fn keys(store: &ObjectStore<'_>, range: KeyRange<JsValue>) -> Result<Vec<JsValue>, StoreError> {
+    let keys = store
+        .get_all_keys::<JsValue>()
+        .with_query::<JsValue, _>(range)
+        .primitive()
+        .map_err(store_error)?
+        .await
+        .map_err(store_error)?;
+    keys.collect::<Result<Vec<_>, _>>().map_err(store_error)
+}
+
 /// Keys and values in a key range, in key order.
 pub(crate) async fn entries(
     store: &ObjectStore<'_>,
     range: KeyRange<JsValue>,
 ) -> Result<Vec<(JsValue, JsValue)>, StoreError> {
-    let keys = store
-        .get_all_keys::<JsValue>()
-        .with_query::<JsValue, _>(range.clone())
-        .primitive()
-        .map_err(store_error)?
-        .await
-        .map_err(store_error)?;
-    let keys = keys.collect::<Result<Vec<_>, _>>().map_err(store_error)?;
+    let keys = keys(store, range.clone()).await?;
     let values = get_all(store, range).await?;
     Ok(keys.into_iter().zip(values).collect())
 }

@@ -59,9 +59,6 @@ struct Inner {
     closed: Option<Failure>,
 }
 
-/// A request to send: its subject, headers and body.
-pub type Request<'a> = (String, Vec<(&'a str, String)>, Vec<u8>);
-
 /// A connection to one server.
 pub struct Connection {
     inner: Rc<RefCell<Inner>>,
@@ -177,60 +174,29 @@ impl Connection {
         self.send(&frame(subject, reply, &[], body))
     }
 
-    /// A fresh token and the reply subject under this connection's inbox it stands for.
-    fn reply_subject(&self) -> (String, String) {
-        let mut inner = self.inner.borrow_mut();
-        inner.next += 1;
-        let token = format!("r{}", inner.next);
-        let reply = format!("{}.{token}", inner.inbox);
-        (token, reply)
-    }
-
     /// Sends a request and waits for its reply (at most [`TIMEOUT_MS`]). A subject nobody
     /// answers is `NoResponders`.
     pub async fn request(&self, subject: &str, headers: &[(&str, String)], body: &[u8]) -> Result<Msg, Failure> {
-        let request = (subject.to_string(), headers.to_vec(), body.to_vec());
-        let mut replies = self.request_all(std::slice::from_ref(&request)).await?;
-        Ok(replies.remove(0))
-    }
-
-    /// Sends every request at once and waits for their replies, in their order: one round trip
-    /// for all, not one each. A reply missing after [`TIMEOUT_MS`] is `Timeout`; a subject
-    /// nobody answers, `NoResponders`.
-    pub async fn request_all(&self, requests: &[Request<'_>]) -> Result<Vec<Msg>, Failure> {
-        let mut waiting = Vec::with_capacity(requests.len());
-        let mut sent = Ok(());
-        for (subject, headers, body) in requests {
-            let (token, reply) = self.reply_subject();
-            let (sender, receiver) = oneshot::channel();
-            self.inner.borrow_mut().requests.insert(token.clone(), sender);
-            waiting.push((token, subject, receiver));
-            sent = self.send(&frame(subject, &reply, headers, body));
-            if sent.is_err() {
-                break;
-            }
-        }
-        let mut replies = Vec::with_capacity(waiting.len());
-        let mut failed = sent.err();
-        for (token, subject, receiver) in waiting {
-            // Every token is taken back, whatever failed: none may outlive its request.
-            if failed.is_none() {
-                let answered = within(TIMEOUT_MS, subject, receiver).await;
-                match answered.and_then(|a| a.unwrap_or_else(|_| Err(failure("Unreachable", "the connection closed"))))
-                {
-                    Ok(message) if message.status == 503 => {
-                        failed = Some(failure("NoResponders", format!("nobody answers {subject}")));
-                    }
-                    Ok(message) => replies.push(message),
-                    Err(error) => failed = Some(error),
-                }
-            }
+        let (token, reply) = {
+            let mut inner = self.inner.borrow_mut();
+            inner.next += 1;
+            let token = format!("r{}", inner.next);
+            let reply = format!("{}.{token}", inner.inbox);
+            (token, reply)
+        };
+        let (sender, receiver) = oneshot::channel();
+        self.inner.borrow_mut().requests.insert(token.clone(), sender);
+        if let Err(error) = self.send(&frame(subject, &reply, headers, body)) {
             self.inner.borrow_mut().requests.remove(&token);
+            return Err(error);
         }
-        match failed {
-            Some(error) => Err(error),
-            None => Ok(replies),
+        let answered = within(TIMEOUT_MS, subject, receiver).await;
+        self.inner.borrow_mut().requests.remove(&token);
+        let message = answered?.unwrap_or_else(|_| Err(failure("Unreachable", "the connection closed")))?;
+        if message.status == 503 {
+            return Err(failure("NoResponders", format!("nobody answers {subject}")));
         }
+        Ok(message)
     }
 
     /// Subscribes to a subject of this connection's inbox; its messages queue until taken.

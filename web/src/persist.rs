@@ -303,8 +303,17 @@ pub mod meta {
         let db = store.database()?;
         let tx = IdbStore::transaction(&db, &[META], TransactionMode::Readwrite)?;
         let meta = tx.object_store(META).map_err(store_error)?;
-        for key in deletes {
-            delete_range(&meta, KeyRange::Only(JsValue::from_str(key)))?;
+        // Most keys to delete are not there (a pushed commit's outbox text is kept only for
+        // commands given as text): the keys present in their span are read in one request, and
+        // only those deleted, not one request per key.
+        if let (Some(first), Some(last)) = (deletes.iter().min(), deletes.iter().max()) {
+            let span = KeyRange::Bound(JsValue::from_str(first), false, JsValue::from_str(last), false);
+            for key in crate::idb::keys(&meta, span).await? {
+                // Few are present: a scan of `deletes` for each costs less code than a set.
+                if key.as_string().is_some_and(|k| deletes.contains(&k)) {
+                    delete_range(&meta, KeyRange::Only(key))?;
+                }
+            }
         }
         for (key, value) in puts {
             put(&meta, JsValue::from_str(key), JsValue::from_str(value))?;

@@ -8,7 +8,7 @@ use eventline_core::sync::{self, Answer, BATCH_COMMIT, BATCH_ID, Delivered, MSG_
 use serde_json::json;
 
 use crate::failure::Failure;
-use crate::nats::{Connection, Request, TIMEOUT_MS, next};
+use crate::nats::{Connection, TIMEOUT_MS, next};
 
 /// Messages asked for per pull request.
 const PULL_BATCH: u64 = 1000;
@@ -94,56 +94,33 @@ impl LogClient {
 
     /// Data subject `subject`'s keys in the log's key bucket.
     pub async fn key(&self, subject: &str) -> Result<ServerKey, Failure> {
-        Ok(self.keys(&[subject.to_string()]).await?.remove(0))
+        let get =
+            format!("$JS.API.DIRECT.GET.{}.{}", sync::key_stream(&self.log), sync::key_subject(&self.log, subject));
+        let reply = self.connection.request(&get, &[], b"").await?;
+        match reply.status {
+            404 => Ok(ServerKey::Absent),
+            0 if matches!(reply.header("KV-Operation"), Some("DEL" | "PURGE")) => Ok(ServerKey::Forgotten),
+            0 => {
+                let seq = reply
+                    .header("Nats-Sequence")
+                    .and_then(|s| s.parse().ok())
+                    .ok_or_else(|| Failure::new("Protocol", format!("{subject}'s key came without its sequence")))?;
+                Ok(ServerKey::Held { seq, keys: reply.data })
+            }
+            status => Err(Failure::new("ServerRefused", format!("reading {subject}'s key: status {status}"))),
+        }
     }
 
-    /// The keys of each of `subjects` in the log's key bucket, read in one round trip.
-    pub async fn keys(&self, subjects: &[String]) -> Result<Vec<ServerKey>, Failure> {
-        let stream = sync::key_stream(&self.log);
-        let gets: Vec<Request> = subjects
-            .iter()
-            .map(|s| {
-                (format!("$JS.API.DIRECT.GET.{stream}.{}", sync::key_subject(&self.log, s)), Vec::new(), Vec::new())
-            })
-            .collect();
-        let replies = self.connection.request_all(&gets).await?;
-        subjects
-            .iter()
-            .zip(replies)
-            .map(|(subject, reply)| match reply.status {
-                404 => Ok(ServerKey::Absent),
-                0 if matches!(reply.header("KV-Operation"), Some("DEL" | "PURGE")) => Ok(ServerKey::Forgotten),
-                0 => {
-                    let seq = reply.header("Nats-Sequence").and_then(|s| s.parse().ok()).ok_or_else(|| {
-                        Failure::new("Protocol", format!("{subject}'s key came without its sequence"))
-                    })?;
-                    Ok(ServerKey::Held { seq, keys: reply.data })
-                }
-                status => Err(Failure::new("ServerRefused", format!("reading {subject}'s key: status {status}"))),
-            })
-            .collect()
-    }
-
-    /// Stores each of `keys` (a subject and its keys) where the bucket holds nothing for the
-    /// subject yet, in one round trip: for each, whether it was stored (false: another device's
-    /// came first).
-    pub async fn create_keys(&self, keys: &[(String, Vec<u8>)]) -> Result<Vec<bool>, Failure> {
-        let puts: Vec<Request> = keys
-            .iter()
-            .map(|(subject, bytes)| {
-                let expected = vec![(sync::EXPECTED_LAST_SUBJECT_SEQUENCE, "0".to_string())];
-                (sync::key_subject(&self.log, subject), expected, bytes.clone())
-            })
-            .collect();
-        let replies = self.connection.request_all(&puts).await?;
-        keys.iter()
-            .zip(replies)
-            .map(|((subject, _), reply)| match sync::answer(&reply.data) {
-                Answer::Stored { .. } => Ok(true),
-                Answer::Conflict | Answer::Retry | Answer::AlreadyStored => Ok(false),
-                Answer::Refused(why) => Err(Failure::new("ServerRefused", format!("putting {subject}'s key: {why}"))),
-            })
-            .collect()
+    /// Stores `keys` as data subject `subject`'s, if the last message of its key is still the one
+    /// with sequence `expected` (0: none). False if another device's came first.
+    pub async fn put_key(&self, subject: &str, keys: &[u8], expected: u64) -> Result<bool, Failure> {
+        let headers = [(sync::EXPECTED_LAST_SUBJECT_SEQUENCE, expected.to_string())];
+        let reply = self.connection.request(&sync::key_subject(&self.log, subject), &headers, keys).await?;
+        match sync::answer(&reply.data) {
+            Answer::Stored { .. } => Ok(true),
+            Answer::Conflict | Answer::Retry | Answer::AlreadyStored => Ok(false),
+            Answer::Refused(why) => Err(Failure::new("ServerRefused", format!("putting {subject}'s key: {why}"))),
+        }
     }
 
     /// Erases the message with sequence `seq` from the key bucket: its bytes are overwritten in

@@ -87,7 +87,16 @@ impl Signal {
     }
 
     pub async fn wait(&self) {
-        let start = self.generation.get();
+        self.wait_since(self.generation.get()).await
+    }
+
+    /// Where notifications have got to: waiting since it, one that came meanwhile is not missed.
+    pub fn generation(&self) -> u64 {
+        self.generation.get()
+    }
+
+    /// Waits for a notification after `start` (a [`Signal::generation`]): at once if one came.
+    pub async fn wait_since(&self, start: u64) {
         poll_fn(|cx| {
             if self.generation.get() != start {
                 return Poll::Ready(());
@@ -103,6 +112,11 @@ impl Signal {
 
     /// Waits for a notification or `ms`, whichever comes first.
     pub async fn wait_at_most(&self, ms: u32) {
-        futures::future::select(pin!(self.wait()), pin!(sleep(ms))).await;
+        self.wait_at_most_since(self.generation.get(), ms).await
+    }
+
+    /// Waits for a notification after `start`, or `ms`, whichever comes first.
+    pub async fn wait_at_most_since(&self, start: u64, ms: u32) {
+        futures::future::select(pin!(self.wait_since(start)), pin!(sleep(ms))).await;
     }
 }

@@ -29,6 +29,7 @@ use eventline_core::sync::{self, Answer, Pulled};
 use super::*;
 use crate::persist::meta;
 use crate::sync::LogClient;
+use crate::timings;
 
 /// Where and as whom to sync, as JSON: `{url, log, user, password}`.
 #[derive(Clone, Debug, Deserialize)]
@@ -381,9 +382,11 @@ where
             }
             let Some(options) = self.0.sync.options.borrow().clone() else { return };
             // What waits is told offline too: commands commit here whatever the connection.
+            let started = timings::mark();
             if let Ok(pending) = self.pending_count().await {
                 self.set_status(|s| s.pending = pending);
             }
+            timings::add_waiting("sync: pending counted", started);
             if client.as_ref().is_none_or(|c| c.connection().closed().is_some()) {
                 self.set_status(|s| s.state = "connecting");
                 match LogClient::connect(&options.url, &options.log, &options.user, &options.password).await {
@@ -420,6 +423,9 @@ where
                 return;
             }
             self.0.sync.in_round.set(true);
+            // News (another device's commit, a command here) that comes during the round is not
+            // missed: the round may have read too early for it.
+            let news = self.0.sync.wake.generation();
             let round = self.sync_round(connected, &options.log, run).await;
             self.0.sync.in_round.set(false);
             if !self.running(run) {
@@ -433,7 +439,7 @@ where
                         s.error = None;
                     });
                     if !worked {
-                        self.0.sync.wake.wait_at_most(IDLE_MS).await;
+                        self.0.sync.wake.wait_at_most_since(news, IDLE_MS).await;
                     }
                 }
                 Err(error) => {
@@ -459,12 +465,19 @@ where
 
     /// Pulls, then pushes what is pending. Whether anything moved.
     async fn sync_round(&self, client: &LogClient, log: &str, run: u64) -> Result<bool, Failure> {
+        // The spans (feature `timings`) are the sync benchmark's breakdown: each counts what the
+        // spans inside it (the store's, the server's) do not.
+        let started = timings::mark();
         let mut state = self.sync_state().await?;
         if state.log.is_empty() {
             state.log = log.to_string();
         }
         self.load_seen(&mut state).await?;
-        let pulled = self.pull_round(client, &mut state).await?;
+        timings::add_waiting("sync: state read", started);
+        let started = timings::mark();
+        let pulled = self.pull_round(client, &mut state).await;
+        timings::add_waiting("sync: pulled, checked, put in the log", started);
+        let pulled = pulled?;
         if !self.running(run) {
             return Ok(pulled);
         }
@@ -475,8 +488,10 @@ where
         if stored.log.is_empty() {
             stored.log = log.to_string();
         }
-        let pushed = self.push_round(client, &stored).await?;
-        Ok(pulled || pushed)
+        let started = timings::mark();
+        let pushed = self.push_round(client, &stored).await;
+        timings::add_waiting("sync: tail read, batched, progress saved", started);
+        Ok(pulled || pushed?)
     }
 
     /// The pending tail after `confirmed`, as commits (their events as stored: personal values
@@ -511,7 +526,9 @@ where
     /// Reads what the server holds after `state.server` and puts it in the local log. Whether
     /// anything was read.
     async fn pull_round(&self, client: &LogClient, state: &mut SyncState) -> Result<bool, Failure> {
+        let started = timings::mark();
         let (pulled, seen) = client.pull_seen(state.server).await?;
+        timings::add_waiting("sync: pull from the server", started);
         let Some(last) = pulled.last().map(|p| p.seq) else { return Ok(false) };
         let head = self.0.store.head().await?;
         // Own commits come back in the tail's order: its first commits are all they can match.
@@ -549,7 +566,9 @@ where
             };
             dead.extend(refused);
             // Their keys first, so that what is folded from them reads the values.
+            let started = timings::mark();
             self.fetch_keys(client, &commits).await?;
+            timings::add_waiting("sync: keys fetched", started);
             if !self.put_before_tail(state, &seen, head, tail, commits, &mut done).await? {
                 // A command landed meanwhile: nothing was written; the next round reads again.
                 return Ok(true);
@@ -579,6 +598,7 @@ where
         {
             return Ok(kept.checker);
         }
+        let started = timings::mark();
         let mut checker = A::log_checker();
         let mut after = Position::ZERO;
         while after.0 < confirmed {
@@ -588,6 +608,7 @@ where
             page.retain(|e| e.meta.position.0 <= confirmed);
             checker.fold(&page).map_err(|why| corrupt("the confirmed log", why))?;
         }
+        timings::add_waiting("sync: checker folded from the log's start", started);
         Ok(checker)
     }
 
@@ -815,11 +836,13 @@ where
 
     /// Pushes the pending tail's first commits as one atomic batch. Whether there was any.
     async fn push_round(&self, client: &LogClient, state: &SyncState) -> Result<bool, Failure> {
+        let started = timings::mark();
         let head = self.0.store.head().await?;
         if head.0 <= state.confirmed {
             return Ok(false);
         }
         let tail = self.tail(state.confirmed, head.0, Some(sync::MAX_PARTS)).await?;
+        timings::add_waiting("sync: tail read", started);
         let (mut batch, mut parts) = (Vec::new(), 0);
         for commit in tail {
             let streams: HashSet<&StreamId> = streams_of(&commit).collect();
@@ -829,14 +852,21 @@ where
             parts += streams.len();
             batch.push(commit);
         }
+        let started = timings::mark();
         self.share_keys(client, &batch).await?;
+        timings::add_waiting("sync: keys shared", started);
         let mut attempt = [0u8; 16];
         crate::env::random_bytes(&mut attempt);
         let attempt: String = attempt.iter().map(|b| format!("{b:02x}")).collect();
         let seen = |stream: &StreamId| self.seen(&sync::subject(&state.log, stream));
+        let started = timings::now();
         let messages =
             sync::batch_of(&state.log, &batch, &seen, &attempt).map_err(|e| Failure::new(e.code, e.reason))?;
-        match client.push_messages(&messages).await? {
+        timings::add("sync: batch made", started);
+        let started = timings::mark();
+        let answer = client.push_messages(&messages).await?;
+        timings::add_waiting("sync: push to the server", started);
+        match answer {
             // Stored right after what this device last read: nothing came between, so the batch
             // is confirmed where it stands, with no pull to learn it.
             Answer::Stored { seq } if seq == state.server + messages.len() as u64 => {
@@ -845,13 +875,16 @@ where
                 self.checker_confirms(state.confirmed, &events);
                 state.confirmed = batch.last().map_or(state.confirmed, |c| c.last_position().0);
                 state.server = seq;
-                let seen: Vec<(String, u64)> = messages
-                    .iter()
-                    .enumerate()
-                    .map(|(i, message)| (message.subject.clone(), seq - (messages.len() - 1 - i) as u64))
-                    .collect();
+                // Each subject once, at its last message: a batch writes a stream many times.
+                let first = seq + 1 - messages.len() as u64;
+                let last: HashMap<&str, u64> =
+                    messages.iter().zip(first..).map(|(message, seq)| (message.subject.as_str(), seq)).collect();
+                let seen: Vec<(String, u64)> =
+                    last.into_iter().map(|(subject, seq)| (subject.to_string(), seq)).collect();
                 let done: Vec<String> = batch.iter().map(|c| outbox_key(c.command_id.as_str())).collect();
+                let started = timings::mark();
                 self.save(&state, &seen, Vec::new(), &done).await?;
+                timings::add_waiting("sync: progress saved", started);
                 let pending = head.0.saturating_sub(state.confirmed);
                 self.set_status(|s| {
                     s.confirmed = state.confirmed;

@@ -45,60 +45,36 @@ where
             .collect();
         named.sort();
         named.dedup();
-        let mut todo: Vec<(String, Vec<u8>)> = Vec::new();
         for (subject, held) in self.0.store.held_keys(&named).await? {
             if let HeldKey::Keys(mine) = held {
-                todo.push((subject, mine));
+                self.share_key(client, &subject, &mine).await?;
             }
-        }
-        for _ in 0..ATTEMPTS {
-            if todo.is_empty() {
-                break;
-            }
-            todo = self.share_round(client, todo).await?;
-        }
-        if let Some((subject, _)) = todo.first() {
-            return Err(Failure::new("Timeout", format!("sharing {subject}'s key: other devices kept writing it")));
         }
         self.0.sync.shared.borrow_mut().extend(named);
         Ok(())
     }
 
-    /// Puts this device's keys (`mine`: subjects and their keys) in the key bucket where it holds
-    /// nothing for the subject, all in one round trip; where another device's are there, takes
-    /// them in here and puts both. What is still to put (another device wrote it meanwhile).
-    async fn share_round(
-        &self,
-        client: &LogClient,
-        mine: Vec<(String, Vec<u8>)>,
-    ) -> Result<Vec<(String, Vec<u8>)>, Failure> {
-        let created = client.create_keys(&mine).await?;
-        let taken: Vec<(String, Vec<u8>)> =
-            mine.into_iter().zip(created).filter(|(_, stored)| !stored).map(|(key, _)| key).collect();
-        if taken.is_empty() {
-            return Ok(Vec::new());
-        }
-        let names: Vec<String> = taken.iter().map(|(subject, _)| subject.clone()).collect();
-        let theirs = client.keys(&names).await?;
-        let (mut merge, mut again) = (Vec::new(), Vec::new());
-        for ((subject, keys), server) in taken.into_iter().zip(theirs) {
-            match server {
-                ServerKey::Forgotten => {}
-                // Gone meanwhile (erased for a merge): put again.
-                ServerKey::Absent => again.push((subject, keys)),
-                ServerKey::Held { seq, keys: held } => {
-                    merge.push((subject.clone(), held.clone()));
-                    if let Some(all) = merged(&held, &keys) {
-                        // The older message is erased first: replaced by a newer one it would be
-                        // deleted but not overwritten, and a forgetting later could not reach it.
-                        client.erase_key_message(seq).await?;
-                        again.push((subject, all));
-                    }
+    /// Puts this device's keys of `subject` in the key bucket beside any another device put
+    /// there, and takes theirs in here.
+    async fn share_key(&self, client: &LogClient, subject: &str, mine: &[u8]) -> Result<(), Failure> {
+        for _ in 0..ATTEMPTS {
+            let stored = match client.key(subject).await? {
+                ServerKey::Forgotten => return Ok(()),
+                ServerKey::Absent => client.put_key(subject, mine, 0).await?,
+                ServerKey::Held { seq, keys } => {
+                    self.0.store.merge_keys(&[(subject.to_string(), keys.clone())]).await?;
+                    let Some(all) = merged(&keys, mine) else { return Ok(()) };
+                    // The older message is erased first: replaced by a newer one it would be
+                    // deleted but not overwritten, and a forgetting later could not reach it.
+                    client.erase_key_message(seq).await?;
+                    client.put_key(subject, &all, 0).await?
                 }
+            };
+            if stored {
+                return Ok(());
             }
         }
-        self.0.store.merge_keys(&merge).await?;
-        Ok(again)
+        Err(Failure::new("Timeout", format!("sharing {subject}'s key: other devices kept writing it")))
     }
 
     /// Fetches and takes in the keys of the subjects whose sealed values in `commits` no key here
@@ -107,15 +83,12 @@ where
         let texts: Vec<&str> =
             commits.iter().flat_map(|c| &c.writes).flat_map(|w| &w.events).map(|e| &*e.payload).collect();
         let wanted = self.0.store.unopened_subjects(&texts).await?;
-        let fetched = client.keys(&wanted).await?;
-        let found: Vec<(String, Vec<u8>)> = wanted
-            .into_iter()
-            .zip(fetched)
-            .filter_map(|(subject, key)| match key {
-                ServerKey::Held { keys, .. } => Some((subject, keys)),
-                ServerKey::Absent | ServerKey::Forgotten => None,
-            })
-            .collect();
+        let mut found: Vec<(String, Vec<u8>)> = Vec::new();
+        for subject in wanted {
+            if let ServerKey::Held { keys, .. } = client.key(&subject).await? {
+                found.push((subject, keys));
+            }
+        }
         self.0.store.merge_keys(&found).await?;
         Ok(())
     }
