@@ -490,7 +490,7 @@ where
         }
         let started = timings::mark();
         let pushed = self.push_round(client, &stored).await;
-        timings::add_waiting("sync: tail read, batched, progress saved", started);
+        timings::add_waiting("sync: push, the rest", started);
         Ok(pulled || pushed?)
     }
 
@@ -553,7 +553,8 @@ where
             }
         }
         self.checker_confirms(before, &mine_events);
-        let seen: Vec<(String, u64)> = seen.into_iter().filter(|(subject, seq)| *seq > self.seen(subject)).collect();
+        let mut seen: Vec<(String, u64)> =
+            seen.into_iter().filter(|(subject, seq)| *seq > self.seen(subject)).collect();
         state.server = last;
         if !foreign.is_empty() {
             // Another device's commits go before the whole tail.
@@ -574,6 +575,8 @@ where
                 return Ok(true);
             }
             self.keep_checker(state.confirmed, checker);
+            // Saved with the commits' place: not written again below.
+            seen.clear();
         }
         let dead_count = dead.len() as u64;
         self.save(state, &seen, dead, &done).await?;
