@@ -2,7 +2,8 @@
 //! `sync_runtime.rs`): three devices (databases of their own in this page) write concurrently to
 //! the same and to different accounts, atomic transfers included, while their connections are cut
 //! and restored at random; then one device stays offline for 1,000 commits on an account another
-//! device writes meanwhile, and comes back.
+//! device writes meanwhile, and comes back; and a page closed between putting another device's
+//! commit before its pending one and deciding that one again loses nothing.
 //!
 //! Afterwards, what a user would check: every device holds the same log in the same order;
 //! every command a device accepted is in it exactly once, or was reported to that device as
@@ -11,11 +12,13 @@
 
 #![cfg(target_arch = "wasm32")]
 
+use std::cell::Cell;
 use std::collections::HashMap;
+use std::rc::Rc;
 
 use eventline_demo::web::DemoRuntime as Runtime;
 use eventline_web::idb;
-use eventline_web::runtime::{EventFilter, SyncOptions};
+use eventline_web::runtime::{EventFilter, Notice, SyncOptions};
 use eventline_web::tabs::sleep;
 use serde_json::{Value, json};
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
@@ -139,7 +142,12 @@ async fn check(devices: &[Runtime], log: &[(String, usize)], accepted: &[Accepte
     for command in accepted {
         let refused = rejected[command.device].contains(&command.id);
         let stored = seen.contains_key(command.id.as_str());
-        assert!(stored != refused, "{}: stored {stored}, rejected after sync {refused}", command.id);
+        assert!(
+            stored != refused,
+            "{}: stored {stored}, rejected after sync {refused}; its device's sync: {:?}",
+            command.id,
+            devices[command.device].sync_status()
+        );
         if stored {
             money += command.inflow;
         }
@@ -284,4 +292,55 @@ async fn a_device_offline_for_a_thousand_commits_comes_back() {
     for rt in &devices {
         rt.close();
     }
+}
+
+#[wasm_bindgen_test]
+async fn a_page_closed_before_its_cut_command_is_decided_again_loses_nothing() {
+    let t = tag();
+    let (a, b) = (device(&format!("cut-a-{t}")).await, device(&format!("cut-b-{t}")).await);
+    let account = format!("{t}-0");
+    let open = json!({"type": "OpenAccount", "account": account});
+    a.execute_text(&open.to_string()).await.unwrap();
+    let deposit = json!({"type": "Deposit", "account": account, "amount": 100});
+    a.execute_text(&deposit.to_string()).await.unwrap();
+    eventually("the deposit on device b", 180_000, async || balance(&b, &account).await == Some(100)).await;
+    eventually("device b in step", 60_000, async || synced(&b).await).await;
+
+    // Offline, b withdraws 50 on what it knows (100) while a withdraws 30.
+    b.stop_sync();
+    let withdraw = json!({"type": "Withdraw", "account": account, "amount": 30});
+    a.execute_text(&withdraw.to_string()).await.unwrap();
+    eventually("device a confirmed", 60_000, async || synced(&a).await).await;
+    let fifty = format!("{t}-w50");
+    let command = json!({"type": "Withdraw", "account": account, "amount": 50, "commandId": fifty});
+    b.execute_text(&command.to_string()).await.unwrap();
+
+    // b's page closes the moment a's withdrawal is put before b's: b's is cut, not yet decided.
+    let closed = Rc::new(Cell::new(false));
+    let (closing, told) = (b.clone(), closed.clone());
+    b.subscribe(move |notice| {
+        if matches!(notice, Notice::Rewound { .. }) {
+            closing.close();
+            told.set(true);
+        }
+    });
+    b.start_sync(options()).await.unwrap();
+    eventually("b's page closed after the cut", 60_000, async || closed.get()).await;
+    drop(b);
+    let b = Runtime::open(&format!("cut-b-{t}")).await.expect("the runtime opens again");
+    let stream = EventFilter { stream: Some(format!("account-{account}")), ..EventFilter::default() };
+    assert_eq!(b.events(&stream).await.unwrap().len(), 3, "opened, deposited, a's withdrawal: b's was cut");
+    assert!(b.pending_commits().await.unwrap().is_empty());
+    // Cut: neither in the log nor rejected yet; the next page decides it.
+    assert!(b.rejected_commands().await.unwrap().is_empty());
+    b.start_sync(options()).await.unwrap();
+    eventually("b's withdrawal decided again and confirmed", 60_000, async || {
+        synced(&b).await && balance(&a, &account).await == Some(20) && balance(&b, &account).await == Some(20)
+    })
+    .await;
+    let log = converged(&[a.clone(), b.clone()], 60_000).await;
+    let accepted = [Accepted { id: fifty, device: 1, inflow: -50 }];
+    check(&[a.clone(), b.clone()], &log, &accepted, std::slice::from_ref(&account), 70).await;
+    a.close();
+    b.close();
 }

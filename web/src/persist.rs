@@ -269,8 +269,9 @@ pub async fn save_saga(store: &IdbStore, name: &str, progress: &str) -> Result<(
 
 /// Sync's records in `meta` (feature `sync`): its state under `sync`, a command's text under
 /// `outbox:{command id}` until its commit is confirmed, a command refused after sync under
-/// `rejected:{command id}`, a message the server held that was no commit under
-/// `dead:{sequence}`. Values are JSON text.
+/// `rejected:{command id}`, a command a rebase cut that is still to be decided again under
+/// `again:{command id}`, a message the server held that was no commit under
+/// `dead:{sequence}`. Values are JSON text, but for `again:` notes.
 #[cfg(feature = "sync")]
 pub mod meta {
     use super::*;

@@ -358,11 +358,14 @@ async fn receipt(log: &ObjectStore<'_>, command_id: &CommandId) -> Result<Option
 // Appending
 
 /// Where a rebase cuts the log: everything after `after` goes, if the head is still
-/// `expected_head` (else a commit landed meanwhile that the caller has not seen).
+/// `expected_head` (else a commit landed meanwhile that the caller has not seen); `notes` are
+/// put in `meta` with the cut, so that what the caller must do about the commits cut is known
+/// even if it never gets to do it.
 #[derive(Clone, Copy, Debug)]
-struct Cut {
+struct Cut<'a> {
     after: Position,
     expected_head: Position,
+    notes: &'a [(String, String)],
 }
 
 /// The stores a rebase empties with the log's tail: everything folded from the log (read
@@ -375,14 +378,16 @@ impl IdbStore {
     /// (read models, checkpoints, saga progress, dead letters, snapshots) is emptied in the same
     /// transaction, so nothing derived from the old tail survives it (with nothing to cut, with
     /// `after` the head, nothing derived is touched). Sync's way of putting
-    /// commits from the server before the commits still pending here.
+    /// commits from the server before the commits still pending here. `notes` (key, text) are
+    /// put in `meta` in the same transaction.
     pub async fn rebase(
         &self,
         after: Position,
         expected_head: Position,
         commits: Vec<Commit>,
+        notes: &[(String, String)],
     ) -> Result<Option<Vec<CommitReceipt>>, AppendError> {
-        self.append_all_after(commits, Some(Cut { after, expected_head })).await
+        self.append_all_after(commits, Some(Cut { after, expected_head, notes })).await
     }
 
     async fn append_all(&self, commits: Vec<Commit>) -> Result<Vec<CommitReceipt>, AppendError> {
@@ -394,7 +399,7 @@ impl IdbStore {
     /// one holding it is rewritten with its commits up to it (chunks hold whole commits, and a
     /// rebase cuts between commits). The compaction marker does not stay beyond the cut. False,
     /// with nothing done, if the head is not `cut.expected_head`.
-    async fn cut(&self, log: &ObjectStore<'_>, meta: &ObjectStore<'_>, cut: Cut) -> Result<bool, AppendError> {
+    async fn cut(&self, log: &ObjectStore<'_>, meta: &ObjectStore<'_>, cut: Cut<'_>) -> Result<bool, AppendError> {
         let (head, _) = head_of(log).await?;
         if head != cut.expected_head {
             return Ok(false);
@@ -426,7 +431,7 @@ impl IdbStore {
     async fn append_all_after(
         &self,
         commits: Vec<Commit>,
-        cut: Option<Cut>,
+        cut: Option<Cut<'_>>,
     ) -> Result<Option<Vec<CommitReceipt>>, AppendError> {
         let started = timings::now();
         for commit in &commits {
@@ -467,6 +472,9 @@ impl IdbStore {
                     let _ = tx.abort().await;
                     return Err(error);
                 }
+            }
+            for (key, text) in cut.notes {
+                put(&meta, JsValue::from_str(key), JsValue::from_str(text))?;
             }
             for name in &stores[2..] {
                 tx.object_store(name).map_err(store_error)?.clear().map_err(store_error)?;

@@ -58,6 +58,12 @@ struct SyncState {
     seen: HashMap<String, u64>,
 }
 
+/// A pending command cut from the log by a rebase, to be decided again: kept in `meta` under
+/// `again:{command id}` as `{correlation id}\n{causation id}` (ids hold no line breaks), written
+/// with the cut and deleted with the decision (its commit, or its rejection), so that a round
+/// that fails, or a page that closes, between the two loses nothing: the next run decides it.
+const AGAIN: &str = "again:";
+
 /// How sync is doing, for a status line.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -373,6 +379,8 @@ where
 
     async fn sync_loop(self, run: u64) {
         let mut client: Option<LogClient> = None;
+        // A run starts with what an earlier one (or page) cut and did not decide.
+        let mut recover = true;
         while self.running(run) {
             if !self.is_leader() {
                 client = None;
@@ -426,7 +434,9 @@ where
             // News (another device's commit, a command here) that comes during the round is not
             // missed: the round may have read too early for it.
             let news = self.0.sync.wake.generation();
-            let round = self.sync_round(connected, &options.log, run).await;
+            let round = self.sync_round(connected, &options.log, run, recover).await;
+            // What a failed round cut and did not decide is decided at the next one's start.
+            recover = round.is_err();
             self.0.sync.in_round.set(false);
             if !self.running(run) {
                 // Stopped meanwhile: the status says so already.
@@ -463,8 +473,12 @@ where
         drop(client);
     }
 
-    /// Pulls, then pushes what is pending. Whether anything moved.
-    async fn sync_round(&self, client: &LogClient, log: &str, run: u64) -> Result<bool, Failure> {
+    /// Pulls, then pushes what is pending, after deciding what an earlier round cut when
+    /// `recover`. Whether anything moved.
+    async fn sync_round(&self, client: &LogClient, log: &str, run: u64, recover: bool) -> Result<bool, Failure> {
+        if recover {
+            self.decide_what_was_cut().await?;
+        }
         // The spans (feature `timings`) are the sync benchmark's breakdown: each counts what the
         // spans inside it (the store's, the server's) do not.
         let started = timings::mark();
@@ -751,7 +765,14 @@ where
                 held.epoch = self.0.epoch.get();
             }
         }
-        let Some(_) = self.0.store.rebase(Position(state.confirmed), head, writes).await.map_err(|e| {
+        let notes: Vec<(String, String)> = again
+            .iter()
+            .map(|c| {
+                let first = &c.events[0].meta;
+                (format!("{AGAIN}{}", c.command_id), format!("{}\n{}", first.correlation_id, first.causation_id))
+            })
+            .collect();
+        let Some(_) = self.0.store.rebase(Position(state.confirmed), head, writes, &notes).await.map_err(|e| {
             self.0.app.clear_caches();
             Failure::of(&e)
         })?
@@ -769,21 +790,46 @@ where
         }
         let head = self.0.store.head().await?;
         self.committed(head);
-        for pending in again {
-            self.decide_again(pending, done).await?;
+        for (pending, (_, note)) in again.iter().zip(&notes) {
+            self.decide_again(&pending.command_id, note, done).await?;
         }
         Ok(true)
+    }
+
+    /// Decides again what a rebase cut and no decision followed: a round that failed, or a page
+    /// that closed, between the two. A command whose commit or rejection is here already is not
+    /// decided twice.
+    async fn decide_what_was_cut(&self) -> Result<(), Failure> {
+        let notes = meta::with_prefix(&self.0.store, AGAIN).await?;
+        if notes.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<CommandId> =
+            notes.iter().map(|(key, _)| CommandId::from(key[AGAIN.len()..].to_string())).collect();
+        let held = self.0.store.holds_commands(&ids.iter().collect::<Vec<_>>()).await?;
+        let mut done = Vec::new();
+        for ((id, (key, note)), held) in ids.iter().zip(&notes).zip(held) {
+            if held || meta::get_text(&self.0.store, &format!("rejected:{id}")).await?.is_some() {
+                done.push(key.clone());
+                continue;
+            }
+            self.decide_again(id, note, &mut done).await?;
+        }
+        Ok(meta::write(&self.0.store, &[], &done).await?)
     }
 
     /// Decides a pending command again on what the log holds now, under its command id, from
     /// the text the outbox kept. A refusal by the domain is kept as rejected after sync and
     /// told (`Notice::Rejected`). A process manager's command has no text: the process manager
     /// issues it again when it sees the log again (its progress was emptied with the tail).
-    async fn decide_again(&self, pending: CommitReceipt, done: &mut Vec<String>) -> Result<(), Failure> {
-        let id = pending.command_id.clone();
-        let first = &pending.events[0].meta;
+    /// `note` is what the cut kept of it (`again:`); the note goes with `done`.
+    async fn decide_again(&self, id: &CommandId, note: &str, done: &mut Vec<String>) -> Result<(), Failure> {
+        let id = id.clone();
+        done.push(format!("{AGAIN}{id}"));
+        let (correlation, causation) =
+            note.split_once('\n').ok_or_else(|| corrupt("a command cut to be decided again", note))?;
         let text = meta::get_text(&self.0.store, &outbox_key(id.as_str())).await?;
-        let by_user = first.causation_id.as_str() == id.as_str();
+        let by_user = causation == id.as_str();
         let outcome = match &text {
             None if !by_user => return Ok(()),
             None => Err(Failure::new(
@@ -795,8 +841,8 @@ where
                 Ok(request) => {
                     let meta = CommandMeta {
                         command_id: id.clone(),
-                        correlation_id: first.correlation_id.clone(),
-                        causation_id: first.causation_id.clone(),
+                        correlation_id: CorrelationId::new(correlation),
+                        causation_id: CausationId::new(causation),
                         expected_version: request.expected_version,
                         digest: Some(request.digest),
                     };
@@ -824,7 +870,8 @@ where
                     details: failure.details.clone(),
                 };
                 let json = serde_json::to_string(&rejected).expect("a rejection serializes");
-                meta::write(&self.0.store, &[(format!("rejected:{id}"), json)], &[]).await?;
+                // With its note: a rejection kept is a decision made.
+                meta::write(&self.0.store, &[(format!("rejected:{id}"), json)], &[format!("{AGAIN}{id}")]).await?;
                 done.push(outbox_key(id.as_str()));
                 self.set_status(|s| s.rejected += 1);
                 self.emit(Notice::Rejected {
