@@ -101,15 +101,15 @@ wants webkit && part webkit "reliability: contention, hostile input, sync" env E
 
 step "demo page: Trunk build"
 scripts/trunk.sh build --offline --release
-# The page's budget (README, "Size"): the release .wasm at most 472 KB gzipped (400 KB before the
+# The page's budget (README, "Size"): the release .wasm at most 473 KB gzipped (400 KB before the
 # sync panel: sync's client and runtime are 56 KB of it; subjects' keys between devices 9 KB,
-# pulls checked incrementally 3 KB and commands cut by a rebase decided again after a failed round
-# or a closed page 1.6 KB more).
+# pulls checked incrementally 3 KB, commands cut by a rebase decided again after a failed round
+# or a closed page 1.6 KB, and a rebase waiting for the tab's commands on its streams 0.6 KB more).
 wasm=$(ls dist/*.wasm)
 gzipped=$(gzip -9 -c "$wasm" | wc -c)
-echo "demo .wasm: $(wc -c < "$wasm") bytes, $gzipped gzipped (budget 472000)"
+echo "demo .wasm: $(wc -c < "$wasm") bytes, $gzipped gzipped (budget 473000)"
 # Over budget is a failure, but the page still works: the end-to-end tests run all the same.
-[ "$gzipped" -le 472000 ] || { echo "the demo's .wasm is over its 472 KB gzipped budget" >&2; failed+=("the demo's .wasm: over its 472 KB gzipped budget"); }
+[ "$gzipped" -le 473000 ] || { echo "the demo's .wasm is over its 473 KB gzipped budget" >&2; failed+=("the demo's .wasm: over its 473 KB gzipped budget"); }
 wants chromium && part chromium "demo end to end" node --test --test-concurrency=1 tests/e2e/
 wants firefox && part firefox "demo end to end" env EVENTLINE_BROWSER=firefox node --test --test-concurrency=1 tests/e2e/
 wants webkit && part webkit "demo end to end" env EVENTLINE_BROWSER=webkit node --test --test-concurrency=1 tests/e2e/

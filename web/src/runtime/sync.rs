@@ -755,6 +755,11 @@ where
             }
         }
         let cuts = !kept.is_empty() || !again.is_empty() || head.0 > state.confirmed;
+        // This tab's commands on the streams the rebase changes wait for it: one decided on a
+        // state from before it could commit after it, on a state that is gone (a stream's
+        // version can be the same number with other events).
+        let moved: Vec<StreamId> = moved.into_iter().collect();
+        let turn = self.0.turns.take(&moved).await;
         let kept_events: Vec<RecordedEvent> = kept.into_iter().flat_map(|c| c.events).collect();
         let mut writes = commits;
         writes.extend(exchange::commits_from_events(&kept_events)?);
@@ -780,6 +785,7 @@ where
             return Ok(false);
         };
         self.0.app.clear_caches();
+        drop(turn);
         let rewound_from = state.confirmed;
         state.confirmed += arrived as u64;
         // Saved before deciding again: the commits put in place are confirmed whatever follows.
