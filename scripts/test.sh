@@ -104,7 +104,8 @@ scripts/trunk.sh build --offline --release
 # The page's budget (README, "Size"): the release .wasm at most 473 KB gzipped (400 KB before the
 # sync panel: sync's client and runtime are 56 KB of it; subjects' keys between devices 9 KB,
 # pulls checked incrementally 3 KB, commands cut by a rebase decided again after a failed round
-# or a closed page 1.6 KB, and a rebase waiting for the tab's commands on its streams 0.6 KB more).
+# or a closed page 1.6 KB, and a rebase waiting for the tab's commands on its streams and taking in
+# what they committed meanwhile 0.9 KB more).
 wasm=$(ls dist/*.wasm)
 gzipped=$(gzip -9 -c "$wasm" | wc -c)
 echo "demo .wasm: $(wc -c < "$wasm") bytes, $gzipped gzipped (budget 473000)"

@@ -741,6 +741,19 @@ where
         let theirs: HashSet<CommandId> = commits.iter().map(|c| c.command_id.clone()).collect();
         let mut moved: HashSet<StreamId> =
             commits.iter().flat_map(|c| c.writes.iter().map(|w| w.stream.clone())).collect();
+        // This tab's commands on the streams the server's commits write wait for the rebase:
+        // one decided on a state from before it could commit after it, on a state that is gone
+        // (a stream can keep its version number with other events: a pending deposit cut,
+        // another device's withdrawal in its place).
+        let turn = self.0.turns.take(&moved.iter().cloned().collect::<Vec<_>>()).await;
+        // What was committed here since `head` joins the tail rather than failing the rebase:
+        // the pull was checked against the confirmed prefix, which only this round moves.
+        let mut tail = tail;
+        let now = self.0.store.head().await?;
+        if now != head {
+            let more = self.tail(head.0, now.0, None).await?;
+            tail.extend(more.into_iter().filter(|c| c.last_position() <= now));
+        }
         let (mut kept, mut again) = (Vec::new(), Vec::new());
         for pending in tail {
             if theirs.contains(&pending.command_id) {
@@ -754,12 +767,7 @@ where
                 kept.push(pending);
             }
         }
-        let cuts = !kept.is_empty() || !again.is_empty() || head.0 > state.confirmed;
-        // This tab's commands on the streams the rebase changes wait for it: one decided on a
-        // state from before it could commit after it, on a state that is gone (a stream's
-        // version can be the same number with other events).
-        let moved: Vec<StreamId> = moved.into_iter().collect();
-        let turn = self.0.turns.take(&moved).await;
+        let cuts = !kept.is_empty() || !again.is_empty() || now.0 > state.confirmed;
         let kept_events: Vec<RecordedEvent> = kept.into_iter().flat_map(|c| c.events).collect();
         let mut writes = commits;
         writes.extend(exchange::commits_from_events(&kept_events)?);
@@ -777,7 +785,7 @@ where
                 (format!("{AGAIN}{}", c.command_id), format!("{}\n{}", first.correlation_id, first.causation_id))
             })
             .collect();
-        let Some(_) = self.0.store.rebase(Position(state.confirmed), head, writes, &notes).await.map_err(|e| {
+        let Some(_) = self.0.store.rebase(Position(state.confirmed), now, writes, &notes).await.map_err(|e| {
             self.0.app.clear_caches();
             Failure::of(&e)
         })?
