@@ -305,13 +305,16 @@ pub mod meta {
         let tx = IdbStore::transaction(&db, &[META], TransactionMode::Readwrite)?;
         let meta = tx.object_store(META).map_err(store_error)?;
         // Most keys to delete are not there (a pushed commit's outbox text is kept only for
-        // commands given as text): the keys present in their span are read in one request, and
-        // only those deleted, not one request per key.
-        if let (Some(first), Some(last)) = (deletes.iter().min(), deletes.iter().max()) {
+        // commands given as text): the keys present in their span are read in one request per
+        // kind (`outbox:`, `again:`; a span over both would read every dead letter between),
+        // and only those deleted, not one request per key.
+        let mut sorted: Vec<&String> = deletes.iter().collect();
+        sorted.sort_unstable();
+        for kind in sorted.chunk_by(|a, b| a.split(':').next() == b.split(':').next()) {
+            let (first, last) = (kind[0], kind[kind.len() - 1]);
             let span = KeyRange::Bound(JsValue::from_str(first), false, JsValue::from_str(last), false);
             for key in crate::idb::keys(&meta, span).await? {
-                // Few are present: a scan of `deletes` for each costs less code than a set.
-                if key.as_string().is_some_and(|k| deletes.contains(&k)) {
+                if key.as_string().is_some_and(|k| kind.binary_search(&&k).is_ok()) {
                     delete_range(&meta, KeyRange::Only(key))?;
                 }
             }

@@ -811,8 +811,8 @@ where
     }
 
     /// Decides again what a rebase cut and no decision followed: a round that failed, or a page
-    /// that closed, between the two. A command whose commit or rejection is here already is not
-    /// decided twice.
+    /// that closed, between the two. A command whose commit is here already is not decided
+    /// twice (a rejection deletes its note in the write that keeps it).
     async fn decide_what_was_cut(&self) -> Result<(), Failure> {
         let notes = meta::with_prefix(&self.0.store, AGAIN).await?;
         if notes.is_empty() {
@@ -823,7 +823,7 @@ where
         let held = self.0.store.holds_commands(&ids.iter().collect::<Vec<_>>()).await?;
         let mut done = Vec::new();
         for ((id, (key, note)), held) in ids.iter().zip(&notes).zip(held) {
-            if held || meta::get_text(&self.0.store, &format!("rejected:{id}")).await?.is_some() {
+            if held {
                 done.push(key.clone());
                 continue;
             }
