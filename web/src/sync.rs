@@ -10,6 +10,9 @@ use serde_json::json;
 use crate::failure::Failure;
 use crate::nats::{Connection, TIMEOUT_MS, next};
 
+/// Pages a read asks again for when the server answers one with nothing before the last sequence.
+const EMPTY_PAGES: u32 = 3;
+
 /// Messages asked for per pull request.
 const PULL_BATCH: u64 = 1000;
 
@@ -244,8 +247,7 @@ impl LogClient {
             .await?;
         let consumer = created.get("name").and_then(|n| n.as_str()).unwrap_or_default().to_string();
         let next_subject = format!("$JS.API.CONSUMER.MSG.NEXT.{stream}.{consumer}");
-        let mut seq = 0;
-        let mut page = 0;
+        let (mut seq, mut page, mut empty) = (0, 0, 0);
         while seq < until {
             page += 1;
             let (inbox, sid, mut deliveries) = self.connection.subscribe(&format!("pull{page}"))?;
@@ -276,7 +278,13 @@ impl LogClient {
             self.connection.unsubscribe(sid);
             read?;
             if got == 0 {
-                break;
+                // A consumer just made can answer "no messages" before it holds what the stream
+                // does (seen in WebKit's runs): asked again a moment later, a few times.
+                empty += 1;
+                if empty > EMPTY_PAGES {
+                    break;
+                }
+                crate::tabs::sleep(10 * empty).await;
             }
         }
         Ok(())
